@@ -1,0 +1,195 @@
+"""The canonical order: what every sales channel's payload is turned into before anything else happens."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from oms.money import MINOR_UNITS, ZERO, Money, NonNegativeMoney, has_valid_scale, round_money
+from oms.domain.status import BillingStatus, HoldReason, OrderStatus
+
+MAX_LINES_PER_ORDER = 40
+"""All lines of an order reserve in one DynamoDB transaction (100 items at most); see docs/decisions."""
+
+_ORDER_ID_NAMESPACE = uuid.UUID("6f1c0a52-3c1e-4d8e-9a57-5b8b8f0e2c11")
+
+# Identifiers from outside end up in DynamoDB keys, S3 keys and Step Functions execution names:
+# a conservative alphabet keeps every one of them safe.
+SafeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,79}$")]
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean_text(value: str) -> str:
+    return _CONTROL.sub(" ", value).strip()
+
+
+Text = Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean_text)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,3}$")]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def order_id_for(channel: str, external_id: str) -> str:
+    """The order id is derived from (channel, external id), so one channel order can only ever be one OMS order."""
+    return "ord_" + uuid.uuid5(_ORDER_ID_NAMESPACE, f"{channel}\x1f{external_id}").hex[:24]
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: Text
+    line1: Text
+    line2: Text | None = None
+    city: Text
+    region: RegionCode | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    country: CountryCode
+
+    @property
+    def jurisdiction(self) -> str:
+        """The tax jurisdiction key: country, or country-region where the region matters (US-CA)."""
+        return f"{self.country}-{self.region}" if self.region else self.country
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: SafeId
+    name: Text
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    line_id: SafeId
+    sku: Sku
+    name: Text
+    quantity: int = Field(gt=0, le=10_000)
+    unit_price: NonNegativeMoney
+    discount: NonNegativeMoney = ZERO
+    """Total discount on this line (not per unit)."""
+    tax: NonNegativeMoney = ZERO
+    """Tax the channel charged on this line."""
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.unit_price * self.quantity - self.discount
+
+
+class CanonicalOrder(BaseModel):
+    """An order as a channel sent it, after parsing and structural validation; amounts are the channel's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: SafeId
+    external_id: SafeId
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    customer: Customer
+    shipping_address: Address
+    lines: list[OrderLine] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
+    shipping_total: NonNegativeMoney = ZERO
+    tax_total: NonNegativeMoney
+    grand_total: NonNegativeMoney
+    placed_at: datetime
+    entered_by: SafeId
+    """Who entered the order: the channel integration (e.g. `channel:shopify`) or an ERP user."""
+
+    @model_validator(mode="after")
+    def _check_money(self) -> CanonicalOrder:
+        if self.currency not in MINOR_UNITS:
+            raise ValueError(f"unsupported currency {self.currency}")
+        if self.placed_at.tzinfo is None:
+            raise ValueError("placed_at must carry a time zone")
+        amounts: list[tuple[str, Decimal]] = [
+            ("shipping_total", self.shipping_total),
+            ("tax_total", self.tax_total),
+            ("grand_total", self.grand_total),
+        ]
+        for line in self.lines:
+            amounts += [
+                (f"lines[{line.line_id}].unit_price", line.unit_price),
+                (f"lines[{line.line_id}].discount", line.discount),
+                (f"lines[{line.line_id}].tax", line.tax),
+            ]
+        for field, amount in amounts:
+            if not has_valid_scale(amount, self.currency):
+                raise ValueError(f"{field} has more decimals than {self.currency} allows: {amount}")
+        line_ids = [line.line_id for line in self.lines]
+        if len(set(line_ids)) != len(line_ids):
+            raise ValueError("line ids must be unique within an order")
+        return self
+
+    @property
+    def order_id(self) -> str:
+        return order_id_for(self.channel, self.external_id)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return round_money(sum((line.unit_price * line.quantity for line in self.lines), ZERO), self.currency)
+
+    @property
+    def discount_total(self) -> Decimal:
+        return round_money(sum((line.discount for line in self.lines), ZERO), self.currency)
+
+
+class StatusChange(BaseModel):
+    """One entry of an order's audit history: who moved it, when, from where to where, and why."""
+
+    status: OrderStatus | BillingStatus
+    previous: OrderStatus | BillingStatus | None = None
+    at: datetime
+    by: str
+    reason: str | None = None
+
+
+class Totals(BaseModel):
+    currency: str
+    subtotal: Money
+    discount_total: Money
+    shipping_total: Money
+    tax_total: Money
+    grand_total: Money
+
+
+class AllocationLine(BaseModel):
+    sku: Sku
+    warehouse_id: SafeId
+    quantity: int = Field(gt=0)
+
+
+class OrderView(BaseModel):
+    """An order as the API shows it."""
+
+    order_id: str
+    channel: str
+    external_id: str
+    status: OrderStatus
+    billing_status: BillingStatus
+    hold_reason: HoldReason | None = None
+    failure_reason: str | None = None
+    customer: Customer
+    shipping_address: Address
+    lines: list[OrderLine]
+    totals: Totals
+    computed_tax_total: Money | None = None
+    allocation: list[AllocationLine] = Field(default_factory=list)
+    allocation_reason: str | None = None
+    invoice_number: str | None = None
+    invoice_pdf_key: str | None = None
+    tracking_number: str | None = None
+    carrier: str | None = None
+    placed_at: datetime
+    received_at: datetime
+    updated_at: datetime
+    entered_by: str
+    history: list[StatusChange]

@@ -1,0 +1,65 @@
+"""Order status dimensions and the explicit table of valid transitions (as OFBiz does it).
+
+Two dimensions are kept apart, as ERPNext and Saleor do: the order's lifecycle `OrderStatus`
+(where the goods are) and its `BillingStatus` (whether it was invoiced).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    VALIDATED = "VALIDATED"
+    ALLOCATED = "ALLOCATED"
+    FULFILLMENT_REQUESTED = "FULFILLMENT_REQUESTED"
+    SHIPPED = "SHIPPED"
+    IN_TRANSIT = "IN_TRANSIT"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    DELIVERY_EXCEPTION = "DELIVERY_EXCEPTION"
+    DELIVERED = "DELIVERED"
+    ON_HOLD = "ON_HOLD"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class BillingStatus(StrEnum):
+    NOT_INVOICED = "NOT_INVOICED"
+    INVOICED = "INVOICED"
+
+
+class HoldReason(StrEnum):
+    """Machine-readable reasons an order stops and waits for a person."""
+
+    UNKNOWN_SKU = "UNKNOWN_SKU"
+    PRICE_MISMATCH = "PRICE_MISMATCH"
+    TAX_MISMATCH = "TAX_MISMATCH"
+    TOTAL_MISMATCH = "TOTAL_MISMATCH"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    UNKNOWN_JURISDICTION = "UNKNOWN_JURISDICTION"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+
+
+S = OrderStatus
+
+# to-status -> the statuses it may be entered from.
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.VALIDATED: frozenset({S.RECEIVED}),
+    S.ALLOCATED: frozenset({S.VALIDATED}),
+    S.FULFILLMENT_REQUESTED: frozenset({S.ALLOCATED}),
+    S.SHIPPED: frozenset({S.FULFILLMENT_REQUESTED}),
+    S.IN_TRANSIT: frozenset({S.SHIPPED, S.DELIVERY_EXCEPTION}),
+    S.OUT_FOR_DELIVERY: frozenset({S.SHIPPED, S.IN_TRANSIT, S.DELIVERY_EXCEPTION}),
+    S.DELIVERY_EXCEPTION: frozenset({S.SHIPPED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY}),
+    S.DELIVERED: frozenset({S.SHIPPED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERY_EXCEPTION}),
+    S.ON_HOLD: frozenset({S.RECEIVED, S.VALIDATED}),
+    S.FAILED: frozenset({S.RECEIVED, S.VALIDATED, S.ALLOCATED, S.FULFILLMENT_REQUESTED}),
+    S.CANCELLED: frozenset({S.RECEIVED, S.VALIDATED, S.ALLOCATED, S.ON_HOLD, S.FULFILLMENT_REQUESTED}),
+}
+
+TERMINAL: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.FAILED, S.CANCELLED})
+
+
+def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
+    return current in ALLOWED_TRANSITIONS.get(target, frozenset())

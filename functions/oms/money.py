@@ -1,0 +1,75 @@
+"""Money arithmetic: Decimal only, rounded half-up to the currency's minor unit at defined points."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer
+
+# ISO 4217 minor units for the currencies the OMS accepts. A currency not listed here is rejected.
+MINOR_UNITS: dict[str, int] = {
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "CHF": 2,
+    "SEK": 2,
+    "DKK": 2,
+    "NOK": 2,
+    "PLN": 2,
+    "JPY": 0,
+}
+
+ZERO = Decimal("0")
+
+
+def quantum(currency: str) -> Decimal:
+    """The smallest amount of `currency` (Decimal('0.01') for USD, Decimal('1') for JPY)."""
+    return Decimal(1).scaleb(-MINOR_UNITS[currency])
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """Round half-up to the currency's minor unit."""
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def has_valid_scale(amount: Decimal, currency: str) -> bool:
+    """True when `amount` has no more decimals than the currency allows."""
+    return amount == amount.quantize(quantum(currency)) if amount.is_finite() else False
+
+
+def _to_decimal(value: object) -> Decimal:
+    if isinstance(value, float):
+        # Floats are how money gets lost: refuse them at the boundary.
+        raise ValueError("money must be given as a string or integer, not a float")
+    if isinstance(value, bool):
+        raise ValueError("money must be a number")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | str):
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise ValueError(f"not a decimal amount: {value!r}") from exc
+    else:
+        raise ValueError(f"not a decimal amount: {value!r}")
+    if not result.is_finite():
+        raise ValueError("money must be finite")
+    return result
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("amount must not be negative")
+    return value
+
+
+# Serialised as a string in JSON so that no consumer ever parses it as a float.
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
+]
+NonNegativeMoney = Annotated[Money, AfterValidator(_non_negative)]
