@@ -1,0 +1,412 @@
+"""Shopify adapter: an `orders/create` webhook body (REST Admin order JSON) → `CanonicalOrder`.
+
+The adapter checks structure only (fields present, types right, amounts numeric with the currency's
+decimals, quantities positive); business checks (catalog prices, tax, totals) come later in the workflow.
+
+Money: Shopify sends money as strings ("409.94"), but some fields and some API versions send JSON numbers.
+Parse the raw body with `json.loads(raw, parse_float=Decimal)` so a number reaches this module as the
+Decimal of its exact JSON token. Python floats are still accepted (converted through `str()`, which gives
+back the shortest decimal that round-trips, i.e. the original token for any amount with at most 15
+significant digits), and the currency's decimal-places check rejects anything that drifted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
+
+from oms.domain.errors import ChannelPayloadError
+from oms.domain.order import MAX_LINES_PER_ORDER, Address, CanonicalOrder, Customer, OrderLine
+from oms.money import MINOR_UNITS, ZERO, has_valid_scale
+
+CHANNEL = "shopify"
+ENTERED_BY = "channel:shopify"
+_NAME_MAX = 200
+
+
+# --- field types -------------------------------------------------------------------------------------------
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError("must be a decimal amount")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | float | str):
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation as exc:
+            raise ValueError("must be a decimal amount") from exc
+    else:
+        raise ValueError("must be a decimal amount")
+    if not result.is_finite():
+        raise ValueError("must be a finite amount")
+    return result
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _integer(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer")
+    return value
+
+
+def _identifier(value: object) -> str:
+    """Shopify ids are integers; accept their string form too, and keep them as strings."""
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        raise ValueError("must be an integer id")
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 20:
+        raise ValueError("must be an integer id")
+    return text
+
+
+ShopifyMoney = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_non_negative)]
+ShopifyRate = Annotated[Decimal, BeforeValidator(_decimal)]
+ShopifyId = Annotated[str, BeforeValidator(_identifier)]
+Quantity = Annotated[int, BeforeValidator(_integer), Field(gt=0, le=10_000)]
+
+
+# --- the payload, as far as the OMS reads it (everything else is ignored) ---------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ShopifyAmount(_Model):
+    amount: ShopifyMoney
+
+
+class ShopifyTaxLine(_Model):
+    price: ShopifyMoney
+    rate: ShopifyRate | None = None
+    title: str | None = None
+
+
+class ShopifyLineItem(_Model):
+    id: ShopifyId
+    sku: Annotated[str, Field(min_length=1)] | None = None
+    title: str | None = None
+    name: str | None = None
+    quantity: Quantity
+    price: ShopifyMoney
+    total_discount: ShopifyMoney = ZERO
+    discount_allocations: list[ShopifyAmount] = Field(default_factory=list)
+    tax_lines: list[ShopifyTaxLine] = Field(default_factory=list)
+
+
+class ShopifyShippingLine(_Model):
+    price: ShopifyMoney
+    discount_allocations: list[ShopifyAmount] = Field(default_factory=list)
+
+
+class ShopifyCustomer(_Model):
+    id: ShopifyId
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+
+
+class ShopifyAddress(_Model):
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str | None = None
+    company: str | None = None
+    address1: Annotated[str, Field(min_length=1)]
+    address2: str | None = None
+    city: Annotated[str, Field(min_length=1)]
+    province_code: str | None = None
+    zip: str | None = None
+    country_code: Annotated[str, Field(min_length=2, max_length=2)]
+
+
+class ShopifyDiscountCode(_Model):
+    code: str
+    amount: ShopifyMoney = ZERO
+
+
+class ShopifyOrder(_Model):
+    id: ShopifyId
+    name: str | None = None
+    order_number: Annotated[int, BeforeValidator(_integer)] | None = None
+    currency: str
+    created_at: datetime
+    taxes_included: bool = False
+    customer: ShopifyCustomer | None = None
+    email: str | None = None
+    shipping_address: ShopifyAddress
+    line_items: list[ShopifyLineItem] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
+    shipping_lines: list[ShopifyShippingLine] = Field(default_factory=list)
+    total_tax: ShopifyMoney
+    total_price: ShopifyMoney
+    total_discounts: ShopifyMoney = ZERO
+    discount_codes: list[ShopifyDiscountCode] = Field(default_factory=list)
+
+
+# --- error messages ----------------------------------------------------------------------------------------
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text or "payload"
+
+
+def _message(error: ErrorDetails) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    if kind == "missing":
+        return "is required"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind == "greater_than":
+        return f"must be greater than {ctx.get('gt')}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx.get('le')}"
+    if kind in {"int_type", "int_parsing", "int_from_float"}:
+        return "must be an integer"
+    if kind in {"string_type", "string_unicode"}:
+        return "must be a string"
+    if kind in {"bool_type", "bool_parsing"}:
+        return "must be true or false"
+    if kind in {"list_type"}:
+        return "must be a list"
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return "must be an object"
+    if kind in {"datetime_type", "datetime_parsing", "datetime_from_date_parsing"}:
+        return "must be an ISO-8601 date-time"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        return f"must have at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"must have at most {ctx.get('max_length')} item(s) (got {ctx.get('actual_length')})"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return "has characters that are not allowed"
+    # Never echo the input: it may hold personal data. Pydantic's own message is short and input-free.
+    return error["msg"]
+
+
+def _describe(exc: ValidationError, prefix: tuple[int | str, ...] = (), limit: int = 3) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    parts = [f"{_path(prefix + tuple(e['loc']))}: {_message(e)}" for e in errors[:limit]]
+    if len(errors) > limit:
+        parts.append(f"and {len(errors) - limit} more problem(s)")
+    return "; ".join(parts)
+
+
+# --- mapping -----------------------------------------------------------------------------------------------
+
+
+def _sum(amounts: list[ShopifyAmount]) -> Decimal:
+    return sum((a.amount for a in amounts), ZERO)
+
+
+def _line_discount(item: ShopifyLineItem) -> Decimal:
+    """The line's discount: its allocations (current API), else the deprecated total_discount."""
+    return _sum(item.discount_allocations) if item.discount_allocations else item.total_discount
+
+
+def _join(*parts: str | None) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _guest_customer_id(email: str | None, external_id: str) -> str:
+    """A stable id for a guest checkout: one per e-mail address, or one per order when there is none."""
+    if email and email.strip():
+        digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:20]
+        return f"shopify-guest-{digest}"
+    return f"shopify-guest-order-{external_id}"
+
+
+def _check_scale(order: ShopifyOrder) -> None:
+    currency = order.currency
+    amounts: list[tuple[str, Decimal]] = [
+        ("total_tax", order.total_tax),
+        ("total_price", order.total_price),
+        ("total_discounts", order.total_discounts),
+    ]
+    for i, item in enumerate(order.line_items):
+        amounts += [
+            (f"line_items[{i}].price", item.price),
+            (f"line_items[{i}].total_discount", item.total_discount),
+        ]
+        amounts += [
+            (f"line_items[{i}].discount_allocations[{j}].amount", a.amount)
+            for j, a in enumerate(item.discount_allocations)
+        ]
+        amounts += [(f"line_items[{i}].tax_lines[{j}].price", t.price) for j, t in enumerate(item.tax_lines)]
+    for i, ship in enumerate(order.shipping_lines):
+        amounts.append((f"shipping_lines[{i}].price", ship.price))
+        amounts += [
+            (f"shipping_lines[{i}].discount_allocations[{j}].amount", a.amount)
+            for j, a in enumerate(ship.discount_allocations)
+        ]
+    for path, amount in amounts:
+        if not has_valid_scale(amount, currency):
+            raise ChannelPayloadError(f"{path}: has more decimals than {currency} allows")
+
+
+def _semantic_checks(order: ShopifyOrder) -> None:
+    if order.currency not in MINOR_UNITS:
+        raise ChannelPayloadError(f"currency: {order.currency!r} is not a supported currency")
+    if order.taxes_included:
+        # Canonical amounts are tax-exclusive (net + tax = gross); tax-inclusive shops need a conversion.
+        raise ChannelPayloadError("taxes_included: tax-inclusive prices are not supported")
+    if order.created_at.tzinfo is None:
+        raise ChannelPayloadError("created_at: must include a UTC offset")
+    seen_ids: set[str] = set()
+    for i, item in enumerate(order.line_items):
+        if item.id in seen_ids:
+            raise ChannelPayloadError(f"line_items[{i}].id: duplicate line item id {item.id}")
+        seen_ids.add(item.id)
+        if item.sku is None or not item.sku.strip():
+            raise ChannelPayloadError(f"line_items[{i}].sku: is required (the OMS allocates stock by SKU)")
+        if _line_discount(item) > item.price * item.quantity:
+            raise ChannelPayloadError(f"line_items[{i}].discount_allocations: exceed the line amount")
+    for i, ship in enumerate(order.shipping_lines):
+        if _sum(ship.discount_allocations) > ship.price:
+            raise ChannelPayloadError(f"shipping_lines[{i}].discount_allocations: exceed the shipping price")
+    _check_scale(order)
+
+
+def _customer(order: ShopifyOrder) -> Customer:
+    address = order.shipping_address
+    email = (order.customer.email if order.customer else None) or order.email
+    if order.customer is not None:
+        customer_id = f"shopify-{order.customer.id}"
+        name = _join(order.customer.first_name, order.customer.last_name)
+    else:
+        customer_id = _guest_customer_id(email, order.id)
+        name = ""
+    name = (
+        name or address.name or _join(address.first_name, address.last_name) or address.company or email or ""
+    )
+    return Customer(customer_id=customer_id, name=name[:_NAME_MAX], email=email.strip() if email else None)
+
+
+def _region(address: ShopifyAddress) -> str:
+    """Shopify's province code; some countries send it ISO 3166-2 style ("JP-13"): keep what follows."""
+    region = (address.province_code or "").strip().upper()
+    return region.removeprefix(address.country_code.strip().upper() + "-")
+
+
+def _address(address: ShopifyAddress) -> Address:
+    name = address.name or _join(address.first_name, address.last_name) or address.company or ""
+    return Address(
+        name=name[:_NAME_MAX],
+        line1=address.address1,
+        line2=address.address2 or None,
+        city=address.city,
+        region=_region(address) or None,
+        postal_code=(address.zip or "").strip() or None,
+        country=address.country_code.strip().upper(),
+    )
+
+
+def _line(item: ShopifyLineItem) -> OrderLine:
+    name = item.name or item.title or item.sku or ""
+    return OrderLine(
+        line_id=item.id,
+        sku=(item.sku or "").strip(),
+        name=name[:_NAME_MAX],
+        quantity=item.quantity,
+        unit_price=item.price,
+        discount=_line_discount(item),
+        tax=sum((t.price for t in item.tax_lines), ZERO),
+    )
+
+
+# Canonical field → the Shopify field it is read from, so errors found by the canonical model name the
+# field the sender can fix.
+_SHOPIFY_FIELD: dict[str, str] = {
+    "line_id": "id",
+    "unit_price": "price",
+    "discount": "discount_allocations",
+    "tax": "tax_lines",
+    "line1": "address1",
+    "line2": "address2",
+    "region": "province_code",
+    "postal_code": "zip",
+    "country": "country_code",
+    "customer_id": "id",
+    "lines": "line_items",
+    "external_id": "id",
+    "placed_at": "created_at",
+    "tax_total": "total_tax",
+    "grand_total": "total_price",
+    "shipping_total": "shipping_lines",
+}
+
+
+def _canonical_error(exc: ValidationError, prefix: tuple[int | str, ...]) -> ChannelPayloadError:
+    errors = exc.errors(include_url=False, include_input=False)
+    reasons = []
+    for error in errors[:3]:
+        loc = tuple(_SHOPIFY_FIELD.get(p, p) if isinstance(p, str) else p for p in error["loc"])
+        reasons.append(f"{_path(prefix + loc)}: {_message(error)}")
+    return ChannelPayloadError("; ".join(reasons))
+
+
+def parse_shopify_order(payload: Mapping[str, Any]) -> CanonicalOrder:
+    """Turn an `orders/create` webhook body into a `CanonicalOrder`.
+
+    Raises `ChannelPayloadError` with a short reason naming the Shopify field for any structural problem.
+    Parse the body with `json.loads(raw, parse_float=Decimal)` (see the module docstring).
+    """
+    if not isinstance(payload, Mapping):
+        raise ChannelPayloadError("payload: must be a JSON object")
+    try:
+        order = ShopifyOrder.model_validate(dict(payload))
+    except ValidationError as exc:
+        raise ChannelPayloadError(_describe(exc)) from None
+    _semantic_checks(order)
+
+    lines = []
+    for i, item in enumerate(order.line_items):
+        try:
+            lines.append(_line(item))
+        except ValidationError as exc:
+            raise _canonical_error(exc, ("line_items", i)) from None
+    try:
+        address = _address(order.shipping_address)
+    except ValidationError as exc:
+        raise _canonical_error(exc, ("shipping_address",)) from None
+    try:
+        customer = _customer(order)
+    except ValidationError as exc:
+        raise _canonical_error(exc, ("customer",)) from None
+    try:
+        return CanonicalOrder(
+            channel=CHANNEL,
+            external_id=order.id,
+            currency=order.currency,
+            customer=customer,
+            shipping_address=address,
+            lines=lines,
+            shipping_total=sum((s.price - _sum(s.discount_allocations) for s in order.shipping_lines), ZERO),
+            tax_total=order.total_tax,
+            grand_total=order.total_price,
+            placed_at=order.created_at.astimezone(UTC),
+            entered_by=ENTERED_BY,
+        )
+    except ValidationError as exc:
+        raise _canonical_error(exc, ()) from None
