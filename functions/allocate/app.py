@@ -1,0 +1,28 @@
+"""Workflow task: reserve stock across warehouses; the order becomes ALLOCATED or ON_HOLD (out of stock)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from oms.logic.allocation import allocate_order
+from oms.observability import logger, metrics, tracer
+from oms.runtime import OrderRef, now, prepare
+
+
+class AllocationOutput(BaseModel):
+    order_id: str
+    outcome: str
+    reason: str
+
+
+@logger.inject_lambda_context(correlation_id_path="order_id", clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    prepare()
+    ref = OrderRef.model_validate(event)
+    result = allocate_order(ref.order_id, now=now())
+    return AllocationOutput(order_id=ref.order_id, outcome=result.outcome.value, reason=result.reason).model_dump()

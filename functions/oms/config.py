@@ -1,0 +1,69 @@
+"""Environment configuration, read once per distinct environment into a frozen pydantic model.
+
+Nothing here runs at import time: handlers call `get_settings()` inside the invocation, so tests and the
+embedded runtime can set the environment first.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_FIELDS = {
+    "orders_table": "ORDERS_TABLE",
+    "inventory_table": "INVENTORY_TABLE",
+    "reservations_table": "RESERVATIONS_TABLE",
+    "catalog_table": "CATALOG_TABLE",
+    "customers_table": "CUSTOMERS_TABLE",
+    "warehouses_table": "WAREHOUSES_TABLE",
+    "invoices_table": "INVOICES_TABLE",
+    "shipments_table": "SHIPMENTS_TABLE",
+    "documents_bucket": "DOCUMENTS_BUCKET",
+    "event_bus_name": "EVENT_BUS_NAME",
+    "order_workflow_arn": "ORDER_WORKFLOW_ARN",
+    "invoice_queue_url": "INVOICE_QUEUE_URL",
+    "webhook_secrets_name": "WEBHOOK_SECRETS_NAME",
+    "price_tolerance": "PRICE_TOLERANCE",
+    "seller_profile_parameter": "SELLER_PROFILE_PARAMETER",
+}
+
+
+class Settings(BaseModel):
+    """Every setting a function may need; each function's template entry sets only the ones it uses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    orders_table: str = ""
+    inventory_table: str = ""
+    reservations_table: str = ""
+    catalog_table: str = ""
+    customers_table: str = ""
+    warehouses_table: str = ""
+    invoices_table: str = ""
+    shipments_table: str = ""
+    documents_bucket: str = ""
+    event_bus_name: str = ""
+    order_workflow_arn: str = ""
+    invoice_queue_url: str = ""
+    webhook_secrets_name: str = ""
+    seller_profile_parameter: str = ""
+    price_tolerance: str = Field(default="0.01")
+
+    def require(self, field: str) -> str:
+        value = getattr(self, field)
+        if not value:
+            raise RuntimeError(f"environment variable {_FIELDS[field]} is not set for this function")
+        return str(value)
+
+
+@lru_cache(maxsize=16)
+def _settings_for(values: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings(**dict(values))
+
+
+def get_settings() -> Settings:
+    """The settings of the current environment (cached per distinct environment)."""
+    values = tuple((field, os.environ[env]) for field, env in _FIELDS.items() if env in os.environ)
+    return _settings_for(values)

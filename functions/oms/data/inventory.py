@@ -1,0 +1,160 @@
+"""Stock and reservations: every change is one DynamoDB transaction with conditions, so stock never goes
+negative, a reservation is written together with the stock it holds, and each release happens once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from oms.data.models import (
+    InventoryRecord,
+    OrderRecord,
+    ReservationRecord,
+    WarehouseRecord,
+)
+from oms.data.orders import allocation_attribute, transition_update
+from oms.domain.order import AllocationLine
+from oms.domain.status import OrderStatus
+from oms.logic.allocation_plan import Warehouse
+
+
+class ReservationState:
+    RESERVED = "RESERVED"
+    RELEASED = "RELEASED"
+    CONSUMED = "CONSUMED"
+
+
+@dataclass(frozen=True)
+class ReserveOutcome:
+    reserved: bool
+    """True when this call reserved; False when the order already held its reservation (a retry)."""
+    stock_changed: bool = False
+    """True when another order took the stock between read and write: re-plan and try again."""
+
+
+def active_warehouses() -> list[Warehouse]:
+    return [
+        Warehouse(w.warehouse_id, int(w.priority)) for w in WarehouseRecord.scan() if w.active
+    ]
+
+
+def available_stock(skus: Iterable[str]) -> dict[str, dict[str, int]]:
+    """sku -> warehouse -> available units (strongly consistent)."""
+    stock: dict[str, dict[str, int]] = {}
+    for sku in sorted(set(skus)):
+        stock[sku] = {
+            item.warehouse_id: int(item.available)
+            for item in InventoryRecord.query(sku, consistent_read=True)
+        }
+    return stock
+
+
+def get_reservation(order_id: str) -> ReservationRecord | None:
+    try:
+        return ReservationRecord.get(order_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _connection() -> Connection:
+    return OrderRecord._get_connection().connection
+
+
+def reserve(
+    order_id: str,
+    lines: Sequence[AllocationLine],
+    *,
+    reason: str,
+    by: str,
+    at: datetime,
+) -> ReserveOutcome:
+    """Reserve all lines together with the order's move to ALLOCATED, or nothing at all."""
+    reservation = ReservationRecord(
+        order_id,
+        state=ReservationState.RESERVED,
+        lines=allocation_attribute(list(lines)),
+        reason=reason,
+        created_at=at,
+    )
+    order_actions, order_condition = transition_update(
+        OrderStatus.ALLOCATED, by, at, reason, OrderStatus.VALIDATED
+    )
+    order_actions += [
+        OrderRecord.allocation.set(allocation_attribute(list(lines))),
+        OrderRecord.allocation_reason.set(reason),
+    ]
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(reservation, condition=ReservationRecord.order_id.does_not_exist())
+            tx.update(
+                OrderRecord(order_id),
+                actions=order_actions,
+                condition=order_condition & (OrderRecord.status == OrderStatus.VALIDATED.value),
+            )
+            for line in lines:
+                tx.update(
+                    InventoryRecord(line.sku, line.warehouse_id),
+                    actions=[
+                        InventoryRecord.reserved.add(line.quantity),
+                        InventoryRecord.available.add(-line.quantity),
+                        InventoryRecord.updated_at.set(at),
+                    ],
+                    condition=InventoryRecord.available >= line.quantity,
+                )
+    except TransactWriteError as exc:
+        codes = [r.code if r else None for r in exc.cancellation_reasons]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return ReserveOutcome(reserved=False)  # already reserved by an earlier attempt
+        if codes and codes[1] == "ConditionalCheckFailed":
+            return ReserveOutcome(reserved=False)  # order no longer VALIDATED (allocated already)
+        if any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes[2:]):
+            return ReserveOutcome(reserved=False, stock_changed=True)
+        raise
+    return ReserveOutcome(reserved=True)
+
+
+def close_reservation(
+    order_id: str, *, to_state: str, by: str, at: datetime, reason: str
+) -> bool:
+    """Release (stock back to available) or consume (stock leaves on_hand) a reservation, exactly once.
+
+    Returns False when there is nothing to close (never reserved, or already closed by an earlier attempt).
+    """
+    reservation = get_reservation(order_id)
+    if reservation is None or reservation.state != ReservationState.RESERVED:
+        return False
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(
+                ReservationRecord(order_id),
+                actions=[
+                    ReservationRecord.state.set(to_state),
+                    ReservationRecord.closed_at.set(at),
+                    ReservationRecord.closed_by.set(by),
+                    ReservationRecord.close_reason.set(reason),
+                ],
+                condition=ReservationRecord.state == ReservationState.RESERVED,
+            )
+            for line in reservation.lines:
+                qty = int(line.quantity)
+                stock_actions = [InventoryRecord.reserved.add(-qty), InventoryRecord.updated_at.set(at)]
+                if to_state == ReservationState.RELEASED:
+                    stock_actions.append(InventoryRecord.available.add(qty))
+                else:
+                    stock_actions.append(InventoryRecord.on_hand.add(-qty))
+                tx.update(
+                    InventoryRecord(line.sku, line.warehouse_id),
+                    actions=stock_actions,
+                    condition=InventoryRecord.reserved >= qty,
+                )
+    except TransactWriteError as exc:
+        codes = [r.code if r else None for r in exc.cancellation_reasons]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return False  # closed concurrently by another attempt
+        raise
+    return True

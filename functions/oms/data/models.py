@@ -1,0 +1,241 @@
+"""PynamoDB models: one table per aggregate, keys designed from docs/access-patterns.md.
+
+Table names are bound at invocation time from the function's settings (`bind_tables`), never at import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from oms.config import Settings
+from oms.data.attributes import DecimalAttribute, UTCDateTime
+
+
+class _Unbound:
+    table_name = "unbound"
+
+
+# ----------------------------------------------------------------------------------------------- orders
+class AddressAttribute(MapAttribute[str, Any]):
+    name = UnicodeAttribute()
+    line1 = UnicodeAttribute()
+    line2 = UnicodeAttribute(null=True)
+    city = UnicodeAttribute()
+    region = UnicodeAttribute(null=True)
+    postal_code = UnicodeAttribute(null=True)
+    country = UnicodeAttribute()
+
+
+class CustomerAttribute(MapAttribute[str, Any]):
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+
+
+class OrderLineAttribute(MapAttribute[str, Any]):
+    line_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    quantity = NumberAttribute()
+    unit_price = DecimalAttribute()
+    discount = DecimalAttribute()
+    tax = DecimalAttribute()
+
+
+class StatusChangeAttribute(MapAttribute[str, Any]):
+    status = UnicodeAttribute()
+    previous = UnicodeAttribute(null=True)
+    at = UTCDateTime()
+    by = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+
+
+class AllocationLineAttribute(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    warehouse_id = UnicodeAttribute()
+    quantity = NumberAttribute()
+
+
+class StatusIndex(GlobalSecondaryIndex["OrderRecord"]):
+    """Orders by status, oldest first: what ops lists (on hold, failed, waiting for the warehouse)."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    received_at = UnicodeAttribute(range_key=True)
+
+
+class OrderRecord(Model):
+    class Meta(_Unbound):
+        pass
+
+    order_id = UnicodeAttribute(hash_key=True)
+    channel = UnicodeAttribute()
+    external_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    billing_status = UnicodeAttribute()
+    hold_reason = UnicodeAttribute(null=True)
+    failure_reason = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    customer = CustomerAttribute()
+    shipping_address = AddressAttribute()
+    lines = ListAttribute(of=OrderLineAttribute)
+    subtotal = DecimalAttribute()
+    discount_total = DecimalAttribute()
+    shipping_total = DecimalAttribute()
+    tax_total = DecimalAttribute()
+    grand_total = DecimalAttribute()
+    computed_tax_total = DecimalAttribute(null=True)
+    allocation = ListAttribute(of=AllocationLineAttribute, null=True)
+    allocation_reason = UnicodeAttribute(null=True)
+    invoice_number = UnicodeAttribute(null=True)
+    invoice_pdf_key = UnicodeAttribute(null=True)
+    carrier = UnicodeAttribute(null=True)
+    tracking_number = UnicodeAttribute(null=True)
+    placed_at = UTCDateTime()
+    received_at = UnicodeAttribute()  # ISO string so the status index sorts on it
+    updated_at = UTCDateTime()
+    entered_by = UnicodeAttribute()
+    history = ListAttribute(of=StatusChangeAttribute)
+    by_status = StatusIndex()
+
+
+# -------------------------------------------------------------------------------------------- inventory
+class InventoryRecord(Model):
+    """Stock of one SKU in one warehouse. `available` = `on_hand` - `reserved`, kept in the same update."""
+
+    class Meta(_Unbound):
+        pass
+
+    sku = UnicodeAttribute(hash_key=True)
+    warehouse_id = UnicodeAttribute(range_key=True)
+    on_hand = NumberAttribute()
+    reserved = NumberAttribute()
+    available = NumberAttribute()
+    reorder_point = NumberAttribute(default=0)
+    updated_at = UTCDateTime()
+
+
+class ReservationRecord(Model):
+    """All stock held for one order, written in the same transaction as the stock it holds."""
+
+    class Meta(_Unbound):
+        pass
+
+    order_id = UnicodeAttribute(hash_key=True)
+    state = UnicodeAttribute()  # RESERVED | RELEASED | CONSUMED
+    lines = ListAttribute(of=AllocationLineAttribute)
+    reason = UnicodeAttribute()
+    created_at = UTCDateTime()
+    closed_at = UTCDateTime(null=True)
+    closed_by = UnicodeAttribute(null=True)
+    close_reason = UnicodeAttribute(null=True)
+
+
+class WarehouseRecord(Model):
+    class Meta(_Unbound):
+        pass
+
+    warehouse_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    region = UnicodeAttribute()
+    priority = NumberAttribute()
+    active = BooleanAttribute(default=True)
+
+
+# ------------------------------------------------------------------------------------ catalog/customers
+class CatalogItemRecord(Model):
+    class Meta(_Unbound):
+        pass
+
+    sku = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    unit_price = DecimalAttribute()
+    currency = UnicodeAttribute()
+    active = BooleanAttribute(default=True)
+
+
+class CustomerRecord(Model):
+    class Meta(_Unbound):
+        pass
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    tier = UnicodeAttribute(default="RETAIL")
+    payment_terms_days = NumberAttribute(default=0)
+
+
+# ---------------------------------------------------------------------------------- invoices/shipments
+class InvoiceRecord(Model):
+    """One invoice per order (hash key order_id), numbered from a gapless per-year sequence.
+
+    The sequence lives in the same table under `order_id = "SEQUENCE#<year>"` (a `InvoiceSequenceRecord`).
+    """
+
+    class Meta(_Unbound):
+        pass
+
+    order_id = UnicodeAttribute(hash_key=True)
+    invoice_number = UnicodeAttribute()
+    issued_at = UTCDateTime()
+    currency = UnicodeAttribute()
+    grand_total = DecimalAttribute()
+    tax_total = DecimalAttribute()
+    customer_id = UnicodeAttribute()
+    due_date = UnicodeAttribute()
+    pdf_key = UnicodeAttribute()
+    json_key = UnicodeAttribute()
+
+
+class InvoiceSequenceRecord(Model):
+    class Meta(_Unbound):
+        pass
+
+    order_id = UnicodeAttribute(hash_key=True)
+    last_number = NumberAttribute()
+
+
+class ShipmentRecord(Model):
+    class Meta(_Unbound):
+        pass
+
+    order_id = UnicodeAttribute(hash_key=True)
+    shipment_id = UnicodeAttribute(range_key=True)
+    warehouse_id = UnicodeAttribute()
+    carrier = UnicodeAttribute()
+    tracking_number = UnicodeAttribute()
+    shipped_at = UTCDateTime()
+    status = UnicodeAttribute()
+    events = ListAttribute(of=StatusChangeAttribute)
+
+
+_BINDINGS: tuple[tuple[type[Model], str], ...] = (
+    (OrderRecord, "orders_table"),
+    (InventoryRecord, "inventory_table"),
+    (ReservationRecord, "reservations_table"),
+    (WarehouseRecord, "warehouses_table"),
+    (CatalogItemRecord, "catalog_table"),
+    (CustomerRecord, "customers_table"),
+    (InvoiceRecord, "invoices_table"),
+    (InvoiceSequenceRecord, "invoices_table"),
+    (ShipmentRecord, "shipments_table"),
+)
+
+
+def bind_tables(settings: Settings) -> None:
+    """Point each model at the table this function was given. Unset tables stay unbound (and fail loudly)."""
+    for model, field in _BINDINGS:
+        model.Meta.table_name = getattr(settings, field) or f"unbound-{field}"

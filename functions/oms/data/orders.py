@@ -1,0 +1,205 @@
+"""Order persistence: create-once, read, and audited status transitions with conditional writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from oms.data.models import (
+    AddressAttribute,
+    AllocationLineAttribute,
+    CustomerAttribute,
+    OrderLineAttribute,
+    OrderRecord,
+    StatusChangeAttribute,
+)
+from oms.domain.errors import InvalidTransitionError, OrderNotFoundError
+from oms.domain.order import (
+    Address,
+    AllocationLine,
+    CanonicalOrder,
+    Customer,
+    OrderLine,
+    OrderView,
+    StatusChange,
+    Totals,
+)
+from oms.domain.status import ALLOWED_TRANSITIONS, BillingStatus, OrderStatus
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def history_entry(
+    status: str, previous: str | None, at: datetime, by: str, reason: str | None = None
+) -> StatusChangeAttribute:
+    return StatusChangeAttribute(status=status, previous=previous, at=at, by=by, reason=reason)
+
+
+def new_order_record(order: CanonicalOrder, received_at: datetime) -> OrderRecord:
+    return OrderRecord(
+        order.order_id,
+        channel=order.channel,
+        external_id=order.external_id,
+        status=OrderStatus.RECEIVED.value,
+        billing_status=BillingStatus.NOT_INVOICED.value,
+        currency=order.currency,
+        customer=CustomerAttribute(**order.customer.model_dump()),
+        shipping_address=AddressAttribute(**order.shipping_address.model_dump()),
+        lines=[OrderLineAttribute(**line.model_dump()) for line in order.lines],
+        subtotal=order.subtotal,
+        discount_total=order.discount_total,
+        shipping_total=order.shipping_total,
+        tax_total=order.tax_total,
+        grand_total=order.grand_total,
+        placed_at=order.placed_at,
+        received_at=received_at.isoformat(timespec="microseconds"),
+        updated_at=received_at,
+        entered_by=order.entered_by,
+        history=[history_entry(OrderStatus.RECEIVED.value, None, received_at, order.entered_by)],
+    )
+
+
+def create_order(order: CanonicalOrder, received_at: datetime) -> tuple[OrderRecord, bool]:
+    """Persist the order once. Returns (record, created); a second delivery returns the first record."""
+    record = new_order_record(order, received_at)
+    try:
+        record.save(condition=OrderRecord.order_id.does_not_exist())
+    except PutError as exc:
+        if not _is_condition_failure(exc):
+            raise
+        return get_order(order.order_id), False
+    return record, True
+
+
+def get_order(order_id: str, *, consistent: bool = True) -> OrderRecord:
+    try:
+        return OrderRecord.get(order_id, consistent_read=consistent)
+    except DoesNotExist as exc:
+        raise OrderNotFoundError(f"order {order_id} not found") from exc
+
+
+def transition_update(
+    to: OrderStatus, by: str, at: datetime, reason: str | None = None, previous: OrderStatus | None = None
+) -> tuple[list[Action], Condition]:
+    """The update actions and condition that move an order to `to`, for use alone or inside a transaction."""
+    allowed = sorted(s.value for s in ALLOWED_TRANSITIONS[to])
+    actions: list[Action] = [
+        OrderRecord.status.set(to.value),
+        OrderRecord.updated_at.set(at),
+        OrderRecord.history.append(
+            [history_entry(to.value, previous.value if previous else None, at, by, reason)]
+        ),
+    ]
+    return actions, OrderRecord.status.is_in(*allowed)
+
+
+def transition(
+    order_id: str,
+    to: OrderStatus,
+    *,
+    by: str,
+    at: datetime,
+    reason: str | None = None,
+    extra: list[Action] | None = None,
+) -> tuple[OrderRecord, bool]:
+    """Move an order to `to` if the transition table allows it from where it is now.
+
+    Idempotent: when the order is already in `to` (a retried step), nothing is written and
+    (record, False) is returned. Any other disallowed move raises InvalidTransitionError.
+    """
+    current = get_order(order_id)
+    if current.status == to.value:
+        return current, False
+    previous = OrderStatus(current.status)
+    if previous not in ALLOWED_TRANSITIONS[to]:
+        raise InvalidTransitionError(f"order {order_id} cannot go from {previous} to {to}")
+    actions, _ = transition_update(to, by, at, reason, previous)
+    if to is OrderStatus.FAILED:
+        actions.append(OrderRecord.failure_reason.set(reason))
+    try:
+        current.update(actions=actions + (extra or []), condition=OrderRecord.status == previous.value)
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise
+        # Someone moved it concurrently: re-read and decide again (idempotent if it is now in `to`).
+        latest = get_order(order_id)
+        if latest.status == to.value:
+            return latest, False
+        raise InvalidTransitionError(
+            f"order {order_id} moved to {latest.status} while going to {to}"
+        ) from exc
+    return current, True
+
+
+def set_billing_status(
+    order_id: str, to: BillingStatus, *, by: str, at: datetime, extra: list[Action]
+) -> bool:
+    """Move the billing dimension once; returns False when it already was there."""
+    record = OrderRecord(order_id)
+    try:
+        record.update(
+            actions=[
+                OrderRecord.billing_status.set(to.value),
+                OrderRecord.updated_at.set(at),
+                OrderRecord.history.append([history_entry(to.value, None, at, by)]),
+                *extra,
+            ],
+            condition=OrderRecord.order_id.exists() & (OrderRecord.billing_status != to.value),
+        )
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise
+        return False
+    return True
+
+
+def to_view(record: OrderRecord) -> OrderView:
+    """The API's view of an order record."""
+    currency = record.currency
+
+    def dump(attr: Any) -> dict[str, Any]:
+        return dict(attr.attribute_values)
+
+    return OrderView(
+        order_id=record.order_id,
+        channel=record.channel,
+        external_id=record.external_id,
+        status=OrderStatus(record.status),
+        billing_status=BillingStatus(record.billing_status),
+        hold_reason=record.hold_reason,  # type: ignore[arg-type]
+        failure_reason=record.failure_reason,
+        customer=Customer(**dump(record.customer)),
+        shipping_address=Address(**dump(record.shipping_address)),
+        lines=[OrderLine(**dump(line)) for line in record.lines],
+        totals=Totals(
+            currency=currency,
+            subtotal=record.subtotal,
+            discount_total=record.discount_total,
+            shipping_total=record.shipping_total,
+            tax_total=record.tax_total,
+            grand_total=record.grand_total,
+        ),
+        computed_tax_total=record.computed_tax_total,
+        allocation=[AllocationLine(**dump(a)) for a in (record.allocation or [])],
+        allocation_reason=record.allocation_reason,
+        invoice_number=record.invoice_number,
+        invoice_pdf_key=record.invoice_pdf_key,
+        carrier=record.carrier,
+        tracking_number=record.tracking_number,
+        placed_at=record.placed_at,
+        received_at=datetime.fromisoformat(record.received_at),
+        updated_at=record.updated_at,
+        entered_by=record.entered_by,
+        history=[StatusChange(**dump(h)) for h in record.history],
+    )
+
+
+def allocation_attribute(lines: list[AllocationLine]) -> list[AllocationLineAttribute]:
+    return [AllocationLineAttribute(**line.model_dump()) for line in lines]

@@ -1,0 +1,65 @@
+"""Integration events: what the OMS publishes on EventBridge and what warehouses and carriers send back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from oms.domain.order import Address, SafeId, Sku
+
+ORDERS_SOURCE = "oms.orders"
+WAREHOUSE_SOURCE = "oms.warehouse"
+CARRIER_SOURCE = "oms.carrier"
+
+
+class FulfillmentLine(BaseModel):
+    sku: Sku
+    quantity: int = Field(gt=0)
+
+
+class FulfillmentRequested(BaseModel):
+    """Sent to one warehouse for the lines it was allocated (one event per warehouse of a split order)."""
+
+    detail_type: str = "FulfillmentRequested"
+    order_id: SafeId
+    warehouse_id: SafeId
+    ship_to: Address
+    lines: list[FulfillmentLine]
+    requested_at: datetime
+
+
+class ShipmentConfirmed(BaseModel):
+    """A warehouse (or 3PL) shipped its part of an order."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: SafeId
+    warehouse_id: SafeId
+    shipment_id: SafeId
+    carrier: SafeId
+    tracking_number: SafeId
+    shipped_at: datetime
+    lines: list[FulfillmentLine] = Field(min_length=1)
+
+
+class TrackingStatus(StrEnum):
+    IN_TRANSIT = "IN_TRANSIT"
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    DELIVERED = "DELIVERED"
+    EXCEPTION = "EXCEPTION"
+
+
+class TrackingUpdated(BaseModel):
+    """A carrier's scan of one shipment."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: SafeId
+    shipment_id: SafeId
+    carrier: SafeId
+    tracking_number: SafeId
+    status: TrackingStatus
+    occurred_at: datetime
+    description: str | None = Field(default=None, max_length=500)

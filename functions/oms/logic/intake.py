@@ -1,0 +1,47 @@
+"""Order intake: persist a channel's order exactly once and start its lifecycle."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from oms.aws import client
+from oms.data.orders import create_order
+from oms.domain.order import CanonicalOrder
+from oms.domain.status import OrderStatus
+from oms.observability import MetricUnit, logger, metrics
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    order_id: str
+    status: str
+    duplicate: bool
+
+
+def start_lifecycle(order_id: str, workflow_arn: str) -> None:
+    """Start the order's workflow, named by the order id (idempotent by name where AWS makes it so)."""
+    sfn = client("stepfunctions")
+    try:
+        sfn.start_execution(
+            stateMachineArn=workflow_arn, name=order_id, input=json.dumps({"order_id": order_id})
+        )
+    except sfn.exceptions.ExecutionAlreadyExists:
+        logger.info("workflow already started", extra={"order_id": order_id})
+
+
+def receive_order(order: CanonicalOrder, *, workflow_arn: str, received_at: datetime) -> IntakeResult:
+    """Persist the order once; start its lifecycle if it has not moved yet.
+
+    A redelivered webhook finds the first record and starts nothing new, unless the order is still
+    RECEIVED (the first delivery persisted it but failed before the workflow started).
+    """
+    record, created = create_order(order, received_at)
+    if created:
+        metrics.add_metric(name="OrdersReceived", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
+    if record.status == OrderStatus.RECEIVED.value:
+        start_lifecycle(record.order_id, workflow_arn)
+    return IntakeResult(order_id=record.order_id, status=record.status, duplicate=not created)

@@ -1,0 +1,105 @@
+"""Shipment confirmations from warehouses and scans from carriers move the order towards DELIVERED."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from oms.aws import client
+from oms.data.inventory import ReservationState, close_reservation
+from oms.data.models import OrderRecord, ShipmentRecord
+from oms.data.orders import get_order, history_entry, transition
+from oms.data.shipments import get_shipment, record_shipment, shipments_of
+from oms.domain.events import ShipmentConfirmed, TrackingStatus, TrackingUpdated
+from oms.domain.status import BillingStatus, OrderStatus, can_transition
+from oms.observability import MetricUnit, metrics
+
+S = OrderStatus
+SHIPPED_PHASE = (S.SHIPPED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERY_EXCEPTION, S.DELIVERED)
+_RANK = {"SHIPPED": 0, "IN_TRANSIT": 1, "OUT_FOR_DELIVERY": 2, "DELIVERED": 3}
+
+
+class NotReadyError(Exception):
+    """The event is ahead of the order (e.g. a scan before the shipment confirmation): retry later."""
+
+
+def confirm_shipment(event: ShipmentConfirmed, *, invoice_queue_url: str, now: datetime) -> OrderStatus:
+    """Record a warehouse's shipment; when every allocated warehouse has shipped, the order is SHIPPED,
+    its reservation is consumed (stock leaves on hand) and an invoice is requested."""
+    record = get_order(event.order_id)
+    status = OrderStatus(record.status)
+    if status not in (S.FULFILLMENT_REQUESTED, *SHIPPED_PHASE):
+        raise NotReadyError(f"order {event.order_id} is {status}; shipment cannot be confirmed yet")
+    allocated = {line.warehouse_id for line in record.allocation or []}
+    if event.warehouse_id not in allocated:
+        raise ValueError(f"warehouse {event.warehouse_id} holds no allocation of order {event.order_id}")
+    if record_shipment(
+        order_id=event.order_id,
+        shipment_id=event.shipment_id,
+        warehouse_id=event.warehouse_id,
+        carrier=event.carrier,
+        tracking_number=event.tracking_number,
+        shipped_at=event.shipped_at,
+    ):
+        metrics.add_metric(name="ShipmentsConfirmed", unit=MetricUnit.Count, value=1)
+    shipped = {s.warehouse_id for s in shipments_of(event.order_id)}
+    if not allocated <= shipped:
+        return status
+    by = f"warehouse:{event.warehouse_id}"
+    close_reservation(event.order_id, to_state=ReservationState.CONSUMED, by=by, at=now, reason="shipped")
+    if status is S.FULFILLMENT_REQUESTED:
+        record, _ = transition(
+            event.order_id,
+            S.SHIPPED,
+            by=by,
+            at=now,
+            reason=f"{event.carrier} {event.tracking_number}",
+            extra=[
+                OrderRecord.carrier.set(event.carrier),
+                OrderRecord.tracking_number.set(event.tracking_number),
+            ],
+        )
+        status = S.SHIPPED
+    if record.billing_status == BillingStatus.NOT_INVOICED.value:
+        # Sent on every delivery until invoiced: invoicing is idempotent, a lost request is not.
+        client("sqs").send_message(QueueUrl=invoice_queue_url, MessageBody=json.dumps({"order_id": event.order_id}))
+    return status
+
+
+def _order_status_from(shipments: list[ShipmentRecord]) -> OrderStatus:
+    if any(s.status == TrackingStatus.EXCEPTION.value for s in shipments):
+        return S.DELIVERY_EXCEPTION
+    slowest = min(_RANK[s.status] for s in shipments)
+    return {0: S.SHIPPED, 1: S.IN_TRANSIT, 2: S.OUT_FOR_DELIVERY, 3: S.DELIVERED}[slowest]
+
+
+def apply_tracking(event: TrackingUpdated, *, now: datetime) -> OrderStatus:
+    """Apply a carrier scan to its shipment, then move the order to the slowest shipment's state."""
+    shipment = get_shipment(event.order_id, event.shipment_id)
+    if shipment is None:
+        raise NotReadyError(f"shipment {event.shipment_id} of order {event.order_id} is not confirmed yet")
+    seen = any(e.status == event.status.value and e.at == event.occurred_at for e in shipment.events)
+    if not seen:
+        actions = [
+            ShipmentRecord.events.append(
+                [history_entry(event.status.value, shipment.status, event.occurred_at, f"carrier:{event.carrier}",
+                               event.description)]
+            )
+        ]
+        moves_forward = event.status is TrackingStatus.EXCEPTION or (
+            _RANK.get(event.status.value, -1) > _RANK.get(shipment.status, -1)
+        )
+        if moves_forward or shipment.status == TrackingStatus.EXCEPTION.value:
+            actions.append(ShipmentRecord.status.set(event.status.value))
+        shipment.update(actions=actions)
+    record = get_order(event.order_id)
+    current = OrderStatus(record.status)
+    if current not in SHIPPED_PHASE:
+        raise NotReadyError(f"order {event.order_id} is {current}; not shipped yet")
+    target = _order_status_from(shipments_of(event.order_id))
+    if target is not current and can_transition(current, target):
+        transition(event.order_id, target, by=f"carrier:{event.carrier}", at=now, reason=event.description)
+        if target is S.DELIVERED:
+            metrics.add_metric(name="OrdersDelivered", unit=MetricUnit.Count, value=1)
+        return target
+    return current

@@ -1,0 +1,144 @@
+"""Pricing, tax and total validation of an order against the catalog and the tax table.
+
+A failed check does not reject the order: it is put ON_HOLD with a machine-readable reason for ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from oms.data.models import CatalogItemRecord, OrderRecord
+from oms.data.orders import get_order, transition
+from oms.domain.order import Address
+from oms.domain.status import HoldReason, OrderStatus
+from oms.domain.tax import line_tax, tax_rate_for
+from oms.money import ZERO, round_money
+from oms.observability import MetricUnit, metrics
+
+ACTOR = "workflow:validate"
+
+
+@dataclass(frozen=True)
+class CatalogPrice:
+    unit_price: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    line_id: str
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    hold_reason: HoldReason | None
+    detail: str
+    computed_tax_total: Decimal | None = None
+
+
+def check_order(
+    *,
+    currency: str,
+    jurisdiction: str,
+    lines: list[LineFacts],
+    shipping_total: Decimal,
+    tax_total: Decimal,
+    grand_total: Decimal,
+    catalog: Mapping[str, CatalogPrice],
+    price_tolerance: Decimal,
+) -> ValidationResult:
+    """Check an order's prices, tax and totals. Pure: everything it needs is passed in."""
+    unknown = sorted({line.sku for line in lines if line.sku not in catalog})
+    if unknown:
+        return ValidationResult(HoldReason.UNKNOWN_SKU, f"not in the catalog: {', '.join(unknown)}")
+    for line in lines:
+        item = catalog[line.sku]
+        if item.currency != currency:
+            return ValidationResult(
+                HoldReason.CURRENCY_MISMATCH,
+                f"{line.sku} is priced in {item.currency}, the order is in {currency}",
+            )
+        if abs(line.unit_price - item.unit_price) > price_tolerance:
+            return ValidationResult(
+                HoldReason.PRICE_MISMATCH,
+                f"{line.sku}: channel price {line.unit_price} vs catalog {item.unit_price} "
+                f"(tolerance {price_tolerance})",
+            )
+    rate = tax_rate_for(jurisdiction)
+    if rate is None:
+        return ValidationResult(HoldReason.UNKNOWN_JURISDICTION, f"no tax rate for {jurisdiction}")
+    computed_tax = sum(
+        (line_tax(line.unit_price * line.quantity - line.discount, rate, currency) for line in lines), ZERO
+    )
+    computed_tax = round_money(computed_tax, currency)
+    if computed_tax != tax_total:
+        return ValidationResult(
+            HoldReason.TAX_MISMATCH,
+            f"channel tax {tax_total} vs computed {computed_tax} at {rate} for {jurisdiction}",
+            computed_tax,
+        )
+    subtotal = sum((line.unit_price * line.quantity for line in lines), ZERO)
+    discounts = sum((line.discount for line in lines), ZERO)
+    expected_total = round_money(subtotal - discounts + shipping_total + tax_total, currency)
+    if expected_total != grand_total:
+        return ValidationResult(
+            HoldReason.TOTAL_MISMATCH,
+            f"channel total {grand_total} vs recomputed {expected_total}",
+            computed_tax,
+        )
+    return ValidationResult(None, "prices, tax and totals match", computed_tax)
+
+
+def _catalog_prices(skus: set[str]) -> dict[str, CatalogPrice]:
+    prices: dict[str, CatalogPrice] = {}
+    for item in CatalogItemRecord.batch_get(sorted(skus)):
+        if item.active:
+            prices[item.sku] = CatalogPrice(item.unit_price, item.currency)
+    return prices
+
+
+def _facts(record: OrderRecord) -> list[LineFacts]:
+    return [
+        LineFacts(line.line_id, line.sku, int(line.quantity), line.unit_price, line.discount)
+        for line in record.lines
+    ]
+
+
+def validate_order(order_id: str, *, price_tolerance: Decimal, now: datetime) -> ValidationResult:
+    """Validate a RECEIVED order and move it to VALIDATED or ON_HOLD. Safe to run more than once."""
+    record = get_order(order_id)
+    if record.status != OrderStatus.RECEIVED.value:
+        # A retried task: report what the first attempt decided.
+        reason = HoldReason(record.hold_reason) if record.hold_reason else None
+        return ValidationResult(reason, f"already {record.status}", record.computed_tax_total)
+    lines = _facts(record)
+    catalog = _catalog_prices({line.sku for line in lines})
+    jurisdiction = Address(**record.shipping_address.attribute_values).jurisdiction
+    result = check_order(
+        currency=record.currency,
+        jurisdiction=jurisdiction,
+        lines=lines,
+        shipping_total=record.shipping_total,
+        tax_total=record.tax_total,
+        grand_total=record.grand_total,
+        catalog=catalog,
+        price_tolerance=price_tolerance,
+    )
+    extra = []
+    if result.computed_tax_total is not None:
+        extra.append(OrderRecord.computed_tax_total.set(result.computed_tax_total))
+    if result.hold_reason is None:
+        transition(order_id, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
+    else:
+        extra.append(OrderRecord.hold_reason.set(result.hold_reason.value))
+        reason = f"{result.hold_reason.value}: {result.detail}"
+        transition(order_id, OrderStatus.ON_HOLD, by=ACTOR, at=now, reason=reason, extra=extra)
+        metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
+    return result

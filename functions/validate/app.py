@@ -1,0 +1,36 @@
+"""Workflow task: check prices, tax and totals; the order becomes VALIDATED or ON_HOLD."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from oms.domain.status import HoldReason
+from oms.logic.validation import validate_order
+from oms.observability import logger, metrics, tracer
+from oms.runtime import OrderRef, now, prepare
+
+
+class ValidationOutput(BaseModel):
+    order_id: str
+    outcome: str
+    hold_reason: HoldReason | None
+    detail: str
+
+
+@logger.inject_lambda_context(correlation_id_path="order_id", clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = prepare()
+    ref = OrderRef.model_validate(event)
+    result = validate_order(ref.order_id, price_tolerance=Decimal(settings.price_tolerance), now=now())
+    return ValidationOutput(
+        order_id=ref.order_id,
+        outcome="ON_HOLD" if result.hold_reason else "VALIDATED",
+        hold_reason=result.hold_reason,
+        detail=result.detail,
+    ).model_dump(mode="json")
