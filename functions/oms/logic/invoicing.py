@@ -1,0 +1,134 @@
+"""Invoicing a shipped order: one gaplessly numbered invoice, rendered to PDF and JSON in S3, exactly once.
+
+Every step is safe to repeat: the invoice record is created once (later attempts read it back), the
+documents are rendered deterministically from it and overwrite themselves byte for byte, and the order's
+billing status moves once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from pynamodb.exceptions import DoesNotExist
+
+from oms.aws import client
+from oms.data.invoices import create_invoice_record
+from oms.data.models import CustomerRecord, InvoiceRecord, OrderRecord
+from oms.data.orders import get_order, set_billing_status
+from oms.documents.invoice_pdf import render_invoice_pdf
+from oms.domain.invoice import InvoiceDocument, InvoiceLine, Party
+from oms.domain.order import Address
+from oms.domain.status import BillingStatus, OrderStatus
+from oms.domain.tax import line_tax, tax_rate_for
+from oms.logic.tracking import SHIPPED_PHASE, NotReadyError
+from oms.money import ZERO, round_money
+from oms.observability import MetricUnit, metrics
+
+ACTOR = "service:invoice"
+
+
+class SellerProfile(BaseModel):
+    name: str
+    address_lines: list[str]
+    tax_id: str
+    email: str | None = None
+
+
+def payment_terms_days(customer_id: str) -> int:
+    """The customer's agreed terms (days); channel customers without an account pay at checkout (0)."""
+    try:
+        return int(CustomerRecord.get(customer_id).payment_terms_days)
+    except DoesNotExist:
+        return 0
+
+
+def build_invoice_document(
+    record: OrderRecord, invoice: InvoiceRecord, seller: SellerProfile, terms_days: int
+) -> InvoiceDocument:
+    currency = record.currency
+    ship_to = Address(**record.shipping_address.attribute_values)
+    rate = tax_rate_for(ship_to.jurisdiction)
+    if rate is None:
+        raise ValueError(f"no tax rate for {ship_to.jurisdiction}; the order should have been held")
+    lines = []
+    for line in record.lines:
+        net = line.unit_price * int(line.quantity) - line.discount
+        lines.append(
+            InvoiceLine(
+                sku=line.sku,
+                description=line.name,
+                quantity=int(line.quantity),
+                unit_price=line.unit_price,
+                discount=line.discount,
+                net_amount=round_money(net, currency),
+                tax_rate=rate,
+                tax_amount=line_tax(net, rate, currency),
+            )
+        )
+    tax_total = round_money(sum((line.tax_amount for line in lines), ZERO), currency)
+    subtotal = round_money(sum((line.unit_price * line.quantity for line in lines), ZERO), currency)
+    discount_total = round_money(sum((line.discount for line in lines), ZERO), currency)
+    customer = record.customer
+    return InvoiceDocument(
+        invoice_number=invoice.invoice_number,
+        order_id=record.order_id,
+        external_id=record.external_id,
+        channel=record.channel,
+        issued_at=invoice.issued_at,
+        due_date=invoice.issued_at.date() + timedelta(days=terms_days),
+        payment_terms_days=terms_days,
+        seller=Party(name=seller.name, address_lines=seller.address_lines, tax_id=seller.tax_id),
+        bill_to=Party(
+            name=customer.name,
+            address_lines=[line for line in (ship_to.line1, ship_to.line2, ship_to.city, ship_to.country) if line],
+            tax_id=None,
+        ),
+        ship_to=ship_to,
+        currency=currency,
+        lines=lines,
+        subtotal=subtotal,
+        discount_total=discount_total,
+        shipping_total=record.shipping_total,
+        tax_total=tax_total,
+        grand_total=subtotal - discount_total + record.shipping_total + tax_total,
+    )
+
+
+def issue_invoice(order_id: str, *, bucket: str, seller: SellerProfile, now: datetime) -> InvoiceRecord:
+    record = get_order(order_id)
+    if OrderStatus(record.status) not in SHIPPED_PHASE:
+        raise NotReadyError(f"order {order_id} is {record.status}; invoices are issued at shipment")
+    terms = payment_terms_days(record.customer.customer_id)
+    invoice = create_invoice_record(
+        order_id=order_id,
+        issued_at=now,
+        currency=record.currency,
+        grand_total=record.grand_total,
+        tax_total=record.tax_total,
+        customer_id=record.customer.customer_id,
+        due_date=(now.date() + timedelta(days=terms)).isoformat(),
+    )
+    document = build_invoice_document(record, invoice, seller, terms)
+    s3 = client("s3")
+    tags = {"order_id": order_id, "invoice_number": invoice.invoice_number}
+    s3.put_object(
+        Bucket=bucket, Key=invoice.pdf_key, Body=render_invoice_pdf(document),
+        ContentType="application/pdf", Metadata=tags,
+    )
+    s3.put_object(
+        Bucket=bucket, Key=invoice.json_key, Body=document.model_dump_json(indent=2).encode("utf-8"),
+        ContentType="application/json", Metadata=tags,
+    )
+    if set_billing_status(
+        order_id,
+        BillingStatus.INVOICED,
+        by=ACTOR,
+        at=now,
+        extra=[
+            OrderRecord.invoice_number.set(invoice.invoice_number),
+            OrderRecord.invoice_pdf_key.set(invoice.pdf_key),
+        ],
+    ):
+        metrics.add_metric(name="OrdersInvoiced", unit=MetricUnit.Count, value=1)
+    return invoice
