@@ -1,0 +1,47 @@
+"""The explicit transition table: what may follow what."""
+
+from __future__ import annotations
+
+import pytest
+
+from oms.domain.status import ALLOWED_TRANSITIONS, TERMINAL, OrderStatus, can_transition
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (OrderStatus.RECEIVED, OrderStatus.VALIDATED),
+        (OrderStatus.VALIDATED, OrderStatus.ALLOCATED),
+        (OrderStatus.ALLOCATED, OrderStatus.FULFILLMENT_REQUESTED),
+        (OrderStatus.FULFILLMENT_REQUESTED, OrderStatus.SHIPPED),
+        (OrderStatus.SHIPPED, OrderStatus.DELIVERED),
+        (OrderStatus.IN_TRANSIT, OrderStatus.DELIVERED),
+        (OrderStatus.RECEIVED, OrderStatus.ON_HOLD),
+        (OrderStatus.ALLOCATED, OrderStatus.FAILED),
+    ],
+)
+def test_the_happy_path_and_its_exits_are_allowed(current: OrderStatus, target: OrderStatus) -> None:
+    assert can_transition(current, target)
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (OrderStatus.RECEIVED, OrderStatus.ALLOCATED),  # no allocation without validation
+        (OrderStatus.SHIPPED, OrderStatus.FAILED),  # goods left: no failing back
+        (OrderStatus.DELIVERED, OrderStatus.IN_TRANSIT),
+        (OrderStatus.SHIPPED, OrderStatus.CANCELLED),
+    ],
+)
+def test_skips_and_regressions_are_refused(current: OrderStatus, target: OrderStatus) -> None:
+    assert not can_transition(current, target)
+
+
+def test_terminal_statuses_lead_nowhere() -> None:
+    for target, sources in ALLOWED_TRANSITIONS.items():
+        assert not (sources & TERMINAL), f"{target} may be entered from a terminal status"
+
+
+def test_every_status_but_received_can_be_reached() -> None:
+    reachable = set(ALLOWED_TRANSITIONS)
+    assert reachable == set(OrderStatus) - {OrderStatus.RECEIVED}
