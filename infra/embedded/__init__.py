@@ -1,0 +1,8 @@
+"""The embedded local AWS: the project's SAM template deployed into moto and made to run in process."""
+
+from ._core import DeployedStack, EmbeddedAws
+from ._http import Route
+from ._runtime import LambdaContext, check_moto_invoke_signature
+from ._sam import SamError
+
+__all__ = ["DeployedStack", "EmbeddedAws", "LambdaContext", "Route", "SamError", "check_moto_invoke_signature"]

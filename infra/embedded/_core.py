@@ -1,0 +1,350 @@
+"""EmbeddedAws: the project's SAM template deployed into moto, in process, and made to run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import _env
+from ._ddb import DynamoDbSerializer
+from ._deploy import StateMachineCfnPatch, prepare, secret_creator
+from ._esm import SqsPollers
+from ._fixes import MotoFixes
+from ._http import HttpApiServer, Route, routes_from_template
+from ._runtime import LambdaRuntime, local_runtime_env
+from ._sam import SamError, load_template, package, translate
+
+LOG = logging.getLogger("infra.embedded")
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+#: Set to "1"/"true" to let Powertools Metrics print its EMF JSON locally (off by default: noise).
+METRICS_ENV_KNOB = "OMS_EMBEDDED_METRICS"
+
+_active_lock = threading.Lock()
+_active: list[EmbeddedAws] = []
+
+
+@dataclass
+class DeployedStack:
+    """A stack deployed by :meth:`EmbeddedAws.deploy`."""
+
+    stack_name: str
+    outputs: dict[str, str]
+    #: logical id → physical id: queue URL for queues, table name, bucket name, function name,
+    #: state machine ARN, event bus name, secret ARN, parameter name, rule name, role name…
+    resources: dict[str, str]
+    #: logical id → CloudFormation type (after SAM translation)
+    resource_types: dict[str, str]
+    routes: list[Route] = field(default_factory=list)
+    #: logical ids that were not created because nothing local needs them (HTTP API, schedules…)
+    skipped: dict[str, str] = field(default_factory=dict)
+    api_url: str | None = None
+    _aws: EmbeddedAws | None = field(default=None, repr=False)
+    _http: HttpApiServer | None = field(default=None, repr=False)
+
+    def _physical(self, logical_id: str, expected_type: str) -> str:
+        if logical_id not in self.resources:
+            raise KeyError(f"No resource {logical_id!r} in stack {self.stack_name}")
+        actual = self.resource_types.get(logical_id)
+        if actual != expected_type:
+            raise KeyError(f"{logical_id} is a {actual}, not a {expected_type}")
+        return self.resources[logical_id]
+
+    def function_name(self, logical_id: str) -> str:
+        return self._physical(logical_id, "AWS::Lambda::Function")
+
+    def queue_url(self, logical_id: str) -> str:
+        return self._physical(logical_id, "AWS::SQS::Queue")
+
+    def state_machine_arn(self, logical_id: str) -> str:
+        return self._physical(logical_id, "AWS::StepFunctions::StateMachine")
+
+    def table_name(self, logical_id: str) -> str:
+        return self._physical(logical_id, "AWS::DynamoDB::Table")
+
+    def bucket_name(self, logical_id: str) -> str:
+        return self._physical(logical_id, "AWS::S3::Bucket")
+
+    def serve_http_api(self, port: int = 0) -> str:
+        """Serve the template's HttpApi routes on 127.0.0.1; returns the base URL."""
+        if self._aws is None:
+            raise RuntimeError("stack is not attached to a running EmbeddedAws")
+        if self._http is None:
+            self._http = HttpApiServer(self.routes, self._aws.region, self._aws.account_id)
+            self._aws._servers.append(self._http)
+        self.api_url = self._http.start(port)
+        return self.api_url
+
+
+class EmbeddedAws:
+    """moto, in process, with the fill-ins that make a SAM application actually run.
+
+    Usage::
+
+        with EmbeddedAws() as aws:
+            stack = aws.deploy("template.yaml")
+            url = stack.serve_http_api()
+            ...
+            aws.wait_idle()
+
+    Only one instance may be started at a time (moto's mock is process-wide).
+    Step Functions: always pass ``name`` to StartExecution; moto names unnamed executions "None".
+    """
+
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        *,
+        retry_delay: float | None = None,
+        emit_metrics: bool | None = None,
+        function_env: dict[str, str] | None = None,
+    ) -> None:
+        """
+        :param retry_delay: seconds after which a message that failed in an SQS event-source mapping
+            becomes visible again; ``None`` keeps the queue's VisibilityTimeout (as on AWS).
+        :param emit_metrics: let Powertools Metrics print EMF to stdout; default from the
+            ``OMS_EMBEDDED_METRICS`` environment variable, else off.
+        :param function_env: variables forced on every function (win over the template's).
+        """
+        self.region = region
+        self.retry_delay = retry_delay
+        if emit_metrics is None:
+            emit_metrics = os.environ.get(METRICS_ENV_KNOB, "").lower() in ("1", "true", "yes")
+        self.emit_metrics = emit_metrics
+        self.function_env = dict(function_env or {})
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        self.account_id: str = DEFAULT_ACCOUNT_ID
+        self.runtime = LambdaRuntime(local_env=local_runtime_env(emit_metrics, self.function_env))
+        self._pollers = SqsPollers(self.account_id, region, retry_delay)
+        self._ddb = DynamoDbSerializer()
+        self._sfn_patch = StateMachineCfnPatch()
+        self._fixes = MotoFixes()
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self._servers: list[HttpApiServer] = []
+        self.stacks: dict[str, DeployedStack] = {}
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> EmbeddedAws:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self._started:
+            return
+        with _active_lock:
+            if _active:
+                raise RuntimeError("another EmbeddedAws is running in this process; stop it first")
+            _active.append(self)
+        from moto import mock_aws
+
+        env = dict(FAKE_CREDENTIALS, AWS_DEFAULT_REGION=self.region, AWS_REGION=self.region)
+        for key, value in env.items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        _env.install()
+        self._mock = mock_aws(
+            config={
+                "stepfunctions": {"execute_state_machine": True},
+                "lambda": {"use_docker": True},
+            }
+        )
+        self._mock.start()
+        self.runtime.install()
+        self._pollers.install()
+        self._ddb.install()
+        self._sfn_patch.install()
+        self._fixes.install()
+        self._pollers.start()
+        self._started = True
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        self._pollers.stop()
+        self._fixes.uninstall()
+        self._sfn_patch.uninstall()
+        self._ddb.uninstall()
+        self._pollers.uninstall()
+        self.runtime.uninstall()
+        try:
+            self._mock.stop()
+        finally:
+            _env.uninstall()
+            for key, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved_env.clear()
+            self._started = False
+            with _active_lock:
+                if self in _active:
+                    _active.remove(self)
+
+    # ------------------------------------------------------------------ deploy
+    def deploy(
+        self,
+        template_path: str | os.PathLike[str] = "template.yaml",
+        stack_name: str = "oms",
+        parameters: dict[str, str] | None = None,
+    ) -> DeployedStack:
+        """SAM-translate ``template_path`` offline and create it as a CloudFormation stack in moto."""
+        import boto3
+
+        if not self._started:
+            raise RuntimeError("call start() first")
+        path = Path(template_path).resolve()
+        sam_template = load_template(path)
+        s3 = boto3.client("s3", region_name=self.region)
+        bucket = f"embedded-deploy-{self.account_id}-{self.region}"
+        try:
+            s3.head_bucket(Bucket=bucket)
+        except Exception:
+            if self.region == "us-east-1":
+                s3.create_bucket(Bucket=bucket)
+            else:
+                s3.create_bucket(
+                    Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region}
+                )
+        packaged = package(sam_template, path.parent, s3, bucket)
+        params = self._parameter_values(sam_template, parameters or {})
+        cfn = translate(packaged.template, params)
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account_id,
+            "AWS::Partition": "aws",
+            "AWS::StackName": stack_name,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": "",
+            **params,
+        }
+        secrets = boto3.client("secretsmanager", region_name=self.region)
+        prepared = prepare(cfn, stack_name, pseudo, secret_creator(secrets, stack_name))
+
+        cf = boto3.client("cloudformation", region_name=self.region)
+        import json
+
+        cf.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(prepared.template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        described = cf.describe_stacks(StackName=stack_name)["Stacks"][0]
+        status = described["StackStatus"]
+        if status != "CREATE_COMPLETE":
+            raise SamError(f"stack {stack_name} ended in {status}: {described.get('StackStatusReason')}")
+        resources: dict[str, str] = {}
+        types: dict[str, str] = {}
+        paginator = cf.get_paginator("list_stack_resources")
+        for page in paginator.paginate(StackName=stack_name):
+            for summary in page["StackResourceSummaries"]:
+                resources[summary["LogicalResourceId"]] = summary.get("PhysicalResourceId", "")
+                types[summary["LogicalResourceId"]] = summary["ResourceType"]
+        for logical_id, arn in prepared.api_created.items():
+            resources[logical_id] = arn
+            types[logical_id] = prepared.api_created_types[logical_id]
+        outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in described.get("Outputs", [])}
+
+        for logical_id, code_dir in packaged.code_dirs.items():
+            if logical_id in resources:
+                self.runtime.register(resources[logical_id], code_dir, logical_id)
+        routes = [
+            Route(r.method, r.path, r.logical_id, resources.get(r.logical_id, ""))
+            for r in routes_from_template(sam_template)
+        ]
+        stack = DeployedStack(
+            stack_name=stack_name,
+            outputs=outputs,
+            resources=resources,
+            resource_types=types,
+            routes=routes,
+            skipped=dict(prepared.stripped),
+            _aws=self,
+        )
+        self.stacks[stack_name] = stack
+        self._pollers.sync()
+        LOG.info("embedded AWS: deployed %s (%d resources)", stack_name, len(resources))
+        return stack
+
+    @staticmethod
+    def _parameter_values(template: dict[str, Any], given: dict[str, str]) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for name, spec in (template.get("Parameters") or {}).items():
+            if name in given:
+                values[name] = given[name]
+            elif isinstance(spec, dict) and "Default" in spec:
+                default = spec["Default"]
+                values[name] = ",".join(map(str, default)) if isinstance(default, list) else str(default)
+        for name, value in given.items():
+            values.setdefault(name, value)
+        return values
+
+    # ------------------------------------------------------------------ observation
+    def stats(self) -> dict[str, Any]:
+        """In-process Lambda invocations: ``{"functions": {name: {"invocations", "errors",
+        "duration_s", "max_duration_s"}}, "invocations": N, "errors": E, "duration_s": T}``."""
+        return self.runtime.stats()
+
+    def reset_stats(self) -> None:
+        self.runtime.reset_stats()
+
+    def _busy_reasons(self) -> list[str]:
+        from moto.sqs.models import sqs_backends
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        reasons: list[str] = []
+        if self._pollers.busy:
+            reasons.append("an event-source mapping batch is being processed")
+        sqs = sqs_backends[self.account_id][self.region]
+        for name in self._pollers.source_queue_names():
+            queue = sqs.queues.get(name)
+            if queue is not None and queue._messages:
+                reasons.append(f"queue {name} holds {len(queue._messages)} message(s)")
+        sfn = stepfunctions_parser_backends[self.account_id][self.region]
+        for machine in list(sfn.state_machines):
+            for execution in list(machine.executions):
+                status = getattr(execution, "exec_status", None)
+                if status is None or getattr(status, "value", status) == "RUNNING":
+                    reasons.append(f"execution {execution.exec_arn} is running")
+        return reasons
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Block until no SQS message is visible or in flight on a queue with an event-source mapping,
+        no mapping batch is running and no Step Functions execution is RUNNING."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        reasons: list[str] = []
+        while True:
+            reasons = self._busy_reasons()
+            quiet = quiet + 1 if not reasons else 0
+            if quiet >= 2:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"embedded AWS not idle after {timeout} s: " + "; ".join(reasons[:10]))
+            time.sleep(0.05)
+
+    @staticmethod
+    def execution_name() -> str:
+        """A unique StartExecution name, for callers without a natural one."""
+        return uuid.uuid4().hex

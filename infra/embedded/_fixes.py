@@ -1,0 +1,31 @@
+"""Small corrections to moto's CloudFormation models (each restored on stop)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MISSING = object()
+
+
+class MotoFixes:
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def _set(self, owner: Any, name: str, value: Any) -> None:
+        self._saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
+        setattr(owner, name, value)
+
+    def install(self) -> None:
+        from moto.events.models import EventBus
+
+        if "physical_resource_id" not in EventBus.__dict__:
+            # !Ref of an AWS::Events::EventBus is its name; moto returns the model object itself.
+            self._set(EventBus, "physical_resource_id", property(lambda bus: bus.name))
+
+    def uninstall(self) -> None:
+        while self._saved:
+            owner, name, value = self._saved.pop()
+            if value is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)

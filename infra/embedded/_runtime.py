@@ -1,0 +1,277 @@
+"""In-process Lambda runtime: runs a function's configured Handler inside this Python process.
+
+moto executes Lambda code only inside Docker. Its single entry point is the private method
+``moto.awslambda.models.LambdaFunction._invoke_lambda(self, event) -> (payload, errored, logs)``;
+:class:`LambdaRuntime` replaces it (see ``tests/integration/test_embedded_runtime.py`` for the test
+that fails loudly if moto moves or changes it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import logging
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from . import _env
+
+LOG = logging.getLogger("infra.embedded.lambda")
+
+#: The moto private method this runtime replaces, and the signature it is built against (moto 5.2.5).
+MOTO_INVOKE_ATTRIBUTE = "_invoke_lambda"
+MOTO_INVOKE_PARAMETERS = ("self", "event")
+
+
+class LambdaContext:
+    """The subset of the Lambda Python runtime's context object that handlers and Powertools use."""
+
+    def __init__(
+        self,
+        function_name: str,
+        function_version: str,
+        invoked_function_arn: str,
+        memory_limit_in_mb: int,
+        timeout_s: float,
+        aws_request_id: str,
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = function_version
+        self.invoked_function_arn = invoked_function_arn
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.aws_request_id = aws_request_id
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"embedded/[{function_version}]{aws_request_id}"
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class FunctionStats:
+    invocations: int = 0
+    errors: int = 0
+    duration_s: float = 0.0
+    max_duration_s: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "invocations": self.invocations,
+            "errors": self.errors,
+            "duration_s": self.duration_s,
+            "max_duration_s": self.max_duration_s,
+        }
+
+
+@dataclass
+class _Registration:
+    code_dir: Path
+    logical_id: str | None = None
+
+
+@dataclass
+class LambdaRuntime:
+    """Registry of local code directories plus the replacement for moto's ``_invoke_lambda``."""
+
+    local_env: dict[str, str] = field(default_factory=dict)
+    _functions: dict[str, _Registration] = field(default_factory=dict)
+    _handlers: dict[tuple[str, str], Callable[..., Any]] = field(default_factory=dict)
+    _stats: dict[str, FunctionStats] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _import_lock: threading.RLock = field(default_factory=threading.RLock)
+    _in_flight: int = 0
+    _original: Any = None
+
+    # ------------------------------------------------------------------ registry
+    def register(self, function_name: str, code_dir: Path, logical_id: str | None = None) -> None:
+        self._functions[function_name] = _Registration(code_dir.resolve(), logical_id)
+
+    def code_dir(self, function_name: str) -> Path | None:
+        reg = self._functions.get(function_name)
+        return reg.code_dir if reg else None
+
+    # ------------------------------------------------------------------ patching
+    def install(self) -> None:
+        from moto.awslambda.models import LambdaFunction
+
+        check_moto_invoke_signature()
+        runtime = self
+        self._original = LambdaFunction.__dict__[MOTO_INVOKE_ATTRIBUTE]
+
+        def _invoke_lambda(fn: Any, event: Any = None) -> tuple[str, bool, str]:
+            return runtime.invoke(fn, event)
+
+        setattr(LambdaFunction, MOTO_INVOKE_ATTRIBUTE, _invoke_lambda)
+
+    def uninstall(self) -> None:
+        from moto.awslambda.models import LambdaFunction
+
+        if self._original is not None:
+            setattr(LambdaFunction, MOTO_INVOKE_ATTRIBUTE, self._original)
+            self._original = None
+
+    # ------------------------------------------------------------------ stats
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            functions = {name: s.as_dict() for name, s in self._stats.items()}
+            return {
+                "functions": functions,
+                "invocations": sum(s.invocations for s in self._stats.values()),
+                "errors": sum(s.errors for s in self._stats.values()),
+                "duration_s": sum(s.duration_s for s in self._stats.values()),
+            }
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._stats.clear()
+
+    # ------------------------------------------------------------------ invocation
+    def _resolve_handler(self, handler: str, code_dir: Path) -> Callable[..., Any]:
+        key = (str(code_dir), handler)
+        cached = self._handlers.get(key)
+        if cached is not None:
+            return cached
+        module_path, _, attr = handler.rpartition(".")
+        if not module_path or not attr:
+            raise ValueError(f"Bad handler {handler!r}: expected 'module.function'")
+        module_name = module_path.replace("/", ".")
+        with self._import_lock:
+            if str(code_dir) not in sys.path:
+                sys.path.insert(0, str(code_dir))
+            module: ModuleType = importlib.import_module(module_name)
+            module_file = getattr(module, "__file__", None)
+            if module_file and not Path(module_file).resolve().is_relative_to(code_dir):
+                raise ImportError(
+                    f"Handler module {module_name!r} was already imported from {module_file}, "
+                    f"not from this function's code directory {code_dir}; give handler modules "
+                    "distinct names"
+                )
+            func = getattr(module, attr)
+            self._handlers[key] = func
+            return func
+
+    def invoke(self, fn: Any, event: Any) -> tuple[str, bool, str]:
+        """Run ``fn`` (a moto LambdaFunction) with ``event``; returns (payload, errored, logs)."""
+        request_id = str(uuid.uuid4())
+        name: str = fn.function_name
+        if event is None:
+            event = {}
+        if isinstance(event, bytes | bytearray):
+            event = event.decode("utf-8")
+        if isinstance(event, str):
+            event = json.loads(event) if event.strip() else {}
+        reg = self._functions.get(name)
+        start = time.perf_counter()
+        errored = False
+        with self._lock:
+            self._in_flight += 1
+        try:
+            if reg is None:
+                raise RuntimeError(
+                    f"No local code registered for Lambda function {name!r}: only functions deployed "
+                    "from a local CodeUri by EmbeddedAws.deploy can run in process"
+                )
+            env = self._environment(fn, reg.code_dir)
+            timeout = float(fn.timeout or 3)
+            memory = int(fn.memory_size or 128)
+            context = LambdaContext(name, "$LATEST", fn.function_arn, memory, timeout, request_id)
+            with _env.overlay(env):
+                handler = self._resolve_handler(fn.handler, reg.code_dir)
+                result = handler(event, context)
+            try:
+                payload = json.dumps(result)
+            except (TypeError, ValueError) as exc:
+                errored = True
+                payload = json.dumps(
+                    {
+                        "errorMessage": f"Unable to marshal response: {exc}",
+                        "errorType": "Runtime.MarshalError",
+                        "requestId": request_id,
+                        "stackTrace": [],
+                    }
+                )
+            return payload, errored, ""
+        except Exception as exc:
+            errored = True
+            LOG.warning("Lambda %s failed: %s: %s", name, type(exc).__name__, exc, exc_info=True)
+            stack = traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:])
+            payload = json.dumps(
+                {
+                    "errorMessage": str(exc),
+                    "errorType": type(exc).__name__,
+                    "requestId": request_id,
+                    "stackTrace": stack,
+                }
+            )
+            return payload, True, "".join(stack)
+        finally:
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self._in_flight -= 1
+                stats = self._stats.setdefault(name, FunctionStats())
+                stats.invocations += 1
+                stats.errors += int(errored)
+                stats.duration_s += elapsed
+                stats.max_duration_s = max(stats.max_duration_s, elapsed)
+
+    def _environment(self, fn: Any, code_dir: Path) -> dict[str, str]:
+        env: dict[str, str] = {
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size or 128),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.function_name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "embedded",
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
+            "_HANDLER": fn.handler,
+            "LAMBDA_TASK_ROOT": str(code_dir),
+        }
+        env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
+        env.update(self.local_env)
+        return env
+
+
+def check_moto_invoke_signature() -> None:
+    """Raise if moto's private ``LambdaFunction._invoke_lambda`` moved or changed its signature."""
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction.__dict__.get(MOTO_INVOKE_ATTRIBUTE)
+    if original is None or not callable(original):
+        raise RuntimeError(
+            f"moto.awslambda.models.LambdaFunction.{MOTO_INVOKE_ATTRIBUTE} is gone: the embedded "
+            "Lambda runtime must be ported to this moto version"
+        )
+    params = tuple(inspect.signature(original).parameters)
+    if params != MOTO_INVOKE_PARAMETERS and getattr(original, "__module__", "") == "moto.awslambda.models":
+        raise RuntimeError(
+            f"moto's LambdaFunction.{MOTO_INVOKE_ATTRIBUTE} now takes {params}, the embedded runtime "
+            f"was written for {MOTO_INVOKE_PARAMETERS}"
+        )
+
+
+def local_runtime_env(emit_metrics: bool, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Variables forced on every function locally (they win over the template)."""
+    env = {"POWERTOOLS_TRACE_DISABLED": "true"}
+    if not emit_metrics:
+        env["POWERTOOLS_METRICS_DISABLED"] = "true"
+    if extra:
+        env.update(extra)
+    return env
