@@ -78,7 +78,9 @@ def build_invoice_document(
         issued_at=invoice.issued_at,
         due_date=invoice.issued_at.date() + timedelta(days=terms_days),
         payment_terms_days=terms_days,
-        seller=Party(name=seller.name, address_lines=seller.address_lines, tax_id=seller.tax_id),
+        seller=Party(
+            name=seller.name, address_lines=seller.address_lines, tax_id=seller.tax_id, email=seller.email
+        ),
         bill_to=Party(
             name=customer.name,
             address_lines=[line for line in (ship_to.line1, ship_to.line2, ship_to.city, ship_to.country) if line],
