@@ -236,6 +236,12 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
 
 
 def bind_tables(settings: Settings) -> None:
-    """Point each model at the table this function was given. Unset tables stay unbound (and fail loudly)."""
+    """Point each model at the table this function was given.
+
+    A table the function was not given is left as it is: "unbound" in a Lambda container (any use fails
+    loudly), and untouched where several functions share one process (the embedded runtime, the demo).
+    """
     for model, field in _BINDINGS:
-        model.Meta.table_name = getattr(settings, field) or f"unbound-{field}"
+        name = getattr(settings, field)
+        if name:
+            model.Meta.table_name = name

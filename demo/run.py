@@ -1,0 +1,187 @@
+"""A business day of the reference distributor, replayed over real HTTP against the embedded AWS."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+from pypdf import PdfReader
+
+from demo.business_day import generate_shopify_orders, sign_delivery
+from demo.seed import DEMO_WEBHOOK_SECRETS, seed_reference_data
+from demo.simulators import CarrierSimulator, WarehouseSimulator
+from infra import EmbeddedAws
+from oms.data.models import InvoiceRecord, OrderRecord
+from oms.domain.events import TrackingStatus
+from oms.domain.status import OrderStatus
+
+Report = Callable[[str, int, int], None]
+"""progress callback: (phase, done, total)"""
+
+
+@dataclass
+class DaySummary:
+    orders_sent: int
+    deliveries_sent: int
+    http_statuses: dict[str, int]
+    orders_received: int
+    orders_by_status: dict[str, int]
+    holds_by_reason: dict[str, int]
+    failures: dict[str, int]
+    invoices_issued: int
+    total_invoiced: dict[str, str]
+    shipments: int
+    unaccounted: list[str]
+    elapsed_seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
+    invoice_pdfs_checked: int = 0
+
+    @property
+    def accounted(self) -> bool:
+        return not self.unaccounted and self.orders_received == self.orders_sent
+
+
+def _send(client: httpx.Client, url: str, headers: dict[str, str], body: bytes) -> int:
+    for attempt in range(5):  # a channel retries 5xx and timeouts, as Shopify does
+        try:
+            response = client.post(url, content=body, headers=headers)
+        except httpx.TransportError:
+            time.sleep(0.2 * (attempt + 1))
+            continue
+        if response.status_code < 500:
+            return response.status_code
+        time.sleep(0.2 * (attempt + 1))
+    return 599
+
+
+def run_business_day(
+    *,
+    orders: int,
+    seed: int,
+    out: Path,
+    concurrency: int = 8,
+    duplicate_share: float = 0.02,
+    template: str = "template.yaml",
+    report: Report | None = None,
+) -> DaySummary:
+    report = report or (lambda phase, done, total: None)
+    out.mkdir(parents=True, exist_ok=True)
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
+    with EmbeddedAws() as aws:
+        t0 = time.perf_counter()
+        stack = aws.deploy(template)
+        base_url = stack.serve_http_api()
+        seed_reference_data(stack)
+        phases["deploy_and_seed"] = time.perf_counter() - t0
+
+        deliveries = generate_shopify_orders(orders, seed, datetime(2026, 11, 2, 13, 0, tzinfo=UTC))
+        signed = [sign_delivery(d, DEMO_WEBHOOK_SECRETS["shopify"]) for d in deliveries]
+        # Channels deliver at least once: replay a share of the webhooks a second time.
+        step = max(1, round(1 / duplicate_share)) if duplicate_share > 0 else 0
+        replays = signed[::step] if step else []
+        batch = signed + replays
+        statuses: Counter[int] = Counter()
+        t0 = time.perf_counter()
+        with (
+            httpx.Client(timeout=30.0, limits=httpx.Limits(max_connections=concurrency)) as client,
+            ThreadPoolExecutor(max_workers=concurrency) as pool,
+        ):
+            url = f"{base_url}/webhooks/shopify"
+            futures = [pool.submit(_send, client, url, headers, body) for headers, body in batch]
+            for done, future in enumerate(futures, start=1):
+                statuses[future.result()] += 1
+                report("webhooks", done, len(batch))
+        aws.wait_idle(timeout=600)
+        phases["intake_and_workflow"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        warehouse = WarehouseSimulator(
+            queue_url=stack.outputs["FulfillmentRequestsQueueUrl"], event_bus=stack.outputs["EventBusName"], seed=seed
+        )
+        shipped = warehouse.ship_pending()
+        report("shipments", shipped, shipped)
+        aws.wait_idle(timeout=600)
+        carrier = CarrierSimulator(event_bus=stack.outputs["EventBusName"])
+        for status, hours in ((TrackingStatus.IN_TRANSIT, 6), (TrackingStatus.DELIVERED, 30)):
+            scanned = carrier.scan(warehouse.shipments, status, hours_after_shipping=hours)
+            report(f"carrier {status.value.lower()}", scanned, scanned)
+            aws.wait_idle(timeout=600)
+        phases["fulfillment_and_delivery"] = time.perf_counter() - t0
+
+        summary = _summarize(
+            orders_sent=orders,
+            deliveries_sent=len(batch),
+            statuses=statuses,
+            shipments=len(warehouse.shipments),
+            bucket=stack.outputs["DocumentsBucketName"],
+            out=out,
+        )
+        summary.phases = phases
+        summary.elapsed_seconds = time.perf_counter() - started
+    (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2, sort_keys=True))
+    return summary
+
+
+def _summarize(
+    *, orders_sent: int, deliveries_sent: int, statuses: Counter[int], shipments: int, bucket: str, out: Path
+) -> DaySummary:
+    by_status: Counter[str] = Counter()
+    holds: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
+    unaccounted: list[str] = []
+    accounted_for = {OrderStatus.DELIVERED.value, OrderStatus.ON_HOLD.value, OrderStatus.FAILED.value}
+    for order in OrderRecord.scan():
+        by_status[order.status] += 1
+        if order.status == OrderStatus.ON_HOLD.value:
+            holds[order.hold_reason or "UNKNOWN"] += 1
+        if order.status == OrderStatus.FAILED.value:
+            failures[(order.failure_reason or "unknown").split(":")[0]] += 1
+        if order.status not in accounted_for:
+            unaccounted.append(f"{order.order_id}: {order.status}")
+        elif order.status == OrderStatus.DELIVERED.value and not order.invoice_number:
+            unaccounted.append(f"{order.order_id}: delivered without an invoice")
+    totals: dict[str, Decimal] = {}
+    invoices = [i for i in InvoiceRecord.scan() if not i.order_id.startswith("SEQUENCE#")]
+    for invoice in invoices:
+        totals[invoice.currency] = totals.get(invoice.currency, Decimal(0)) + invoice.grand_total
+    checked = _export_invoices(bucket, invoices, out / "invoices")
+    return DaySummary(
+        orders_sent=orders_sent,
+        deliveries_sent=deliveries_sent,
+        http_statuses={str(k): v for k, v in sorted(statuses.items())},
+        orders_received=sum(by_status.values()),
+        orders_by_status=dict(sorted(by_status.items())),
+        holds_by_reason=dict(sorted(holds.items())),
+        failures=dict(sorted(failures.items())),
+        invoices_issued=len(invoices),
+        total_invoiced={currency: str(amount) for currency, amount in sorted(totals.items())},
+        shipments=shipments,
+        unaccounted=unaccounted,
+        elapsed_seconds=0.0,
+        invoice_pdfs_checked=checked,
+    )
+
+
+def _export_invoices(bucket: str, invoices: list[Any], target: Path) -> int:
+    """Copy every invoice PDF out of S3 into ./out and check that each one opens and names its number."""
+    target.mkdir(parents=True, exist_ok=True)
+    s3 = boto3.client("s3")
+    for invoice in invoices:
+        body = s3.get_object(Bucket=bucket, Key=invoice.pdf_key)["Body"].read()
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+        if invoice.invoice_number not in text:
+            raise RuntimeError(f"{invoice.pdf_key} does not show its invoice number")
+        (target / f"{invoice.invoice_number}.pdf").write_bytes(body)
+    return len(invoices)

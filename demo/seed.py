@@ -1,0 +1,81 @@
+"""Load the reference distributor's catalog, warehouses, stock, customers and secrets into a deployed stack."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from demo import reference_data as ref
+from oms.config import Settings
+from oms.data.models import (
+    CatalogItemRecord,
+    CustomerRecord,
+    InventoryRecord,
+    WarehouseRecord,
+    bind_tables,
+)
+
+DEMO_WEBHOOK_SECRETS = {"shopify": "demo-shopify-app-secret-not-for-production"}
+
+_TABLES = {
+    "orders_table": "OrdersTable",
+    "inventory_table": "InventoryTable",
+    "reservations_table": "ReservationsTable",
+    "catalog_table": "CatalogTable",
+    "customers_table": "CustomersTable",
+    "warehouses_table": "WarehousesTable",
+    "invoices_table": "InvoicesTable",
+    "shipments_table": "ShipmentsTable",
+}
+
+
+def stack_settings(stack: Any) -> Settings:
+    """Settings naming every resource of a deployed stack (for tools that work on the whole system)."""
+    values = {field: stack.resources[logical] for field, logical in _TABLES.items()}
+    values["documents_bucket"] = stack.resources["DocumentsBucket"]
+    values["event_bus_name"] = stack.outputs["EventBusName"]
+    return Settings(**values)
+
+
+def seed_reference_data(stack: Any) -> None:
+    """Idempotent: re-seeding overwrites the reference items and resets stock to the reference levels."""
+    bind_tables(stack_settings(stack))
+    now = datetime.now(UTC)
+    with CatalogItemRecord.batch_write() as batch:
+        for item in ref.CATALOG:
+            batch.save(
+                CatalogItemRecord(item.sku, name=item.name, unit_price=item.unit_price, currency=item.currency)
+            )
+    with WarehouseRecord.batch_write() as batch:
+        for wh in ref.WAREHOUSES:
+            batch.save(WarehouseRecord(wh.warehouse_id, name=wh.name, region=wh.region, priority=wh.priority))
+    with InventoryRecord.batch_write() as batch:
+        for level in ref.STOCK:
+            batch.save(
+                InventoryRecord(
+                    level.sku,
+                    level.warehouse_id,
+                    on_hand=level.on_hand,
+                    reserved=0,
+                    available=level.on_hand,
+                    reorder_point=getattr(level, "reorder_point", 0),
+                    updated_at=now,
+                )
+            )
+    with CustomerRecord.batch_write() as batch:
+        for customer in ref.CUSTOMERS:
+            batch.save(
+                CustomerRecord(
+                    customer.customer_id,
+                    name=customer.name,
+                    email=customer.email,
+                    tier=customer.tier,
+                    payment_terms_days=customer.payment_terms_days,
+                )
+            )
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=stack.resources["WebhookSecrets"], SecretString=json.dumps(DEMO_WEBHOOK_SECRETS)
+    )
