@@ -53,6 +53,13 @@ class DeployedStack:
     _aws: EmbeddedAws | None = field(default=None, repr=False)
     _http: HttpApiServer | None = field(default=None, repr=False)
 
+    @property
+    def embedded(self) -> EmbeddedAws:
+        """The running EmbeddedAws this stack lives in (``wait_idle()``, ``stats()``)."""
+        if self._aws is None:
+            raise RuntimeError("stack is not attached to a running EmbeddedAws")
+        return self._aws
+
     def _physical(self, logical_id: str, expected_type: str) -> str:
         if logical_id not in self.resources:
             raise KeyError(f"No resource {logical_id!r} in stack {self.stack_name}")

@@ -199,6 +199,9 @@ def prepare(
             prepared.api_created[logical_id] = create_secret(logical_id, props)
             prepared.api_created_types[logical_id] = rtype
             del resources[logical_id]
+        elif rtype == "AWS::SSM::Parameter" and not res.get("Properties", {}).get("Name"):
+            # CloudFormation generates a name; moto's model requires one.
+            res.setdefault("Properties", {})["Name"] = f"{stack_name}-{logical_id}"
         elif rtype not in supported and rtype.startswith(strippable):
             prepared.stripped[logical_id] = rtype
             del resources[logical_id]
