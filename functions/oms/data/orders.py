@@ -42,6 +42,11 @@ def history_entry(
     return StatusChangeAttribute(status=status, previous=previous, at=at, by=by, reason=reason)
 
 
+def append_history(entry: StatusChangeAttribute) -> Action:
+    """The update action that appends one entry to an order's history."""
+    return OrderRecord.history.set(OrderRecord.history.append([entry]))
+
+
 def new_order_record(order: CanonicalOrder, received_at: datetime) -> OrderRecord:
     return OrderRecord(
         order.order_id,
@@ -93,9 +98,7 @@ def transition_update(
     actions: list[Action] = [
         OrderRecord.status.set(to.value),
         OrderRecord.updated_at.set(at),
-        OrderRecord.history.append(
-            [history_entry(to.value, previous.value if previous else None, at, by, reason)]
-        ),
+        append_history(history_entry(to.value, previous.value if previous else None, at, by, reason)),
     ]
     return actions, OrderRecord.status.is_in(*allowed)
 
@@ -148,7 +151,7 @@ def set_billing_status(
             actions=[
                 OrderRecord.billing_status.set(to.value),
                 OrderRecord.updated_at.set(at),
-                OrderRecord.history.append([history_entry(to.value, None, at, by)]),
+                append_history(history_entry(to.value, None, at, by)),
                 *extra,
             ],
             condition=OrderRecord.order_id.exists() & (OrderRecord.billing_status != to.value),

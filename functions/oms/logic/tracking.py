@@ -81,9 +81,11 @@ def apply_tracking(event: TrackingUpdated, *, now: datetime) -> OrderStatus:
     seen = any(e.status == event.status.value and e.at == event.occurred_at for e in shipment.events)
     if not seen:
         actions = [
-            ShipmentRecord.events.append(
-                [history_entry(event.status.value, shipment.status, event.occurred_at, f"carrier:{event.carrier}",
-                               event.description)]
+            ShipmentRecord.events.set(
+                ShipmentRecord.events.append(
+                    [history_entry(event.status.value, shipment.status, event.occurred_at,
+                                   f"carrier:{event.carrier}", event.description)]
+                )
             )
         ]
         moves_forward = event.status is TrackingStatus.EXCEPTION or (

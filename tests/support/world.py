@@ -1,0 +1,81 @@
+"""Test helpers that set up the business world on a deployed stack and talk to it over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from demo.seed import stack_settings
+from infra import DeployedStack
+from oms.channels.signatures import shopify_signature
+from oms.data.models import CatalogItemRecord, InventoryRecord, WarehouseRecord, bind_tables
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+SHOPIFY_SECRET = "test-shopify-secret"
+
+
+@dataclass(frozen=True)
+class SignedWebhook:
+    headers: dict[str, str]
+    body: bytes
+
+
+def load_event(relative: str) -> Any:
+    return json.loads((EVENTS / relative).read_text())
+
+
+def bind(stack: DeployedStack) -> None:
+    bind_tables(stack_settings(stack))
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=stack.resources["WebhookSecrets"], SecretString=json.dumps({"shopify": SHOPIFY_SECRET})
+    )
+
+
+def seed_catalog(prices: dict[str, str], currency: str = "USD") -> None:
+    for sku, price in prices.items():
+        CatalogItemRecord(sku, name=sku, unit_price=Decimal(price), currency=currency).save()
+
+
+def seed_warehouses(priorities: dict[str, int]) -> None:
+    for warehouse_id, priority in priorities.items():
+        WarehouseRecord(warehouse_id, name=warehouse_id, region="US", priority=priority).save()
+
+
+def set_stock(sku: str, warehouse_id: str, on_hand: int) -> None:
+    InventoryRecord(
+        sku, warehouse_id, on_hand=on_hand, reserved=0, available=on_hand, updated_at=datetime.now(UTC)
+    ).save()
+
+
+def stock_of(sku: str, warehouse_id: str) -> tuple[int, int, int]:
+    item = InventoryRecord.get(sku, warehouse_id, consistent_read=True)
+    return int(item.on_hand), int(item.reserved), int(item.available)
+
+
+def shopify_webhook(payload: dict[str, Any], *, secret: str = SHOPIFY_SECRET, topic: str = "orders/create") -> SignedWebhook:
+    body = json.dumps(payload).encode("utf-8")
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Shop-Domain": "voltline-distribution.myshopify.com",
+        "X-Shopify-Webhook-Id": f"wh-{payload.get('id')}",
+        "X-Shopify-Event-Id": f"ev-{payload.get('id')}",
+        "X-Shopify-Triggered-At": "2026-11-02T14:14:29Z",
+        "X-Shopify-Hmac-Sha256": shopify_signature(body, secret),
+    }
+    return SignedWebhook(headers, body)
+
+
+def post_webhook(stack: DeployedStack, webhook: SignedWebhook, channel: str = "shopify") -> httpx.Response:
+    return httpx.post(f"{stack.api_url}/webhooks/{channel}", content=webhook.body, headers=webhook.headers, timeout=30)
+
+
+def get_order(stack: DeployedStack, order_id: str) -> httpx.Response:
+    return httpx.get(f"{stack.api_url}/orders/{order_id}", timeout=30)
