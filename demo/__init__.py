@@ -1,0 +1,1 @@
+"""The demo: a wholesale electronics distributor's reference data and a synthetic business day of orders."""
