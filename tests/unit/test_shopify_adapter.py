@@ -283,6 +283,7 @@ BAD_CASES: list[tuple[str, Callable[[Payload], None], str]] = [
         _set("shipping_address.address1", "x" * 201),
         "shipping_address.address1: must be at most",
     ),
+    ("long email", _set("customer.email", "x" * 250 + "@x.example"), "customer.email: must be at most 254"),
 ]
 
 
