@@ -1,8 +1,8 @@
 """Command line of the embedded local AWS.
 
-    python -m infra serve [--port 3000] [--template template.yaml] [--stack-name oms]
-                          [--param Key=Value ...] [--seed module:function] [--retry-delay S]
-    python -m infra check-template [template.yaml]
+python -m infra serve [--port 3000] [--template template.yaml] [--stack-name oms]
+                      [--param Key=Value ...] [--seed module:function] [--retry-delay S]
+python -m infra check-template [template.yaml]
 """
 
 from __future__ import annotations
@@ -90,7 +90,9 @@ def cmd_check_template(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser = argparse.ArgumentParser(
+        prog="python -m infra", description=__doc__.split("\n\n")[0] if __doc__ else ""
+    )
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the embedded AWS does")
     sub = parser.add_subparsers(dest="command", required=True)

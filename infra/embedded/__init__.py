@@ -5,4 +5,11 @@ from ._http import Route
 from ._runtime import LambdaContext, check_moto_invoke_signature
 from ._sam import SamError
 
-__all__ = ["DeployedStack", "EmbeddedAws", "LambdaContext", "Route", "SamError", "check_moto_invoke_signature"]
+__all__ = [
+    "DeployedStack",
+    "EmbeddedAws",
+    "LambdaContext",
+    "Route",
+    "SamError",
+    "check_moto_invoke_signature",
+]

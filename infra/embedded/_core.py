@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -91,6 +92,14 @@ class DeployedStack:
             self._http = HttpApiServer(self.routes, self._aws.region, self._aws.account_id)
             self._aws._servers.append(self._http)
         self.api_url = self._http.start(port)
+        # Outputs built from the (not emulated) HTTP API id now point at the local server.
+        pattern = re.compile(
+            r"https://embedded-skipped-([A-Za-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com"
+        )
+        for key, value in list(self.outputs.items()):
+            match = pattern.match(value)
+            if match and self.skipped.get(match.group(1)) == "AWS::ApiGatewayV2::Api":
+                self.outputs[key] = self.api_url + value[match.end() :]
         return self.api_url
 
 
@@ -230,9 +239,7 @@ class EmbeddedAws:
             if self.region == "us-east-1":
                 s3.create_bucket(Bucket=bucket)
             else:
-                s3.create_bucket(
-                    Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region}
-                )
+                s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region})
         packaged = package(sam_template, path.parent, s3, bucket)
         params = self._parameter_values(sam_template, parameters or {})
         cfn = translate(packaged.template, params)
@@ -333,7 +340,7 @@ class EmbeddedAws:
             for execution in list(machine.executions):
                 status = getattr(execution, "exec_status", None)
                 if status is None or getattr(status, "value", status) == "RUNNING":
-                    reasons.append(f"execution {execution.exec_arn} is running")
+                    reasons.append(f"execution {execution.execution_arn} is running")
         return reasons
 
     def wait_idle(self, timeout: float = 60) -> None:

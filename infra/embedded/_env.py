@@ -92,7 +92,7 @@ def install() -> None:
             original = os.environ
             if not isinstance(original, OverlayEnviron):
                 _installed["original"] = original
-                os.environ = OverlayEnviron(original)
+                os.environ = OverlayEnviron(original)  # noqa: B003 - same storage, not a reset
         _installed["count"] += 1
 
 
@@ -102,7 +102,7 @@ def uninstall() -> None:
             return
         _installed["count"] -= 1
         if _installed["count"] == 0 and _installed["original"] is not None:
-            os.environ = _installed["original"]
+            os.environ = _installed["original"]  # noqa: B003
             _installed["original"] = None
 
 

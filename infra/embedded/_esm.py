@@ -55,7 +55,7 @@ class SqsPollers:
                 queue._messages.append(message)
                 queue._messages_lock.notify_all()
 
-        Queue.add_message = add_message  # type: ignore[method-assign]
+        Queue.add_message = add_message  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
         from moto.sqs.models import Queue
@@ -67,7 +67,9 @@ class SqsPollers:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._stop.clear()
-        self._supervisor = threading.Thread(target=self._supervise, name="embedded-esm-supervisor", daemon=True)
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="embedded-esm-supervisor", daemon=True
+        )
         self._supervisor.start()
 
     def stop(self) -> None:
@@ -251,8 +253,11 @@ class SqsPollers:
             "attributes": attributes,
             "messageAttributes": msg_attrs,
             "md5OfBody": message.get("MD5OfBody", ""),
-            **({"md5OfMessageAttributes": message["MD5OfMessageAttributes"]}
-               if message.get("MD5OfMessageAttributes") else {}),
+            **(
+                {"md5OfMessageAttributes": message["MD5OfMessageAttributes"]}
+                if message.get("MD5OfMessageAttributes")
+                else {}
+            ),
             "eventSource": "aws:sqs",
             "eventSourceARN": source_arn,
             "awsRegion": self.region,

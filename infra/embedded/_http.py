@@ -138,7 +138,9 @@ class HttpApiServer:
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-http-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="embedded-http-api", daemon=True
+        )
         self._thread.start()
         return self.url or ""
 
@@ -283,7 +285,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_api: HttpApiServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         LOG.debug("%s - %s", self.address_string(), format % args)
 
     def _handle(self) -> None:
@@ -302,7 +304,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         route, params = found
         event = api.build_event(
-            route, params, self.command, raw_path, raw_query, list(self.headers.items()), body, self.client_address[0]
+            route,
+            params,
+            self.command,
+            raw_path,
+            raw_query,
+            list(self.headers.items()),
+            body,
+            self.client_address[0],
         )
         try:
             status, headers, out = api.invoke(route, event)
@@ -311,7 +320,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             status, headers, out = _json_response(500, {"message": "Internal Server Error"})
         headers.append(("apigw-requestid", event["requestContext"]["requestId"]))
         self._send(status, headers, out)
-        LOG.debug("%s %s -> %s in %.1f ms", self.command, raw_path, status, (time.perf_counter() - started) * 1000)
+        LOG.debug(
+            "%s %s -> %s in %.1f ms", self.command, raw_path, status, (time.perf_counter() - started) * 1000
+        )
 
     def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.send_response(status)

@@ -92,6 +92,10 @@ class LambdaRuntime:
     _stats: dict[str, FunctionStats] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _import_lock: threading.RLock = field(default_factory=threading.RLock)
+    #: One lock per function: like a Lambda container, a handler module runs one invocation at a time.
+    #: Handlers keep per-invocation state in module globals (Powertools' resolver ``current_event``,
+    #: the batch processor's records); running two events through one module at once would mix them.
+    _containers: dict[str, threading.Lock] = field(default_factory=dict)
     _in_flight: int = 0
     _original: Any = None
 
@@ -192,7 +196,9 @@ class LambdaRuntime:
             timeout = float(fn.timeout or 3)
             memory = int(fn.memory_size or 128)
             context = LambdaContext(name, "$LATEST", fn.function_arn, memory, timeout, request_id)
-            with _env.overlay(env):
+            with self._lock:
+                container = self._containers.setdefault(name, threading.Lock())
+            with container, _env.overlay(env):
                 handler = self._resolve_handler(fn.handler, reg.code_dir)
                 result = handler(event, context)
             try:

@@ -107,17 +107,16 @@ def package(template: dict[str, Any], template_dir: Path, s3: Any, bucket: str) 
     globals_fn = tpl.get("Globals", {}).get("Function", {}) or {}
     global_code = globals_fn.get("CodeUri")
     global_dir: Path | None = None
-    if _is_local(global_code):
+    if isinstance(global_code, str) and _is_local(global_code):
         globals_fn["CodeUri"], global_dir = upload(global_code)
     global_handler = globals_fn.get("Handler")
 
     packaged = PackagedTemplate(tpl)
     for logical_id, resource in (tpl.get("Resources") or {}).items():
         rtype = resource.get("Type")
-        props = resource.setdefault("Properties", {}) if rtype in (
-            SERVERLESS_FUNCTION,
-            SERVERLESS_STATE_MACHINE,
-        ) else resource.get("Properties", {})
+        if rtype not in (SERVERLESS_FUNCTION, SERVERLESS_STATE_MACHINE):
+            continue
+        props = resource.setdefault("Properties", {})
         if rtype == SERVERLESS_FUNCTION:
             code = props.get("CodeUri")
             if _is_local(code):
@@ -127,7 +126,7 @@ def package(template: dict[str, Any], template_dir: Path, s3: Any, bucket: str) 
             handler = props.get("Handler", global_handler)
             if isinstance(handler, str):
                 packaged.handlers[logical_id] = handler
-        elif rtype == SERVERLESS_STATE_MACHINE:
+        else:
             uri = props.get("DefinitionUri")
             if _is_local(uri):
                 path = (template_dir / uri).resolve()

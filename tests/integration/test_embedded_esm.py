@@ -19,7 +19,9 @@ def _dlq_bodies(stack: DeployedStack) -> list[str]:
     sqs = boto3.client("sqs")
     bodies: list[str] = []
     while True:
-        msgs = sqs.receive_message(QueueUrl=stack.queue_url("WorkDlq"), MaxNumberOfMessages=10).get("Messages", [])
+        msgs = sqs.receive_message(QueueUrl=stack.queue_url("WorkDlq"), MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
         if not msgs:
             return bodies
         for m in msgs:

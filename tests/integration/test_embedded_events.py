@@ -27,7 +27,9 @@ def _drain(url: str, wait: float = 1.0) -> list[dict[str, object]]:
     return out
 
 
-def test_put_events_on_custom_bus_reaches_the_rule_queue(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+def test_put_events_on_custom_bus_reaches_the_rule_queue(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
     _, stack = embedded_probe
     bus = stack.resources["Bus"]
     assert bus == "probe-bus" == stack.outputs["BusName"]

@@ -34,7 +34,9 @@ def _invoke(name: str, payload: dict[str, object]) -> tuple[dict[str, object], s
     return json.loads(resp["Payload"].read()), resp.get("FunctionError")
 
 
-def test_handler_runs_in_process_with_context_and_env(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+def test_handler_runs_in_process_with_context_and_env(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
     _, stack = embedded_probe
     name = stack.function_name("SlowEnvFunction")
     result, error = _invoke(name, {"sleep": 0, "hello": "world"})
@@ -62,7 +64,9 @@ def test_each_function_sees_its_own_environment_concurrently(
         assert result["after"] == expected[name]
 
 
-def test_overlay_does_not_leak_into_the_test_process(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+def test_overlay_does_not_leak_into_the_test_process(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
     import os
 
     _, stack = embedded_probe
@@ -72,13 +76,16 @@ def test_overlay_does_not_leak_into_the_test_process(embedded_probe: tuple[Embed
     assert os.environ["AWS_DEFAULT_REGION"] == "us-east-1"
 
 
-def test_handler_exception_becomes_lambda_error_payload(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+def test_handler_exception_becomes_lambda_error_payload(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
     _, stack = embedded_probe
     result, error = _invoke(stack.function_name("AddFunction"), {"fail": True})
     assert error is not None
     assert result["errorType"] == "ValueError"
     assert result["errorMessage"] == "cannot add"
-    assert isinstance(result["stackTrace"], list) and result["stackTrace"]
+    assert isinstance(result["stackTrace"], list)
+    assert result["stackTrace"]
 
 
 def test_stats_count_invocations_and_durations(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:

@@ -43,7 +43,9 @@ def test_function_env_ref_starts_the_executing_machine_and_lambda_task_runs(
     execution = sfn.describe_execution(executionArn=started["executionArn"])
     assert execution["status"] == "SUCCEEDED"
     assert execution["name"] == order_id
-    item = boto3.client("dynamodb").get_item(TableName=stack.table_name("StockTable"), Key={"pk": {"S": order_id}})
+    item = boto3.client("dynamodb").get_item(
+        TableName=stack.table_name("StockTable"), Key={"pk": {"S": order_id}}
+    )
     assert item["Item"]["sum"] == {"N": "42"}
 
 
@@ -56,6 +58,8 @@ def test_failed_lambda_task_fails_the_execution(embedded_probe: tuple[EmbeddedAw
     )["executionArn"]
     aws.wait_idle(timeout=30)
     deadline = time.monotonic() + 5
-    while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING" and time.monotonic() < deadline:
+    while (
+        status := sfn.describe_execution(executionArn=arn)["status"]
+    ) == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert status == "FAILED"
