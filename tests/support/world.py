@@ -79,3 +79,58 @@ def post_webhook(stack: DeployedStack, webhook: SignedWebhook, channel: str = "s
 
 def get_order(stack: DeployedStack, order_id: str) -> httpx.Response:
     return httpx.get(f"{stack.api_url}/orders/{order_id}", timeout=30)
+
+
+def shopify_order(
+    order_number: int,
+    lines: list[tuple[str, int, str]],
+    *,
+    province: str = "CA",
+    shipping: str = "0.00",
+    tax_override: str | None = None,
+) -> dict[str, Any]:
+    """A consistent Shopify orders/create payload built on the recorded sample, for the given lines
+    (sku, quantity, unit price), with tax computed per line for the US state as Shopify does."""
+    from copy import deepcopy
+
+    from oms.domain.tax import TAX_RATES, line_tax
+
+    payload = deepcopy(load_event("shopify/orders_create.json"))
+    rate = TAX_RATES[f"US-{province}"]
+    template_line = payload["line_items"][0]
+    items = []
+    subtotal = tax = Decimal("0")
+    for index, (sku, quantity, price) in enumerate(lines):
+        net = Decimal(price) * quantity
+        line_tax_amount = line_tax(net, rate, "USD")
+        item = deepcopy(template_line)
+        item.update(
+            id=order_number * 100 + index,
+            sku=sku,
+            title=sku,
+            name=sku,
+            quantity=quantity,
+            price=price,
+            total_discount="0.00",
+            discount_allocations=[],
+            tax_lines=[{"price": str(line_tax_amount), "rate": str(rate), "title": f"{province} State Tax"}],
+        )
+        items.append(item)
+        subtotal += net
+        tax += line_tax_amount
+    if tax_override is not None:
+        tax = Decimal(tax_override)
+    payload.update(
+        id=order_number,
+        name=f"#{order_number}",
+        order_number=order_number,
+        line_items=items,
+        discount_codes=[],
+        total_discounts="0.00",
+        shipping_lines=[{**payload["shipping_lines"][0], "price": shipping}],
+        subtotal_price=str(subtotal),
+        total_tax=str(tax),
+        total_price=str(subtotal + Decimal(shipping) + tax),
+    )
+    payload["shipping_address"]["province_code"] = province
+    return payload
