@@ -125,6 +125,7 @@ class EmbeddedAws:
         retry_delay: float | None = None,
         emit_metrics: bool | None = None,
         function_env: dict[str, str] | None = None,
+        esm_concurrency: int = 1,
     ) -> None:
         """
         :param retry_delay: seconds after which a message that failed in an SQS event-source mapping
@@ -132,6 +133,8 @@ class EmbeddedAws:
         :param emit_metrics: let Powertools Metrics print EMF to stdout; default from the
             ``OMS_EMBEDDED_METRICS`` environment variable, else off.
         :param function_env: variables forced on every function (win over the template's).
+        :param esm_concurrency: batches processed at once per SQS event-source mapping (AWS scales
+            this out on its own; 1 keeps local runs simple and ordered).
         """
         self.region = region
         self.retry_delay = retry_delay
@@ -143,7 +146,7 @@ class EmbeddedAws:
 
         self.account_id: str = DEFAULT_ACCOUNT_ID
         self.runtime = LambdaRuntime(local_env=local_runtime_env(emit_metrics, self.function_env))
-        self._pollers = SqsPollers(self.account_id, region, retry_delay)
+        self._pollers = SqsPollers(self.account_id, region, retry_delay, esm_concurrency)
         self._ddb = DynamoDbSerializer()
         self._sfn_patch = StateMachineCfnPatch()
         self._fixes = MotoFixes()

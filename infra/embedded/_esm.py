@@ -23,10 +23,16 @@ LOG = logging.getLogger("infra.embedded.esm")
 
 
 class SqsPollers:
-    def __init__(self, account_id: str, region: str, retry_delay: float | None = None) -> None:
+    def __init__(
+        self, account_id: str, region: str, retry_delay: float | None = None, concurrency: int = 1
+    ) -> None:
         self.account_id = account_id
         self.region = region
         self.retry_delay = retry_delay
+        #: concurrent batches per mapping (Lambda scales pollers out; 1 keeps batches in order)
+        self.concurrency = max(1, concurrency)
+        self._sync_lock = threading.Lock()
+        self._receive_locks: dict[str, threading.Lock] = {}
         self._stop = threading.Event()
         self._threads: dict[str, threading.Thread] = {}
         self._stops: dict[str, threading.Event] = {}
@@ -88,23 +94,25 @@ class SqsPollers:
         from moto.awslambda.models import lambda_backends
 
         backend = lambda_backends[self.account_id][self.region]
-        wanted: dict[str, Any] = {}
-        for uuid, esm in list(backend._event_source_mappings.items()):
-            if esm.enabled and esm.event_source_arn.split(":")[2] == "sqs":
-                wanted[uuid] = esm
-        for uuid in list(self._threads):
-            if uuid not in wanted or not self._threads[uuid].is_alive():
-                self._stops.pop(uuid).set()
-                self._threads.pop(uuid)
-        for uuid, esm in wanted.items():
-            if uuid not in self._threads and not self._stop.is_set():
-                stop = threading.Event()
-                thread = threading.Thread(
-                    target=self._poll, args=(esm, stop), name=f"embedded-esm-{uuid[:8]}", daemon=True
-                )
-                self._stops[uuid] = stop
-                self._threads[uuid] = thread
-                thread.start()
+        with self._sync_lock:
+            wanted: dict[str, Any] = {}
+            for uuid, esm in list(backend._event_source_mappings.items()):
+                if esm.enabled and esm.event_source_arn.split(":")[2] == "sqs":
+                    for i in range(self.concurrency):
+                        wanted[f"{uuid}#{i}"] = esm
+            for key in list(self._threads):
+                if key not in wanted or not self._threads[key].is_alive():
+                    self._stops.pop(key).set()
+                    self._threads.pop(key)
+            for key, esm in wanted.items():
+                if key not in self._threads and not self._stop.is_set():
+                    stop = threading.Event()
+                    thread = threading.Thread(
+                        target=self._poll, args=(esm, stop), name=f"embedded-esm-{key[:8]}", daemon=True
+                    )
+                    self._stops[key] = stop
+                    self._threads[key] = thread
+                    thread.start()
 
     def _supervise(self) -> None:
         while not self._stop.wait(0.5):
@@ -156,15 +164,18 @@ class SqsPollers:
         batch_size: int,
         report_failures: bool,
     ) -> None:
-        resp = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=batch_size,
-            WaitTimeSeconds=1,
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
+        # moto's ReceiveMessage is not atomic: pollers of one queue take turns.
+        with self._receive_locks.setdefault(queue_name, threading.Lock()):
+            resp = sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=batch_size,
+                WaitTimeSeconds=0,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         messages = resp.get("Messages", [])
         if not messages:
+            self._wait_for_messages(queue_name, 1.0)
             return
         with self._lock:
             self._busy += 1
@@ -205,6 +216,15 @@ class SqsPollers:
             if self.retry_delay is not None:
                 handles = [m["ReceiptHandle"] for m in messages if m["MessageId"] in failed]
                 self._delay_retry(queue_name, handles, self.retry_delay)
+
+    def _wait_for_messages(self, queue_name: str, timeout: float) -> None:
+        """Long poll without holding the receive lock: wake when a message becomes visible."""
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[self.account_id][self.region].get_queue(queue_name)
+        with queue._messages_lock:
+            queue._messages_lock.wait_for(lambda: queue.messages, timeout=timeout)
+        time.sleep(0.01)
 
     @staticmethod
     def _parse_failures(payload: bytes, ids: set[str]) -> set[str]:

@@ -17,10 +17,19 @@ class MotoFixes:
 
     def install(self) -> None:
         from moto.events.models import EventBus
+        from moto.events.utils import EventTemplateParser
 
         if "physical_resource_id" not in EventBus.__dict__:
             # !Ref of an AWS::Events::EventBus is its name; moto returns the model object itself.
             self._set(EventBus, "physical_resource_id", property(lambda bus: bus.name))
+        template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+        if '"account"' not in template:
+            # Events delivered to targets lack the "account" field real EventBridge events carry.
+            self._set(
+                EventTemplateParser,
+                "DEFAULT_EVENT_INPUT_TEMPLATE",
+                template.replace('"version": "0",', '"version": "0", "account": "<account>",', 1),
+            )
 
     def uninstall(self) -> None:
         while self._saved:

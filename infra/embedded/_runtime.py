@@ -64,6 +64,8 @@ class LambdaContext:
 class FunctionStats:
     invocations: int = 0
     errors: int = 0
+    #: invocations that ran longer than the function's Timeout (not enforced in process)
+    over_timeout: int = 0
     duration_s: float = 0.0
     max_duration_s: float = 0.0
 
@@ -71,6 +73,7 @@ class FunctionStats:
         return {
             "invocations": self.invocations,
             "errors": self.errors,
+            "over_timeout": self.over_timeout,
             "duration_s": self.duration_s,
             "max_duration_s": self.max_duration_s,
         }
@@ -184,6 +187,7 @@ class LambdaRuntime:
         reg = self._functions.get(name)
         start = time.perf_counter()
         errored = False
+        timeout = float(fn.timeout or 3)
         with self._lock:
             self._in_flight += 1
         try:
@@ -193,7 +197,6 @@ class LambdaRuntime:
                     "from a local CodeUri by EmbeddedAws.deploy can run in process"
                 )
             env = self._environment(fn, reg.code_dir)
-            timeout = float(fn.timeout or 3)
             memory = int(fn.memory_size or 128)
             context = LambdaContext(name, "$LATEST", fn.function_arn, memory, timeout, request_id)
             with self._lock:
@@ -229,11 +232,19 @@ class LambdaRuntime:
             return payload, True, "".join(stack)
         finally:
             elapsed = time.perf_counter() - start
+            if elapsed > timeout:
+                LOG.warning(
+                    "Lambda %s ran %.1f s, over its %.0f s Timeout (not enforced locally)",
+                    name,
+                    elapsed,
+                    timeout,
+                )
             with self._lock:
                 self._in_flight -= 1
                 stats = self._stats.setdefault(name, FunctionStats())
                 stats.invocations += 1
                 stats.errors += int(errored)
+                stats.over_timeout += int(elapsed > timeout)
                 stats.duration_s += elapsed
                 stats.max_duration_s = max(stats.max_duration_s, elapsed)
 

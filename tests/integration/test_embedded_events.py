@@ -57,7 +57,8 @@ def test_put_events_on_custom_bus_reaches_the_rule_queue(
     assert event["source"] == "carrier.test"
     assert event["detail-type"] == "ShipmentUpdated"
     assert event["detail"] == {"tracking": tracking, "status": "IN_TRANSIT"}
-    assert {"version", "id", "time", "region", "resources"} <= set(event)  # moto omits "account"
+    assert {"version", "id", "time", "region", "resources", "account"} <= set(event)
+    assert event["account"] == "123456789012"
 
 
 def test_input_transformer_is_applied(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
