@@ -8,9 +8,10 @@ import re
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from . import _env
 from ._ddb import DynamoDbSerializer
@@ -155,6 +156,7 @@ class EmbeddedAws:
         self._servers: list[HttpApiServer] = []
         self.stacks: dict[str, DeployedStack] = {}
         self._started = False
+        self._saved_warning_filters: list[Any] = []
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> EmbeddedAws:
@@ -185,6 +187,12 @@ class EmbeddedAws:
             }
         )
         self._mock.start()
+        self._saved_warning_filters = list(warnings.filters)
+        if not self.emit_metrics:
+            # Powertools warns on every flush when metrics are disabled and none were added.
+            warnings.filterwarnings(
+                "ignore", message="No application metrics to publish", category=UserWarning
+            )
         self.runtime.install()
         self._pollers.install()
         self._ddb.install()
@@ -205,6 +213,11 @@ class EmbeddedAws:
         self._ddb.uninstall()
         self._pollers.uninstall()
         self.runtime.uninstall()
+        filters = cast(list[Any], warnings.filters)
+        for added in self._saved_warning_filters:
+            if added in filters:
+                filters.remove(added)
+        self._saved_warning_filters = []
         try:
             self._mock.stop()
         finally:

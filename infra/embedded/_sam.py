@@ -12,6 +12,7 @@ import copy
 import hashlib
 import io
 import json
+import logging
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -153,6 +154,8 @@ def translate(template: dict[str, Any], parameters: dict[str, str] | None = None
 
     if "Transform" not in template:
         return copy.deepcopy(template)
+    # samtranslator warns that its own usage metrics were never published: noise offline.
+    logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
     try:
         return transform(copy.deepcopy(template), dict(parameters or {}), OfflinePolicyLoader())  # type: ignore[arg-type]
     except Exception as exc:  # samtranslator raises InvalidDocumentException with causes
