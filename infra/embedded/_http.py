@@ -119,6 +119,10 @@ class HttpApiServer:
     _lambda: Any = None
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_address[1]) if self._server is not None else 0
+
+    @property
     def url(self) -> str | None:
         if self._server is None:
             return None
@@ -183,6 +187,11 @@ class HttpApiServer:
         for value in merged.pop("cookie", []):
             cookies.extend(c.strip() for c in value.split(";") if c.strip())
         header_map = {k: ",".join(v) for k, v in merged.items()}
+        # What API Gateway adds in front of the function.
+        header_map.setdefault("x-forwarded-for", source_ip)
+        header_map.setdefault("x-forwarded-proto", "http")
+        header_map.setdefault("x-forwarded-port", str(self.port))
+        header_map.setdefault("x-amzn-trace-id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}")
         query: dict[str, list[str]] = {}
         for key, value in parse_qsl(raw_query, keep_blank_values=True):
             query.setdefault(key, []).append(value)

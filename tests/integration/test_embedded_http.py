@@ -43,6 +43,7 @@ def test_post_builds_a_v2_event_and_maps_the_response(
     assert seen["headers"]["x-multi"] == "a"
     assert "cookie" not in seen["headers"]
     assert seen["headers"]["content-type"] == "application/json"
+    assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
     assert seen["body"] == '{"hello": "world"}'
     assert seen["isBase64Encoded"] is False
     assert seen["stage"] == "$default"

@@ -106,3 +106,10 @@ def start_workflow(event: dict[str, Any], context: Any) -> dict[str, Any]:
         stateMachineArn=os.environ["STATE_MACHINE_ARN"], name=event["id"], input=json.dumps(event)
     )
     return {"executionArn": resp["executionArn"], "stateMachineArn": os.environ["STATE_MACHINE_ARN"]}
+
+
+def seed(stack: Any) -> None:
+    """``python -m infra serve --seed embedded_probe.handlers:seed`` hook used by the CLI test."""
+    table = boto3.resource("dynamodb").Table(stack.table_name("StockTable"))
+    table.put_item(Item={"pk": "seeded", "by": "cli"})
+    print(f"seeded {stack.table_name('StockTable')}", flush=True)
