@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import boto3
+import pytest
 
 from infra import DeployedStack, EmbeddedAws
 
@@ -85,3 +86,13 @@ def test_parse_batch_item_failures_follows_lambda_rules() -> None:
     assert parse(b'{"batchItemFailures": [{"itemIdentifier": "zzz"}]}', ids) == ids
     assert parse(b'{"batchItemFailures": [{"itemIdentifier": ""}]}', ids) == ids
     assert parse(b'"nonsense"', ids) == ids
+
+
+def test_wait_idle_times_out_while_work_is_pending(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+    aws, stack = embedded_probe
+    body = f"poison-{uuid.uuid4().hex[:8]}"
+    boto3.client("sqs").send_message(QueueUrl=stack.queue_url("WorkQueue"), MessageBody=body)
+    with pytest.raises(TimeoutError, match="WorkQueue"):
+        aws.wait_idle(timeout=0.1)
+    aws.wait_idle(timeout=30)
+    assert _dlq_bodies(stack) == [body]
