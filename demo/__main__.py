@@ -24,7 +24,11 @@ def main(
     duplicates: float = typer.Option(0.02, min=0.0, max=1.0, help="Share of webhooks delivered twice."),
 ) -> None:
     with Progress(
-        TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
     ) as progress:
         tasks: dict[str, TaskID] = {}
 
@@ -34,10 +38,17 @@ def main(
             progress.update(tasks[phase], completed=done, total=total)
 
         summary = run_business_day(
-            orders=orders, seed=seed, out=out, concurrency=concurrency, duplicate_share=duplicates, report=report
+            orders=orders,
+            seed=seed,
+            out=out,
+            concurrency=concurrency,
+            duplicate_share=duplicates,
+            report=report,
         )
 
-    table = Table(title=f"Business day: {summary.orders_sent} orders, {summary.deliveries_sent} webhook deliveries")
+    table = Table(
+        title=f"Business day: {summary.orders_sent} orders, {summary.deliveries_sent} webhook deliveries"
+    )
     table.add_column("orders by status")
     table.add_column("count", justify="right")
     for status, count in summary.orders_by_status.items():
@@ -51,16 +62,21 @@ def main(
     console.print(f"Invoices issued: {summary.invoices_issued}; total invoiced: {summary.total_invoiced}")
     console.print(f"Invoice PDFs checked and written to {out / 'invoices'}: {summary.invoice_pdfs_checked}")
     rate = summary.orders_sent / summary.elapsed_seconds if summary.elapsed_seconds else 0.0
-    console.print(f"Elapsed {summary.elapsed_seconds:.1f} s ({rate:.1f} orders/s); phases: "
-                  + ", ".join(f"{k} {v:.1f} s" for k, v in summary.phases.items()))
+    console.print(
+        f"Elapsed {summary.elapsed_seconds:.1f} s ({rate:.1f} orders/s); phases: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in summary.phases.items())
+    )
     if summary.accounted:
+        counts = summary.orders_by_status
         console.print(
             f"[green]Every order accounted for:[/green] received {summary.orders_received} = delivered "
-            f"{summary.orders_by_status.get('DELIVERED', 0)} + held {summary.orders_by_status.get('ON_HOLD', 0)}"
-            f" + failed {summary.orders_by_status.get('FAILED', 0)}"
+            f"{counts.get('DELIVERED', 0)} + held {counts.get('ON_HOLD', 0)} "
+            f"+ failed {counts.get('FAILED', 0)}"
         )
     else:
-        console.print(f"[red]Orders not accounted for[/red] ({len(summary.unaccounted)}): {summary.unaccounted[:10]}")
+        console.print(
+            f"[red]Orders not accounted for[/red] ({len(summary.unaccounted)}): {summary.unaccounted[:10]}"
+        )
         raise typer.Exit(code=1)
 
 

@@ -79,7 +79,8 @@ def run_business_day(
     out.mkdir(parents=True, exist_ok=True)
     phases: dict[str, float] = {}
     started = time.perf_counter()
-    with EmbeddedAws() as aws:
+    # Failed event-source messages come back after 1 s instead of the queue's VisibilityTimeout (minutes).
+    with EmbeddedAws(retry_delay=1.0) as aws:
         t0 = time.perf_counter()
         stack = aws.deploy(template)
         base_url = stack.serve_http_api()
@@ -108,7 +109,9 @@ def run_business_day(
 
         t0 = time.perf_counter()
         warehouse = WarehouseSimulator(
-            queue_url=stack.outputs["FulfillmentRequestsQueueUrl"], event_bus=stack.outputs["EventBusName"], seed=seed
+            queue_url=stack.outputs["FulfillmentRequestsQueueUrl"],
+            event_bus=stack.outputs["EventBusName"],
+            seed=seed,
         )
         shipped = warehouse.ship_pending()
         report("shipments", shipped, shipped)

@@ -1,4 +1,4 @@
-"""Load the reference distributor's catalog, warehouses, stock, customers and secrets into a deployed stack."""
+"""Load the reference distributor's catalog, warehouses, stock, customers and secrets into a stack."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def seed_reference_data(stack: Any) -> None:
     with CatalogItemRecord.batch_write() as batch:
         for item in ref.CATALOG:
             batch.save(
-                CatalogItemRecord(item.sku, name=item.name, unit_price=item.unit_price, currency=item.currency)
+                CatalogItemRecord(
+                    item.sku, name=item.name, unit_price=item.unit_price, currency=item.currency
+                )
             )
     with WarehouseRecord.batch_write() as batch:
         for wh in ref.WAREHOUSES:

@@ -11,7 +11,13 @@ from typing import Any
 
 import boto3
 
-from oms.domain.events import CARRIER_SOURCE, WAREHOUSE_SOURCE, ShipmentConfirmed, TrackingStatus, TrackingUpdated
+from oms.domain.events import (
+    CARRIER_SOURCE,
+    WAREHOUSE_SOURCE,
+    ShipmentConfirmed,
+    TrackingStatus,
+    TrackingUpdated,
+)
 
 CARRIERS = ("UPS", "FEDEX", "USPS", "DHL")
 

@@ -25,4 +25,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     prepare()
     ref = OrderRef.model_validate(event)
     result = allocate_order(ref.order_id, now=now())
-    return AllocationOutput(order_id=ref.order_id, outcome=result.outcome.value, reason=result.reason).model_dump()
+    return AllocationOutput(
+        order_id=ref.order_id, outcome=result.outcome.value, reason=result.reason
+    ).model_dump()

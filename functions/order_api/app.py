@@ -23,7 +23,9 @@ def _not_found(error: OrderNotFoundError) -> Response:
 
 @app.exception_handler(ValidationError)
 def _bad_id(error: ValidationError) -> Response:
-    return Response(400, content_types.APPLICATION_JSON, {"error": "INVALID_ORDER_ID", "reason": "malformed order id"})
+    return Response(
+        400, content_types.APPLICATION_JSON, {"error": "INVALID_ORDER_ID", "reason": "malformed order id"}
+    )
 
 
 @app.get("/orders/<order_id>")

@@ -49,7 +49,9 @@ def receive_webhook(channel: str) -> Response:
     settings = prepare()
 
     def secret_for(name: str) -> str:
-        secrets: dict[str, str] = parameters.get_secret(settings.require("webhook_secrets_name"), transform="json", max_age=300)
+        secrets: dict[str, str] = parameters.get_secret(
+            settings.require("webhook_secrets_name"), transform="json", max_age=300
+        )
         if name not in secrets:
             raise UnknownChannelError(f"channel {name!r} has no webhook secret configured")
         return secrets[name]

@@ -48,7 +48,9 @@ def test_the_workflow_executed_is_the_asl_file_in_statemachine(world: DeployedSt
     assert "${" not in definition, "DefinitionSubstitutions were not applied"
 
 
-def test_signed_shopify_order_is_followed_to_delivered_with_its_invoice_pdf_in_s3(world: DeployedStack) -> None:
+def test_signed_shopify_order_is_followed_to_delivered_with_its_invoice_pdf_in_s3(
+    world: DeployedStack,
+) -> None:
     embedded = world.embedded
     # Given a signed Shopify orders/create webhook for three lines shipped to California
     webhook = shopify_webhook(load_event("shopify/orders_create.json"))
@@ -67,7 +69,9 @@ def test_signed_shopify_order_is_followed_to_delivered_with_its_invoice_pdf_in_s
 
     # When the warehouse confirms the shipment
     warehouse = WarehouseSimulator(
-        queue_url=world.outputs["FulfillmentRequestsQueueUrl"], event_bus=world.outputs["EventBusName"], seed=7
+        queue_url=world.outputs["FulfillmentRequestsQueueUrl"],
+        event_bus=world.outputs["EventBusName"],
+        seed=7,
     )
     assert warehouse.ship_pending() == 1
     embedded.wait_idle(timeout=60)
@@ -89,10 +93,19 @@ def test_signed_shopify_order_is_followed_to_delivered_with_its_invoice_pdf_in_s
     order = get_order(world, order_id).json()
     assert order["status"] == "DELIVERED"
     assert [h["status"] for h in order["history"]] == [
-        "RECEIVED", "VALIDATED", "ALLOCATED", "FULFILLMENT_REQUESTED", "SHIPPED", "INVOICED", "IN_TRANSIT", "DELIVERED",
+        "RECEIVED",
+        "VALIDATED",
+        "ALLOCATED",
+        "FULFILLMENT_REQUESTED",
+        "SHIPPED",
+        "INVOICED",
+        "IN_TRANSIT",
+        "DELIVERED",
     ]
     assert all(h["by"] and h["at"] for h in order["history"])
-    pdf = boto3.client("s3").get_object(Bucket=world.outputs["DocumentsBucketName"], Key=order["invoice_pdf_key"])
+    pdf = boto3.client("s3").get_object(
+        Bucket=world.outputs["DocumentsBucketName"], Key=order["invoice_pdf_key"]
+    )
     reader = PdfReader(io.BytesIO(pdf["Body"].read()))
     text = "".join(page.extract_text() for page in reader.pages)
     assert order["invoice_number"] in text

@@ -51,27 +51,48 @@ def _bad_requests() -> list[tuple[str, SignedWebhook, str, int, str]]:
     bad_sku = shopify_order(5004, [("ELC-A", 1, "19.99")])
     bad_sku["line_items"][0]["sku"] = "../../etc/passwd"
     return [
-        ("wrong secret", shopify_webhook(shopify_order(5005, [("ELC-A", 1, "19.99")]), secret="nope"),
-         "shopify", 401, "INVALID_SIGNATURE"),
+        (
+            "wrong secret",
+            shopify_webhook(shopify_order(5005, [("ELC-A", 1, "19.99")]), secret="nope"),
+            "shopify",
+            401,
+            "INVALID_SIGNATURE",
+        ),
         ("missing signature", SignedWebhook(no_signature, good.body), "shopify", 401, "INVALID_SIGNATURE"),
-        ("signature over another body", _resign(good, good.body.replace(b"19.99", b"09.99")), "shopify", 401,
-         "INVALID_SIGNATURE"),
+        (
+            "signature over another body",
+            _resign(good, good.body.replace(b"19.99", b"09.99")),
+            "shopify",
+            401,
+            "INVALID_SIGNATURE",
+        ),
         ("unknown channel", good, "ebay", 404, "UNKNOWN_CHANNEL"),
-        ("malformed JSON", shopify_webhook({"id": 1}).__class__(
-            shopify_webhook({"id": 1}).headers | {"X-Shopify-Hmac-Sha256": ""}, b"{not json"), "shopify", 401,
-         "INVALID_SIGNATURE"),
+        (
+            "malformed JSON",
+            shopify_webhook({"id": 1}).__class__(
+                shopify_webhook({"id": 1}).headers | {"X-Shopify-Hmac-Sha256": ""}, b"{not json"
+            ),
+            "shopify",
+            401,
+            "INVALID_SIGNATURE",
+        ),
         ("zero quantity", shopify_webhook(zero_quantity), "shopify", 422, "INVALID_PAYLOAD"),
         ("more decimals than USD allows", shopify_webhook(too_precise), "shopify", 422, "INVALID_PAYLOAD"),
         ("path characters in a SKU", shopify_webhook(bad_sku), "shopify", 422, "INVALID_PAYLOAD"),
-        ("unhandled topic", shopify_webhook(shopify_order(5006, [("ELC-A", 1, "19.99")]), topic="products/create"),
-         "shopify", 422, "UNSUPPORTED_TOPIC"),
+        (
+            "unhandled topic",
+            shopify_webhook(shopify_order(5006, [("ELC-A", 1, "19.99")]), topic="products/create"),
+            "shopify",
+            422,
+            "UNSUPPORTED_TOPIC",
+        ),
     ]
 
 
 @pytest.mark.parametrize(
     ("case", "webhook", "channel", "status", "code"), _bad_requests(), ids=[c[0] for c in _bad_requests()]
 )
-def test_bad_input_gets_a_clear_4xx_and_writes_nothing(  # noqa: PLR0913
+def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
     world: DeployedStack, case: str, webhook: SignedWebhook, channel: str, status: int, code: str
 ) -> None:
     # Given the orders that exist now
@@ -102,7 +123,9 @@ def test_body_over_the_limit_is_a_413(world: DeployedStack) -> None:
     from tests.support.world import SHOPIFY_SECRET
 
     body = json.dumps({"id": 1, "note": "x" * 1_100_000}).encode()
-    headers = shopify_webhook({"id": 1}).headers | {"X-Shopify-Hmac-Sha256": shopify_signature(body, SHOPIFY_SECRET)}
+    headers = shopify_webhook({"id": 1}).headers | {
+        "X-Shopify-Hmac-Sha256": shopify_signature(body, SHOPIFY_SECRET)
+    }
     response = post_webhook(world, SignedWebhook(headers, body))
     assert response.status_code == 413
 

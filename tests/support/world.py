@@ -59,7 +59,9 @@ def stock_of(sku: str, warehouse_id: str) -> tuple[int, int, int]:
     return int(item.on_hand), int(item.reserved), int(item.available)
 
 
-def shopify_webhook(payload: dict[str, Any], *, secret: str = SHOPIFY_SECRET, topic: str = "orders/create") -> SignedWebhook:
+def shopify_webhook(
+    payload: dict[str, Any], *, secret: str = SHOPIFY_SECRET, topic: str = "orders/create"
+) -> SignedWebhook:
     body = json.dumps(payload).encode("utf-8")
     headers = {
         "Content-Type": "application/json",
@@ -74,7 +76,9 @@ def shopify_webhook(payload: dict[str, Any], *, secret: str = SHOPIFY_SECRET, to
 
 
 def post_webhook(stack: DeployedStack, webhook: SignedWebhook, channel: str = "shopify") -> httpx.Response:
-    return httpx.post(f"{stack.api_url}/webhooks/{channel}", content=webhook.body, headers=webhook.headers, timeout=30)
+    return httpx.post(
+        f"{stack.api_url}/webhooks/{channel}", content=webhook.body, headers=webhook.headers, timeout=30
+    )
 
 
 def get_order(stack: DeployedStack, order_id: str) -> httpx.Response:

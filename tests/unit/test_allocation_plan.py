@@ -32,7 +32,11 @@ def test_split_when_no_single_warehouse_can_fill() -> None:
     available = {"A": {"WH-NJ": 2, "WH-TX": 1, "WH-NV": 4}}
     plan = plan_allocation({"A": 5}, available, WAREHOUSES)
     assert isinstance(plan, AllocationPlan)
-    assert [(line.warehouse_id, line.quantity) for line in plan.lines] == [("WH-NJ", 2), ("WH-TX", 1), ("WH-NV", 2)]
+    assert [(line.warehouse_id, line.quantity) for line in plan.lines] == [
+        ("WH-NJ", 2),
+        ("WH-TX", 1),
+        ("WH-NV", 2),
+    ]
     assert plan.reason.startswith("split shipment")
 
 

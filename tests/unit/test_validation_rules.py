@@ -9,14 +9,22 @@ from hypothesis import strategies as st
 
 from oms.domain.status import HoldReason
 from oms.domain.tax import line_tax
-from oms.logic.validation import CatalogPrice, LineFacts, check_order
+from oms.logic.validation import CatalogPrice, LineFacts, ValidationResult, check_order
 
 D = Decimal
 CATALOG = {"ELC-A": CatalogPrice(D("19.99"), "USD"), "ELC-B": CatalogPrice(D("249.00"), "USD")}
 TOL = D("0.01")
+NO_SHIPPING = D("0")
 
 
-def _check(lines: list[LineFacts], *, tax: Decimal, total: Decimal, shipping: Decimal = D("0"), jur: str = "US-CA"):  # type: ignore[no-untyped-def]
+def _check(
+    lines: list[LineFacts],
+    *,
+    tax: Decimal,
+    total: Decimal,
+    shipping: Decimal = NO_SHIPPING,
+    jur: str = "US-CA",
+) -> ValidationResult:
     return check_order(
         currency="USD",
         jurisdiction=jur,
@@ -31,7 +39,10 @@ def _check(lines: list[LineFacts], *, tax: Decimal, total: Decimal, shipping: De
 
 def test_consistent_order_passes_with_the_computed_tax() -> None:
     # Given 3 x 19.99 with 5.00 discount and 1 x 249.00 shipped to California (7.25%)
-    lines = [LineFacts("1", "ELC-A", 3, D("19.99"), D("5.00")), LineFacts("2", "ELC-B", 1, D("249.00"), D("0"))]
+    lines = [
+        LineFacts("1", "ELC-A", 3, D("19.99"), D("5.00")),
+        LineFacts("2", "ELC-B", 1, D("249.00"), D("0")),
+    ]
     tax = line_tax(D("54.97"), D("0.0725"), "USD") + line_tax(D("249.00"), D("0.0725"), "USD")
     # When checked
     result = _check(lines, tax=tax, total=D("54.97") + D("249.00") + D("9.99") + tax, shipping=D("9.99"))
@@ -65,21 +76,33 @@ def test_total_that_does_not_add_up_is_held() -> None:
 
 
 def test_unknown_jurisdiction_is_held() -> None:
-    result = _check([LineFacts("1", "ELC-B", 1, D("249.00"), D("0"))], tax=D("0"), total=D("249.00"), jur="ZZ")
+    result = _check(
+        [LineFacts("1", "ELC-B", 1, D("249.00"), D("0"))], tax=D("0"), total=D("249.00"), jur="ZZ"
+    )
     assert result.hold_reason is HoldReason.UNKNOWN_JURISDICTION
 
 
 def test_catalog_currency_must_match() -> None:
     result = check_order(
-        currency="EUR", jurisdiction="DE", lines=[LineFacts("1", "ELC-A", 1, D("19.99"), D("0"))],
-        shipping_total=D("0"), tax_total=D("3.80"), grand_total=D("23.79"), catalog=CATALOG, price_tolerance=TOL,
+        currency="EUR",
+        jurisdiction="DE",
+        lines=[LineFacts("1", "ELC-A", 1, D("19.99"), D("0"))],
+        shipping_total=D("0"),
+        tax_total=D("3.80"),
+        grand_total=D("23.79"),
+        catalog=CATALOG,
+        price_tolerance=TOL,
     )
     assert result.hold_reason is HoldReason.CURRENCY_MISMATCH
 
 
 @settings(max_examples=150, derandomize=True)
 @given(
-    quantities=st.lists(st.tuples(st.sampled_from(sorted(CATALOG)), st.integers(1, 50), st.integers(0, 500)), min_size=1, max_size=8),
+    quantities=st.lists(
+        st.tuples(st.sampled_from(sorted(CATALOG)), st.integers(1, 50), st.integers(0, 500)),
+        min_size=1,
+        max_size=8,
+    ),
     shipping=st.sampled_from([D("0"), D("9.99"), D("14.99")]),
 )
 def test_any_order_built_by_the_rules_passes(quantities, shipping) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""PynamoDB attributes that keep money exact: DynamoDB numbers in, Decimal out (PynamoDB's own gives floats)."""
+"""PynamoDB attributes that keep money exact: DynamoDB numbers in, Decimal out (not PynamoDB's floats)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from oms.data.models import (
@@ -38,9 +39,7 @@ class ReserveOutcome:
 
 
 def active_warehouses() -> list[Warehouse]:
-    return [
-        Warehouse(w.warehouse_id, int(w.priority)) for w in WarehouseRecord.scan() if w.active
-    ]
+    return [Warehouse(w.warehouse_id, int(w.priority)) for w in WarehouseRecord.scan() if w.active]
 
 
 def available_stock(skus: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -118,9 +117,7 @@ def reserve(
     return ReserveOutcome(reserved=True)
 
 
-def close_reservation(
-    order_id: str, *, to_state: str, by: str, at: datetime, reason: str
-) -> bool:
+def close_reservation(order_id: str, *, to_state: str, by: str, at: datetime, reason: str) -> bool:
     """Release (stock back to available) or consume (stock leaves on_hand) a reservation, exactly once.
 
     Returns False when there is nothing to close (never reserved, or already closed by an earlier attempt).
@@ -142,7 +139,10 @@ def close_reservation(
             )
             for line in reservation.lines:
                 qty = int(line.quantity)
-                stock_actions = [InventoryRecord.reserved.add(-qty), InventoryRecord.updated_at.set(at)]
+                stock_actions: list[Action] = [
+                    InventoryRecord.reserved.add(-qty),
+                    InventoryRecord.updated_at.set(at),
+                ]
                 if to_state == ReservationState.RELEASED:
                     stock_actions.append(InventoryRecord.available.add(qty))
                 else:

@@ -83,7 +83,10 @@ def create_invoice_record(
                 tx.save(sequence, condition=guard)
                 tx.save(invoice, condition=InvoiceRecord.order_id.does_not_exist())
         except TransactWriteError as exc:
-            if any(r and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in exc.cancellation_reasons):
+            if any(
+                r and r.code in ("ConditionalCheckFailed", "TransactionConflict")
+                for r in exc.cancellation_reasons
+            ):
                 continue  # someone took the number, or invoiced this order: look again
             raise
         return invoice

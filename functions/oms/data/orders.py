@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -110,7 +111,7 @@ def transition(
     by: str,
     at: datetime,
     reason: str | None = None,
-    extra: list[Action] | None = None,
+    extra: Sequence[Action] | None = None,
 ) -> tuple[OrderRecord, bool]:
     """Move an order to `to` if the transition table allows it from where it is now.
 
@@ -125,9 +126,9 @@ def transition(
         raise InvalidTransitionError(f"order {order_id} cannot go from {previous} to {to}")
     actions, _ = transition_update(to, by, at, reason, previous)
     if to is OrderStatus.FAILED:
-        actions.append(OrderRecord.failure_reason.set(reason))
+        actions.append(OrderRecord.failure_reason.set(reason or "unspecified"))
     try:
-        current.update(actions=actions + (extra or []), condition=OrderRecord.status == previous.value)
+        current.update(actions=[*actions, *(extra or [])], condition=OrderRecord.status == previous.value)
     except UpdateError as exc:
         if not _is_condition_failure(exc):
             raise
@@ -142,7 +143,7 @@ def transition(
 
 
 def set_billing_status(
-    order_id: str, to: BillingStatus, *, by: str, at: datetime, extra: list[Action]
+    order_id: str, to: BillingStatus, *, by: str, at: datetime, extra: Sequence[Action]
 ) -> bool:
     """Move the billing dimension once; returns False when it already was there."""
     record = OrderRecord(order_id)

@@ -22,7 +22,7 @@ class SignatureError(OmsError):
 
 
 class ChannelPayloadError(OmsError):
-    """The payload is not a valid order of the channel's format (maps to 422, or 400 for undecodable bodies)."""
+    """The payload is not a valid order of the channel's format (422; 400 for undecodable bodies)."""
 
     code = "INVALID_PAYLOAD"
 

@@ -10,8 +10,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from oms.money import MINOR_UNITS, ZERO, Money, NonNegativeMoney, has_valid_scale, round_money
 from oms.domain.status import BillingStatus, HoldReason, OrderStatus
+from oms.money import MINOR_UNITS, ZERO, Money, NonNegativeMoney, has_valid_scale, round_money
 
 MAX_LINES_PER_ORDER = 40
 """All lines of an order reserve in one DynamoDB transaction (100 items at most); see docs/decisions."""
@@ -39,7 +39,7 @@ def utc_now() -> datetime:
 
 
 def order_id_for(channel: str, external_id: str) -> str:
-    """The order id is derived from (channel, external id), so one channel order can only ever be one OMS order."""
+    """Derived from (channel, external id): one channel order can only ever be one OMS order."""
     return "ord_" + uuid.uuid5(_ORDER_ID_NAMESPACE, f"{channel}\x1f{external_id}").hex[:24]
 
 

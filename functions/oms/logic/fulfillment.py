@@ -54,5 +54,7 @@ def request_fulfillment(order_id: str, *, event_bus: str, now: datetime) -> list
         if response.get("FailedEntryCount"):
             raise RuntimeError(f"EventBridge refused fulfillment requests: {json.dumps(response['Entries'])}")
         warehouses = ", ".join(r.warehouse_id for r in requests)
-        transition(order_id, OrderStatus.FULFILLMENT_REQUESTED, by=ACTOR, at=now, reason=f"sent to {warehouses}")
+        transition(
+            order_id, OrderStatus.FULFILLMENT_REQUESTED, by=ACTOR, at=now, reason=f"sent to {warehouses}"
+        )
     return requests

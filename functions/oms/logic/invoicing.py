@@ -83,7 +83,9 @@ def build_invoice_document(
         ),
         bill_to=Party(
             name=customer.name,
-            address_lines=[line for line in (ship_to.line1, ship_to.line2, ship_to.city, ship_to.country) if line],
+            address_lines=[
+                line for line in (ship_to.line1, ship_to.line2, ship_to.city, ship_to.country) if line
+            ],
             tax_id=None,
         ),
         ship_to=ship_to,
@@ -115,12 +117,18 @@ def issue_invoice(order_id: str, *, bucket: str, seller: SellerProfile, now: dat
     s3 = client("s3")
     tags = {"order_id": order_id, "invoice_number": invoice.invoice_number}
     s3.put_object(
-        Bucket=bucket, Key=invoice.pdf_key, Body=render_invoice_pdf(document),
-        ContentType="application/pdf", Metadata=tags,
+        Bucket=bucket,
+        Key=invoice.pdf_key,
+        Body=render_invoice_pdf(document),
+        ContentType="application/pdf",
+        Metadata=tags,
     )
     s3.put_object(
-        Bucket=bucket, Key=invoice.json_key, Body=document.model_dump_json(indent=2).encode("utf-8"),
-        ContentType="application/json", Metadata=tags,
+        Bucket=bucket,
+        Key=invoice.json_key,
+        Body=document.model_dump_json(indent=2).encode("utf-8"),
+        ContentType="application/json",
+        Metadata=tags,
     )
     if set_billing_status(
         order_id,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from pynamodb.expressions.update import Action
+
 from oms.aws import client
 from oms.data.inventory import ReservationState, close_reservation
 from oms.data.models import OrderRecord, ShipmentRecord
@@ -62,7 +64,9 @@ def confirm_shipment(event: ShipmentConfirmed, *, invoice_queue_url: str, now: d
         status = S.SHIPPED
     if record.billing_status == BillingStatus.NOT_INVOICED.value:
         # Sent on every delivery until invoiced: invoicing is idempotent, a lost request is not.
-        client("sqs").send_message(QueueUrl=invoice_queue_url, MessageBody=json.dumps({"order_id": event.order_id}))
+        client("sqs").send_message(
+            QueueUrl=invoice_queue_url, MessageBody=json.dumps({"order_id": event.order_id})
+        )
     return status
 
 
@@ -80,11 +84,18 @@ def apply_tracking(event: TrackingUpdated, *, now: datetime) -> OrderStatus:
         raise NotReadyError(f"shipment {event.shipment_id} of order {event.order_id} is not confirmed yet")
     seen = any(e.status == event.status.value and e.at == event.occurred_at for e in shipment.events)
     if not seen:
-        actions = [
+        actions: list[Action] = [
             ShipmentRecord.events.set(
                 ShipmentRecord.events.append(
-                    [history_entry(event.status.value, shipment.status, event.occurred_at,
-                                   f"carrier:{event.carrier}", event.description)]
+                    [
+                        history_entry(
+                            event.status.value,
+                            shipment.status,
+                            event.occurred_at,
+                            f"carrier:{event.carrier}",
+                            event.description,
+                        )
+                    ]
                 )
             )
         ]

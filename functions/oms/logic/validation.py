@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from pynamodb.expressions.update import Action
+
 from oms.data.models import CatalogItemRecord, OrderRecord
 from oms.data.orders import get_order, transition
 from oms.domain.order import Address
@@ -131,14 +133,14 @@ def validate_order(order_id: str, *, price_tolerance: Decimal, now: datetime) ->
         catalog=catalog,
         price_tolerance=price_tolerance,
     )
-    extra = []
+    extra: list[Action] = []
     if result.computed_tax_total is not None:
         extra.append(OrderRecord.computed_tax_total.set(result.computed_tax_total))
     if result.hold_reason is None:
         transition(order_id, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
     else:
         extra.append(OrderRecord.hold_reason.set(result.hold_reason.value))
-        reason = f"{result.hold_reason.value}: {result.detail}"
-        transition(order_id, OrderStatus.ON_HOLD, by=ACTOR, at=now, reason=reason, extra=extra)
+        note = f"{result.hold_reason.value}: {result.detail}"
+        transition(order_id, OrderStatus.ON_HOLD, by=ACTOR, at=now, reason=note, extra=extra)
         metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
     return result

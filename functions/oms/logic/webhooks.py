@@ -1,4 +1,4 @@
-"""Webhook intake: verify the channel's signature over the raw bytes, parse, persist once, start the lifecycle."""
+"""Webhook intake: verify the signature over the raw bytes, parse, persist once, start the lifecycle."""
 
 from __future__ import annotations
 
@@ -86,6 +86,8 @@ def accept_webhook(
     channel.verify(raw_body, lowered, secret_for(channel.name))
     topic = lowered.get(channel.topic_header, "")
     if topic not in channel.order_topics:
-        raise UnsupportedTopicError(f"topic {topic!r} is not handled; expected one of {sorted(channel.order_topics)}")
+        raise UnsupportedTopicError(
+            f"topic {topic!r} is not handled; expected one of {sorted(channel.order_topics)}"
+        )
     order = channel.parse(decode_json(raw_body))
     return receive_order(order, workflow_arn=workflow_arn, received_at=now)
