@@ -157,6 +157,7 @@ class EmbeddedAws:
         self.stacks: dict[str, DeployedStack] = {}
         self._started = False
         self._saved_warning_filters: list[Any] = []
+        self._env_installed = False
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> EmbeddedAws:
@@ -173,6 +174,15 @@ class EmbeddedAws:
             if _active:
                 raise RuntimeError("another EmbeddedAws is running in this process; stop it first")
             _active.append(self)
+        try:
+            self._start()
+        except BaseException:
+            self._started = True
+            self.stop()
+            raise
+        self._started = True
+
+    def _start(self) -> None:
         from moto import mock_aws
 
         env = dict(FAKE_CREDENTIALS, AWS_DEFAULT_REGION=self.region, AWS_REGION=self.region)
@@ -180,6 +190,7 @@ class EmbeddedAws:
             self._saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         _env.install()
+        self._env_installed = True
         self._mock = mock_aws(
             config={
                 "stepfunctions": {"execute_state_machine": True},
@@ -187,19 +198,18 @@ class EmbeddedAws:
             }
         )
         self._mock.start()
-        self._saved_warning_filters = list(warnings.filters)
         if not self.emit_metrics:
             # Powertools warns on every flush when metrics are disabled and none were added.
             warnings.filterwarnings(
                 "ignore", message="No application metrics to publish", category=UserWarning
             )
+            self._saved_warning_filters = [warnings.filters[0]]
         self.runtime.install()
         self._pollers.install()
         self._ddb.install()
         self._sfn_patch.install()
         self._fixes.install()
         self._pollers.start()
-        self._started = True
 
     def stop(self) -> None:
         if not self._started:
@@ -219,9 +229,13 @@ class EmbeddedAws:
                 filters.remove(added)
         self._saved_warning_filters = []
         try:
-            self._mock.stop()
+            if self._mock is not None:
+                self._mock.stop()
+                self._mock = None
         finally:
-            _env.uninstall()
+            if self._env_installed:
+                _env.uninstall()
+                self._env_installed = False
             for key, value in self._saved_env.items():
                 if value is None:
                     os.environ.pop(key, None)

@@ -106,3 +106,20 @@ def test_unknown_resource_type_is_refused(aws: EmbeddedAws) -> None:
 def test_missing_definition_substitution_is_refused(aws: EmbeddedAws) -> None:
     with pytest.raises(Exception, match="MissingArn"):
         aws.deploy(TEMPLATES / "bad" / "missing_substitution.yaml", stack_name="bad")
+
+
+def test_stop_restores_the_process() -> None:
+    import os
+    import warnings
+
+    from moto.awslambda.models import LambdaFunction
+
+    environ, filters = os.environ, list(warnings.filters)
+    invoke = LambdaFunction.__dict__["_invoke_lambda"]
+    with EmbeddedAws(region="eu-west-1") as embedded:
+        assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-1"
+        assert LambdaFunction.__dict__["_invoke_lambda"] is not invoke
+        embedded.wait_idle(timeout=5)
+    assert os.environ is environ
+    assert list(warnings.filters) == filters
+    assert LambdaFunction.__dict__["_invoke_lambda"] is invoke
