@@ -190,6 +190,7 @@ class LambdaRuntime:
         timeout = float(fn.timeout or 3)
         with self._lock:
             self._in_flight += 1
+            container = self._containers.setdefault(name, threading.Lock())
         try:
             if reg is None:
                 raise RuntimeError(
@@ -198,10 +199,10 @@ class LambdaRuntime:
                 )
             env = self._environment(fn, reg.code_dir)
             memory = int(fn.memory_size or 128)
-            context = LambdaContext(name, "$LATEST", fn.function_arn, memory, timeout, request_id)
-            with self._lock:
-                container = self._containers.setdefault(name, threading.Lock())
             with container, _env.overlay(env):
+                # Duration and the context's deadline start once the "container" is free.
+                start = time.perf_counter()
+                context = LambdaContext(name, "$LATEST", fn.function_arn, memory, timeout, request_id)
                 handler = self._resolve_handler(fn.handler, reg.code_dir)
                 result = handler(event, context)
             try:

@@ -104,3 +104,22 @@ def test_stats_count_invocations_and_durations(embedded_probe: tuple[EmbeddedAws
 def test_only_one_embedded_aws_at_a_time(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
     with pytest.raises(RuntimeError, match="another EmbeddedAws"):
         EmbeddedAws().start()
+
+
+def test_one_invocation_at_a_time_per_function_like_a_container(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
+    """Handlers keep per-invocation state in module globals (Powertools resolvers, batch processors):
+    a function runs one event at a time; different functions still run concurrently."""
+    import time
+
+    aws, stack = embedded_probe
+    name = stack.function_name("SlowEnvFunction")
+    aws.reset_stats()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: _invoke(name, {"sleep": 0.1}), range(4)))
+    assert time.perf_counter() - started >= 0.4
+    stats = aws.stats()["functions"][name]
+    assert stats["invocations"] == 4
+    assert stats["max_duration_s"] < 0.3  # waiting for the "container" is not counted as run time
