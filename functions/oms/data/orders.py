@@ -105,7 +105,7 @@ def transition_update(
 
 
 def transition(
-    order_id: str,
+    order: str | OrderRecord,
     to: OrderStatus,
     *,
     by: str,
@@ -115,10 +115,13 @@ def transition(
 ) -> tuple[OrderRecord, bool]:
     """Move an order to `to` if the transition table allows it from where it is now.
 
-    Idempotent: when the order is already in `to` (a retried step), nothing is written and
-    (record, False) is returned. Any other disallowed move raises InvalidTransitionError.
+    `order` is an order id, or a record the caller just read (saving a read: the write is conditional on
+    the status it shows, so a stale record cannot do harm). Idempotent: when the order is already in `to`
+    (a retried step), nothing is written and (record, False) is returned. Any other disallowed move
+    raises InvalidTransitionError.
     """
-    current = get_order(order_id)
+    current = get_order(order) if isinstance(order, str) else order
+    order_id = current.order_id
     if current.status == to.value:
         return current, False
     previous = OrderStatus(current.status)

@@ -38,7 +38,7 @@ def allocate_order(order_id: str, *, now: datetime) -> AllocationResult:
         plan = plan_allocation(demand, available_stock(demand), active_warehouses())
         if not isinstance(plan, AllocationPlan):
             transition(
-                order_id,
+                record,
                 OrderStatus.ON_HOLD,
                 by=ACTOR,
                 at=now,
@@ -59,6 +59,7 @@ def allocate_order(order_id: str, *, now: datetime) -> AllocationResult:
             continue  # another order took stock between our read and write: plan again
         if outcome.reserved:
             metrics.add_metric(name="OrdersAllocated", unit=MetricUnit.Count, value=1)
-        latest = get_order(order_id)
+            return AllocationResult(OrderStatus.ALLOCATED, plan.reason)
+        latest = get_order(order_id)  # an earlier attempt reserved: report what it decided
         return AllocationResult(OrderStatus(latest.status), latest.allocation_reason or plan.reason)
     raise ReservationConflictError(f"stock for order {order_id} kept changing; retry later")

@@ -21,7 +21,7 @@ def fail_order(order_id: str, *, reason: str, now: datetime) -> str:
         metrics.add_metric(name="ReservationsReleased", unit=MetricUnit.Count, value=1)
     record = get_order(order_id)
     if OrderStatus(record.status) in ALLOWED_TRANSITIONS[OrderStatus.FAILED]:
-        transition(order_id, OrderStatus.FAILED, by=ACTOR, at=now, reason=reason)
+        transition(record, OrderStatus.FAILED, by=ACTOR, at=now, reason=reason)
         metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=1)
         return OrderStatus.FAILED.value
     logger.warning("order not failed: already past the point of failure", extra={"status": record.status})

@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from oms.aws import client
+from oms.data.models import OrderRecord
 from oms.data.orders import get_order, transition
 from oms.domain.events import ORDERS_SOURCE, FulfillmentLine, FulfillmentRequested
 from oms.domain.order import Address
@@ -15,15 +16,15 @@ from oms.domain.status import OrderStatus
 ACTOR = "workflow:request-fulfillment"
 
 
-def fulfillment_requests(order_id: str, now: datetime) -> list[FulfillmentRequested]:
-    record = get_order(order_id)
+def fulfillment_requests(record: OrderRecord, now: datetime) -> list[FulfillmentRequested]:
+    """One request per warehouse of the order's allocation, with the lines that warehouse ships."""
     by_warehouse: dict[str, list[FulfillmentLine]] = defaultdict(list)
     for line in record.allocation or []:
         by_warehouse[line.warehouse_id].append(FulfillmentLine(sku=line.sku, quantity=int(line.quantity)))
     ship_to = Address(**record.shipping_address.attribute_values)
     return [
         FulfillmentRequested(
-            order_id=order_id, warehouse_id=warehouse, ship_to=ship_to, lines=lines, requested_at=now
+            order_id=record.order_id, warehouse_id=warehouse, ship_to=ship_to, lines=lines, requested_at=now
         )
         for warehouse, lines in sorted(by_warehouse.items())
     ]
@@ -38,7 +39,7 @@ def request_fulfillment(order_id: str, *, event_bus: str, now: datetime) -> list
     record = get_order(order_id)
     if record.status not in (OrderStatus.ALLOCATED.value, OrderStatus.FULFILLMENT_REQUESTED.value):
         raise ValueError(f"order {order_id} is {record.status}, not ALLOCATED")
-    requests = fulfillment_requests(order_id, now)
+    requests = fulfillment_requests(record, now)
     if record.status == OrderStatus.ALLOCATED.value:
         entries = [
             {
@@ -55,6 +56,6 @@ def request_fulfillment(order_id: str, *, event_bus: str, now: datetime) -> list
             raise RuntimeError(f"EventBridge refused fulfillment requests: {json.dumps(response['Entries'])}")
         warehouses = ", ".join(r.warehouse_id for r in requests)
         transition(
-            order_id, OrderStatus.FULFILLMENT_REQUESTED, by=ACTOR, at=now, reason=f"sent to {warehouses}"
+            record, OrderStatus.FULFILLMENT_REQUESTED, by=ACTOR, at=now, reason=f"sent to {warehouses}"
         )
     return requests

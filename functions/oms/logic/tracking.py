@@ -51,7 +51,7 @@ def confirm_shipment(event: ShipmentConfirmed, *, invoice_queue_url: str, now: d
     close_reservation(event.order_id, to_state=ReservationState.CONSUMED, by=by, at=now, reason="shipped")
     if status is S.FULFILLMENT_REQUESTED:
         record, _ = transition(
-            event.order_id,
+            record,
             S.SHIPPED,
             by=by,
             at=now,
@@ -111,7 +111,7 @@ def apply_tracking(event: TrackingUpdated, *, now: datetime) -> OrderStatus:
         raise NotReadyError(f"order {event.order_id} is {current}; not shipped yet")
     target = _order_status_from(shipments_of(event.order_id))
     if target is not current and can_transition(current, target):
-        transition(event.order_id, target, by=f"carrier:{event.carrier}", at=now, reason=event.description)
+        transition(record, target, by=f"carrier:{event.carrier}", at=now, reason=event.description)
         if target is S.DELIVERED:
             metrics.add_metric(name="OrdersDelivered", unit=MetricUnit.Count, value=1)
         return target

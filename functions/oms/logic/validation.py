@@ -137,10 +137,10 @@ def validate_order(order_id: str, *, price_tolerance: Decimal, now: datetime) ->
     if result.computed_tax_total is not None:
         extra.append(OrderRecord.computed_tax_total.set(result.computed_tax_total))
     if result.hold_reason is None:
-        transition(order_id, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
+        transition(record, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
     else:
         extra.append(OrderRecord.hold_reason.set(result.hold_reason.value))
         note = f"{result.hold_reason.value}: {result.detail}"
-        transition(order_id, OrderStatus.ON_HOLD, by=ACTOR, at=now, reason=note, extra=extra)
+        transition(record, OrderStatus.ON_HOLD, by=ACTOR, at=now, reason=note, extra=extra)
         metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
     return result
