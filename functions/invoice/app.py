@@ -22,7 +22,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def handle_record(record: SQSRecord) -> str:
     settings = prepare()
     ref = OrderRef.model_validate(json.loads(record.body))
-    logger.append_keys(order_id=ref.order_id)
+    logger.set_correlation_id(ref.order_id)
     seller = SellerProfile.model_validate(
         parameters.get_parameter(settings.require("seller_profile_parameter"), transform="json", max_age=300)
     )

@@ -33,7 +33,7 @@ def _bad_id(error: ValidationError) -> Response:
 def get_order_view(order_id: str) -> Response:
     prepare()
     ref = OrderRef(order_id=order_id)
-    logger.append_keys(order_id=ref.order_id)
+    logger.set_correlation_id(ref.order_id)
     view = to_view(get_order(ref.order_id, consistent=False))
     return Response(200, content_types.APPLICATION_JSON, view.model_dump_json())
 

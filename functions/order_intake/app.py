@@ -64,7 +64,7 @@ def receive_webhook(channel: str) -> Response:
         workflow_arn=settings.require("order_workflow_arn"),
         now=now(),
     )
-    logger.append_keys(order_id=result.order_id)
+    logger.set_correlation_id(result.order_id)
     return Response(
         status_code=202,
         content_type=content_types.APPLICATION_JSON,

@@ -34,7 +34,8 @@ class BusEvent(BaseModel):
 def handle_record(record: SQSRecord) -> str:
     settings = prepare()
     event = BusEvent.model_validate(json.loads(record.body))
-    logger.append_keys(order_id=event.detail.get("order_id"), event_id=event.id)
+    logger.set_correlation_id(event.detail.get("order_id"))
+    logger.append_keys(event_id=event.id)
     if event.detail_type == "ShipmentConfirmed":
         status = confirm_shipment(
             ShipmentConfirmed.model_validate(event.detail),
