@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
@@ -40,36 +41,43 @@ def has_valid_scale(amount: Decimal, currency: str) -> bool:
     return amount == amount.quantize(quantum(currency)) if amount.is_finite() else False
 
 
-def _to_decimal(value: object) -> Decimal:
-    if isinstance(value, float):
-        # Floats are how money gets lost: refuse them at the boundary.
-        raise ValueError("money must be given as a string or integer, not a float")
+def parse_decimal(value: object, *, allow_float: bool = False) -> Decimal:
+    """A decimal amount from a string, an int or a Decimal (and a float only where a channel's JSON forces
+    it: through `str()`, which gives back its shortest round-tripping decimal)."""
     if isinstance(value, bool):
-        raise ValueError("money must be a number")
+        raise ValueError("must be a decimal amount")
+    if isinstance(value, float) and not allow_float:
+        # Floats are how money gets lost: refuse them at the boundary.
+        raise ValueError("must be given as a string or integer, not a float")
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, int | str):
+    elif isinstance(value, int | float | str):
         try:
             result = Decimal(str(value).strip())
         except InvalidOperation as exc:
-            raise ValueError(f"not a decimal amount: {value!r}") from exc
+            raise ValueError("must be a decimal amount") from exc
     else:
-        raise ValueError(f"not a decimal amount: {value!r}")
+        raise ValueError("must be a decimal amount")
     if not result.is_finite():
-        raise ValueError("money must be finite")
+        raise ValueError("must be a finite amount")
     return result
 
 
-def _non_negative(value: Decimal) -> Decimal:
+def non_negative(value: Decimal) -> Decimal:
     if value < 0:
-        raise ValueError("amount must not be negative")
+        raise ValueError("must not be negative")
     return value
+
+
+def scale_violation(amounts: Iterable[tuple[str, Decimal]], currency: str) -> str | None:
+    """The name of the first amount with more decimals than `currency` allows, or None."""
+    return next((name for name, amount in amounts if not has_valid_scale(amount, currency)), None)
 
 
 # Serialised as a string in JSON so that no consumer ever parses it as a float.
 Money = Annotated[
     Decimal,
-    BeforeValidator(_to_decimal),
+    BeforeValidator(parse_decimal),
     PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
 ]
-NonNegativeMoney = Annotated[Money, AfterValidator(_non_negative)]
+NonNegativeMoney = Annotated[Money, AfterValidator(non_negative)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -23,7 +23,7 @@ from pydantic_core import ErrorDetails
 
 from oms.domain.errors import ChannelPayloadError
 from oms.domain.order import MAX_LINES_PER_ORDER, Address, CanonicalOrder, Customer, OrderLine
-from oms.money import MINOR_UNITS, ZERO, has_valid_scale
+from oms.money import MINOR_UNITS, ZERO, non_negative, parse_decimal, scale_violation
 
 CHANNEL = "shopify"
 ENTERED_BY = "channel:shopify"
@@ -34,26 +34,7 @@ _NAME_MAX = 200
 
 
 def _decimal(value: object) -> Decimal:
-    if isinstance(value, bool):
-        raise ValueError("must be a decimal amount")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int | float | str):
-        try:
-            result = Decimal(str(value).strip())
-        except InvalidOperation as exc:
-            raise ValueError("must be a decimal amount") from exc
-    else:
-        raise ValueError("must be a decimal amount")
-    if not result.is_finite():
-        raise ValueError("must be a finite amount")
-    return result
-
-
-def _non_negative(value: Decimal) -> Decimal:
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
+    return parse_decimal(value, allow_float=True)
 
 
 def _integer(value: object) -> object:
@@ -72,7 +53,7 @@ def _identifier(value: object) -> str:
     return text
 
 
-ShopifyMoney = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_non_negative)]
+ShopifyMoney = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(non_negative)]
 ShopifyRate = Annotated[Decimal, BeforeValidator(_decimal)]
 ShopifyId = Annotated[str, BeforeValidator(_identifier)]
 Quantity = Annotated[int, BeforeValidator(_integer), Field(gt=0, le=10_000)]
@@ -260,9 +241,9 @@ def _check_scale(order: ShopifyOrder) -> None:
             (f"shipping_lines[{i}].discount_allocations[{j}].amount", a.amount)
             for j, a in enumerate(ship.discount_allocations)
         ]
-    for path, amount in amounts:
-        if not has_valid_scale(amount, currency):
-            raise ChannelPayloadError(f"{path}: has more decimals than {currency} allows")
+    path = scale_violation(amounts, currency)
+    if path is not None:
+        raise ChannelPayloadError(f"{path}: has more decimals than {currency} allows")
 
 
 def _semantic_checks(order: ShopifyOrder) -> None:

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from oms.domain.order import Address, SafeId, Sku, Text
-from oms.money import MINOR_UNITS, ZERO, NonNegativeMoney, has_valid_scale
+from oms.money import MINOR_UNITS, ZERO, NonNegativeMoney, scale_violation
 
 
 def _rate(value: object) -> Decimal:
@@ -155,9 +155,9 @@ class InvoiceDocument(BaseModel):
                 (f"lines[{i}].net_amount", line.net_amount),
                 (f"lines[{i}].tax_amount", line.tax_amount),
             ]
-        for name, amount in amounts:
-            if not has_valid_scale(amount, currency):
-                raise ValueError(f"{name} has more decimals than {currency} allows: {amount}")
+        name = scale_violation(amounts, currency)
+        if name is not None:
+            raise ValueError(f"{name} has more decimals than {currency} allows")
 
         def must_equal(name: str, stated: Decimal, computed: Decimal) -> None:
             if stated != computed:

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from oms.domain.status import BillingStatus, HoldReason, OrderStatus
-from oms.money import MINOR_UNITS, ZERO, Money, NonNegativeMoney, has_valid_scale, round_money
+from oms.money import MINOR_UNITS, ZERO, Money, NonNegativeMoney, round_money, scale_violation
 
 MAX_LINES_PER_ORDER = 40
 """All lines of an order reserve in one DynamoDB transaction (100 items at most); see docs/decisions."""
@@ -121,9 +121,9 @@ class CanonicalOrder(BaseModel):
                 (f"lines[{line.line_id}].discount", line.discount),
                 (f"lines[{line.line_id}].tax", line.tax),
             ]
-        for field, amount in amounts:
-            if not has_valid_scale(amount, self.currency):
-                raise ValueError(f"{field} has more decimals than {self.currency} allows: {amount}")
+        field = scale_violation(amounts, self.currency)
+        if field is not None:
+            raise ValueError(f"{field} has more decimals than {self.currency} allows")
         line_ids = [line.line_id for line in self.lines]
         if len(set(line_ids)) != len(line_ids):
             raise ValueError("line ids must be unique within an order")
