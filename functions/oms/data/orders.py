@@ -167,6 +167,11 @@ def set_billing_status(
     return True
 
 
+def ship_to(record: OrderRecord) -> Address:
+    """The order's shipping address as the domain model."""
+    return Address(**record.shipping_address.attribute_values)
+
+
 def to_view(record: OrderRecord) -> OrderView:
     """The API's view of an order record."""
     currency = record.currency
@@ -183,7 +188,7 @@ def to_view(record: OrderRecord) -> OrderView:
         hold_reason=record.hold_reason,  # type: ignore[arg-type]
         failure_reason=record.failure_reason,
         customer=Customer(**dump(record.customer)),
-        shipping_address=Address(**dump(record.shipping_address)),
+        shipping_address=ship_to(record),
         lines=[OrderLine(**dump(line)) for line in record.lines],
         totals=Totals(
             currency=currency,

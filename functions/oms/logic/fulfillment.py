@@ -8,9 +8,8 @@ from datetime import datetime
 
 from oms.aws import client
 from oms.data.models import OrderRecord
-from oms.data.orders import get_order, transition
+from oms.data.orders import get_order, ship_to, transition
 from oms.domain.events import ORDERS_SOURCE, FulfillmentLine, FulfillmentRequested
-from oms.domain.order import Address
 from oms.domain.status import OrderStatus
 
 ACTOR = "workflow:request-fulfillment"
@@ -21,10 +20,10 @@ def fulfillment_requests(record: OrderRecord, now: datetime) -> list[Fulfillment
     by_warehouse: dict[str, list[FulfillmentLine]] = defaultdict(list)
     for line in record.allocation or []:
         by_warehouse[line.warehouse_id].append(FulfillmentLine(sku=line.sku, quantity=int(line.quantity)))
-    ship_to = Address(**record.shipping_address.attribute_values)
+    address = ship_to(record)
     return [
         FulfillmentRequested(
-            order_id=record.order_id, warehouse_id=warehouse, ship_to=ship_to, lines=lines, requested_at=now
+            order_id=record.order_id, warehouse_id=warehouse, ship_to=address, lines=lines, requested_at=now
         )
         for warehouse, lines in sorted(by_warehouse.items())
     ]

@@ -15,10 +15,9 @@ from pynamodb.exceptions import DoesNotExist
 from oms.aws import client
 from oms.data.invoices import create_invoice_record
 from oms.data.models import CustomerRecord, InvoiceRecord, OrderRecord
-from oms.data.orders import get_order, set_billing_status
+from oms.data.orders import get_order, set_billing_status, ship_to
 from oms.documents.invoice_pdf import render_invoice_pdf
 from oms.domain.invoice import InvoiceDocument, InvoiceLine, Party
-from oms.domain.order import Address
 from oms.domain.status import BillingStatus, OrderStatus
 from oms.domain.tax import line_tax, tax_rate_for
 from oms.logic.tracking import SHIPPED_PHASE, NotReadyError
@@ -47,10 +46,10 @@ def build_invoice_document(
     record: OrderRecord, invoice: InvoiceRecord, seller: SellerProfile, terms_days: int
 ) -> InvoiceDocument:
     currency = record.currency
-    ship_to = Address(**record.shipping_address.attribute_values)
-    rate = tax_rate_for(ship_to.jurisdiction)
+    address = ship_to(record)
+    rate = tax_rate_for(address.jurisdiction)
     if rate is None:
-        raise ValueError(f"no tax rate for {ship_to.jurisdiction}; the order should have been held")
+        raise ValueError(f"no tax rate for {address.jurisdiction}; the order should have been held")
     lines = []
     for line in record.lines:
         net = line.unit_price * int(line.quantity) - line.discount
@@ -84,11 +83,11 @@ def build_invoice_document(
         bill_to=Party(
             name=customer.name,
             address_lines=[
-                line for line in (ship_to.line1, ship_to.line2, ship_to.city, ship_to.country) if line
+                line for line in (address.line1, address.line2, address.city, address.country) if line
             ],
             tax_id=None,
         ),
-        ship_to=ship_to,
+        ship_to=address,
         currency=currency,
         lines=lines,
         subtotal=subtotal,

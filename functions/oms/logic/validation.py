@@ -13,8 +13,7 @@ from decimal import Decimal
 from pynamodb.expressions.update import Action
 
 from oms.data.models import CatalogItemRecord, OrderRecord
-from oms.data.orders import get_order, transition
-from oms.domain.order import Address
+from oms.data.orders import get_order, ship_to, transition
 from oms.domain.status import HoldReason, OrderStatus
 from oms.domain.tax import line_tax, tax_rate_for
 from oms.money import ZERO, round_money
@@ -122,7 +121,7 @@ def validate_order(order_id: str, *, price_tolerance: Decimal, now: datetime) ->
         return ValidationResult(reason, f"already {record.status}", record.computed_tax_total)
     lines = _facts(record)
     catalog = _catalog_prices({line.sku for line in lines})
-    jurisdiction = Address(**record.shipping_address.attribute_values).jurisdiction
+    jurisdiction = ship_to(record).jurisdiction
     result = check_order(
         currency=record.currency,
         jurisdiction=jurisdiction,
