@@ -1,4 +1,7 @@
-"""Shopify adapter: an `orders/create` webhook body (REST Admin order JSON) → `CanonicalOrder`.
+"""Shopify adapter: order webhooks (REST Admin order JSON) → `ChannelDelivery` with a `CanonicalOrder`.
+
+`ShopifyChannel` verifies and interprets a delivery by its `X-Shopify-Topic`; `parse_shopify_order` maps an
+order body (`orders/create`, `orders/updated`) to the canonical order.
 
 The adapter checks structure only (fields present, types right, amounts numeric with the currency's
 decimals, quantities positive); business checks (catalog prices, tax, totals) come later in the workflow.
@@ -13,15 +16,23 @@ significant digits), and the currency's decimal-places check rejects anything th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
 
-from oms.domain.errors import ChannelPayloadError
+from oms.channels.base import ChannelDelivery, DeliveryKind
+from oms.channels.errors import (
+    JSON_CONTENT_TYPE,
+    decode_json_object,
+    delivery_id_from,
+    payload_error,
+    require_content_type,
+)
+from oms.channels.signatures import verify_shopify
+from oms.domain.errors import ChannelPayloadError, SignatureError
 from oms.domain.order import MAX_LINES_PER_ORDER, Address, CanonicalOrder, Customer, OrderLine
 from oms.money import MINOR_UNITS, ZERO, non_negative, parse_decimal, scale_violation
 
@@ -136,64 +147,6 @@ class ShopifyOrder(_Model):
     discount_codes: list[ShopifyDiscountCode] = Field(default_factory=list)
 
 
-# --- error messages ----------------------------------------------------------------------------------------
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text or "payload"
-
-
-def _message(error: ErrorDetails) -> str:
-    kind = error["type"]
-    ctx = error.get("ctx", {})
-    if kind == "missing":
-        return "is required"
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    if kind == "greater_than":
-        return f"must be greater than {ctx.get('gt')}"
-    if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le')}"
-    if kind in {"int_type", "int_parsing", "int_from_float"}:
-        return "must be an integer"
-    if kind in {"string_type", "string_unicode"}:
-        return "must be a string"
-    if kind in {"bool_type", "bool_parsing"}:
-        return "must be true or false"
-    if kind in {"list_type"}:
-        return "must be a list"
-    if kind in {"model_type", "model_attributes_type", "dict_type"}:
-        return "must be an object"
-    if kind in {"datetime_type", "datetime_parsing", "datetime_from_date_parsing"}:
-        return "must be an ISO-8601 date-time"
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind == "too_short":
-        return f"must have at least {ctx.get('min_length')} item(s)"
-    if kind == "too_long":
-        return f"must have at most {ctx.get('max_length')} item(s) (got {ctx.get('actual_length')})"
-    if kind == "string_too_long":
-        return f"must be at most {ctx.get('max_length')} characters"
-    if kind == "string_pattern_mismatch":
-        return "has characters that are not allowed"
-    # Never echo the input: it may hold personal data. Pydantic's own message is short and input-free.
-    return error["msg"]
-
-
-def _describe(exc: ValidationError, prefix: tuple[int | str, ...] = (), limit: int = 3) -> str:
-    errors = exc.errors(include_url=False, include_input=False)
-    parts = [f"{_path(prefix + tuple(e['loc']))}: {_message(e)}" for e in errors[:limit]]
-    if len(errors) > limit:
-        parts.append(f"and {len(errors) - limit} more problem(s)")
-    return "; ".join(parts)
-
-
 # --- mapping -----------------------------------------------------------------------------------------------
 
 
@@ -210,12 +163,13 @@ def _join(*parts: str | None) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
-def _guest_customer_id(email: str | None, external_id: str) -> str:
-    """A stable id for a guest checkout: one per e-mail address, or one per order when there is none."""
+def guest_customer_id(channel: str, email: str | None, external_id: str) -> str:
+    """A stable id for a guest checkout: one per e-mail address (case and surrounding blanks ignored), or
+    one per order when there is none. Shared by the channels whose guests have no customer id."""
     if email and email.strip():
         digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:20]
-        return f"shopify-guest-{digest}"
-    return f"shopify-guest-order-{external_id}"
+        return f"{channel}-guest-{digest}"
+    return f"{channel}-guest-order-{external_id}"
 
 
 def _check_scale(order: ShopifyOrder) -> None:
@@ -276,7 +230,7 @@ def _customer(order: ShopifyOrder) -> Customer:
         customer_id = f"shopify-{order.customer.id}"
         name = _join(order.customer.first_name, order.customer.last_name)
     else:
-        customer_id = _guest_customer_id(email, order.id)
+        customer_id = guest_customer_id(CHANNEL, email, order.id)
         name = ""
     name = (
         name or address.name or _join(address.first_name, address.last_name) or address.company or email or ""
@@ -339,12 +293,7 @@ _SHOPIFY_FIELD: dict[str, str] = {
 
 
 def _canonical_error(exc: ValidationError, prefix: tuple[int | str, ...]) -> ChannelPayloadError:
-    errors = exc.errors(include_url=False, include_input=False)
-    reasons = []
-    for error in errors[:3]:
-        loc = tuple(_SHOPIFY_FIELD.get(p, p) if isinstance(p, str) else p for p in error["loc"])
-        reasons.append(f"{_path(prefix + loc)}: {_message(error)}")
-    return ChannelPayloadError("; ".join(reasons))
+    return payload_error(exc, prefix, _SHOPIFY_FIELD)
 
 
 def parse_shopify_order(payload: Mapping[str, Any]) -> CanonicalOrder:
@@ -358,7 +307,7 @@ def parse_shopify_order(payload: Mapping[str, Any]) -> CanonicalOrder:
     try:
         order = ShopifyOrder.model_validate(dict(payload))
     except ValidationError as exc:
-        raise ChannelPayloadError(_describe(exc)) from None
+        raise payload_error(exc) from None
     _semantic_checks(order)
 
     lines = []
@@ -391,3 +340,78 @@ def parse_shopify_order(payload: Mapping[str, Any]) -> CanonicalOrder:
         )
     except ValidationError as exc:
         raise _canonical_error(exc, ()) from None
+
+
+# --- the webhook channel -----------------------------------------------------------------------------------
+
+TOPIC_HEADER = "x-shopify-topic"
+SIGNATURE_HEADER = "x-shopify-hmac-sha256"
+_ORDER_TOPICS: dict[str, DeliveryKind] = {
+    "orders/create": DeliveryKind.CREATED,
+    "orders/updated": DeliveryKind.UPDATED,
+}
+_CANCEL_TOPIC = "orders/cancelled"
+
+
+def _order_reference(payload: Mapping[str, Any]) -> str:
+    """The order id of a body of which only the id is read (orders/cancelled)."""
+    if "id" not in payload:
+        raise ChannelPayloadError("id: is required")
+    try:
+        return _identifier(payload["id"])
+    except ValueError as exc:
+        raise ChannelPayloadError(f"id: {exc}") from None
+
+
+class ShopifyChannel:
+    """Shopify order webhooks: `orders/create`, `orders/updated` and `orders/cancelled`.
+
+    Shopify retries a delivery (same body, same `X-Shopify-Event-Id`) for 4 hours when the answer is not
+    2xx within 5 s, so topics the OMS does not act on are answered as IGNORED, not as errors.
+    """
+
+    name = CHANNEL
+
+    def verify(
+        self, raw_body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: datetime
+    ) -> None:
+        """`X-Shopify-Hmac-Sha256` over the raw body with any of `secrets` (old and new during rotation)."""
+        if not secrets:
+            raise SignatureError("no webhook secret configured for this channel")
+        failure: SignatureError | None = None
+        for secret in secrets:
+            try:
+                verify_shopify(raw_body, headers.get(SIGNATURE_HEADER), secret)
+            except SignatureError as exc:
+                failure = exc
+            else:
+                return
+        assert failure is not None
+        raise failure
+
+    def interpret(self, raw_body: bytes, headers: Mapping[str, str]) -> ChannelDelivery:
+        require_content_type(headers, JSON_CONTENT_TYPE)
+        delivery_id = delivery_id_from(headers, "x-shopify-event-id", "x-shopify-webhook-id")
+        topic = headers.get(TOPIC_HEADER, "").strip()
+        if not topic:
+            raise ChannelPayloadError(f"{TOPIC_HEADER} header: is required")
+        if topic in _ORDER_TOPICS:
+            order = parse_shopify_order(decode_json_object(raw_body))
+            return ChannelDelivery(
+                kind=_ORDER_TOPICS[topic], delivery_id=delivery_id, external_id=order.external_id, order=order
+            )
+        if topic == _CANCEL_TOPIC:
+            payload = decode_json_object(raw_body)
+            reason = payload.get("cancel_reason")
+            note = f"cancel_reason: {reason}" if isinstance(reason, str) and reason.isidentifier() else None
+            return ChannelDelivery(
+                kind=DeliveryKind.CANCELLED,
+                delivery_id=delivery_id,
+                external_id=_order_reference(payload),
+                note=note,
+            )
+        return ChannelDelivery(
+            kind=DeliveryKind.IGNORED,
+            delivery_id=delivery_id,
+            note=f"topic {topic[:60]!r} is not handled by the OMS",
+        )
