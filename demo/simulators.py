@@ -56,22 +56,31 @@ class WarehouseSimulator:
     def ship_pending(self, now: datetime | None = None) -> int:
         """Ship every request waiting in the queue; returns the number of shipments confirmed."""
         sqs = boto3.client("sqs")
-        confirmed: list[str] = []
+        requests: list[dict[str, Any]] = []
+        cancelled: set[tuple[str, str]] = set()
         while True:
             batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
             messages: list[dict[str, Any]] = batch.get("Messages", [])
             if not messages:
                 break
             for message in messages:
-                detail = json.loads(message["Body"])["detail"]
-                key = (detail["order_id"], detail["warehouse_id"])
-                if key not in self._seen:  # a 3PL dedupes redelivered requests on order + warehouse
-                    self._seen.add(key)
-                    confirmed.append(self._confirm(detail, now or datetime.now(UTC)))
+                event = json.loads(message["Body"])
+                detail = event["detail"]
+                if event["detail-type"] == "FulfillmentCancelled":
+                    cancelled.add((detail["order_id"], detail["warehouse_id"]))
+                else:
+                    requests.append(detail)
             sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
+        confirmed: list[str] = []
+        for detail in requests:
+            key = (detail["order_id"], detail["warehouse_id"])
+            # A 3PL dedupes redelivered requests on order + warehouse, and does not ship cancelled ones.
+            if key not in self._seen and key not in cancelled:
+                self._seen.add(key)
+                confirmed.append(self._confirm(detail, now or datetime.now(UTC)))
         _put_events(self.event_bus, WAREHOUSE_SOURCE, "ShipmentConfirmed", confirmed)
         return len(confirmed)
 

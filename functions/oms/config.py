@@ -27,6 +27,8 @@ _FIELDS = {
     "webhook_secrets_name": "WEBHOOK_SECRETS_NAME",
     "price_tolerance": "PRICE_TOLERANCE",
     "seller_profile_parameter": "SELLER_PROFILE_PARAMETER",
+    "raw_payloads_bucket": "RAW_PAYLOADS_BUCKET",
+    "channel_changes_queue_url": "CHANNEL_CHANGES_QUEUE_URL",
 }
 
 
@@ -49,6 +51,8 @@ class Settings(BaseModel):
     invoice_queue_url: str = ""
     webhook_secrets_name: str = ""
     seller_profile_parameter: str = ""
+    raw_payloads_bucket: str = ""
+    channel_changes_queue_url: str = ""
     price_tolerance: str = Field(default="0.01")
 
     def require(self, field: str) -> str:

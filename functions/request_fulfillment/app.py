@@ -26,5 +26,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     ref = OrderRef.model_validate(event)
     requests = request_fulfillment(ref.order_id, event_bus=settings.require("event_bus_name"), now=now())
     return FulfillmentOutput(
-        order_id=ref.order_id, outcome="FULFILLMENT_REQUESTED", warehouses=[r.warehouse_id for r in requests]
+        order_id=ref.order_id,
+        outcome="FULFILLMENT_REQUESTED" if requests else "CANCELLED",
+        warehouses=[r.warehouse_id for r in requests],
     ).model_dump()

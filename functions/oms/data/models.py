@@ -108,6 +108,8 @@ class OrderRecord(Model):
     received_at = UnicodeAttribute()  # ISO string so the status index sorts on it
     updated_at = UTCDateTime()
     entered_by = UnicodeAttribute()
+    revision = NumberAttribute(default=1)
+    """Bumped by every amendment of the order's content; workflow writes are conditional on it."""
     history = ListAttribute(of=StatusChangeAttribute)
     by_status = StatusIndex()
 

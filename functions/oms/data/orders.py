@@ -68,6 +68,7 @@ def new_order_record(order: CanonicalOrder, received_at: datetime) -> OrderRecor
         received_at=received_at.isoformat(timespec="microseconds"),
         updated_at=received_at,
         entered_by=order.entered_by,
+        revision=1,
         history=[history_entry(OrderStatus.RECEIVED.value, None, received_at, order.entered_by)],
     )
 
@@ -82,6 +83,13 @@ def create_order(order: CanonicalOrder, received_at: datetime) -> tuple[OrderRec
             raise
         return get_order(order.order_id), False
     return record, True
+
+
+def find_order(order_id: str) -> OrderRecord | None:
+    try:
+        return OrderRecord.get(order_id, consistent_read=True)
+    except DoesNotExist:
+        return None
 
 
 def get_order(order_id: str, *, consistent: bool = True) -> OrderRecord:
@@ -130,8 +138,11 @@ def transition(
     actions, _ = transition_update(to, by, at, reason, previous)
     if to is OrderStatus.FAILED:
         actions.append(OrderRecord.failure_reason.set(reason or "unspecified"))
+    # Conditional on what the caller saw: the status, and the content revision (an amendment in between
+    # makes a decision taken on the old content void).
+    condition = (OrderRecord.status == previous.value) & (OrderRecord.revision == int(current.revision))
     try:
-        current.update(actions=[*actions, *(extra or [])], condition=OrderRecord.status == previous.value)
+        current.update(actions=[*actions, *(extra or [])], condition=condition)
     except UpdateError as exc:
         if not _is_condition_failure(exc):
             raise

@@ -45,7 +45,10 @@ S = OrderStatus
 
 # to-status -> the statuses it may be entered from.
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.VALIDATED: frozenset({S.RECEIVED}),
+    # Back to RECEIVED: the channel amended the order before allocation; it is validated again.
+    S.RECEIVED: frozenset({S.VALIDATED, S.ON_HOLD}),
+    # VALIDATED from ON_HOLD: an operator released the hold (accepted the order as it is).
+    S.VALIDATED: frozenset({S.RECEIVED, S.ON_HOLD}),
     S.ALLOCATED: frozenset({S.VALIDATED}),
     S.FULFILLMENT_REQUESTED: frozenset({S.ALLOCATED}),
     S.SHIPPED: frozenset({S.FULFILLMENT_REQUESTED}),

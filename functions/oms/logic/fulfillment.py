@@ -36,6 +36,8 @@ def request_fulfillment(order_id: str, *, event_bus: str, now: datetime) -> list
     dedupe on order id + warehouse id) rather than leaving an order marked as requested that nobody got.
     """
     record = get_order(order_id)
+    if record.status == OrderStatus.CANCELLED.value:
+        return []  # cancelled by the channel while the workflow ran: nothing to ask for
     if record.status not in (OrderStatus.ALLOCATED.value, OrderStatus.FULFILLMENT_REQUESTED.value):
         raise ValueError(f"order {order_id} is {record.status}, not ALLOCATED")
     requests = fulfillment_requests(record, now)

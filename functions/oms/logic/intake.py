@@ -20,12 +20,15 @@ class IntakeResult:
     duplicate: bool
 
 
-def start_lifecycle(order_id: str, workflow_arn: str) -> None:
-    """Start the order's workflow, named by the order id (idempotent by name where AWS makes it so)."""
+def start_lifecycle(order_id: str, workflow_arn: str, *, execution_name: str | None = None) -> None:
+    """Start the order's workflow, named by the order id (or by order id and revision after an amendment;
+    idempotent by name where AWS makes it so)."""
     sfn = client("stepfunctions")
     try:
         sfn.start_execution(
-            stateMachineArn=workflow_arn, name=order_id, input=json.dumps({"order_id": order_id})
+            stateMachineArn=workflow_arn,
+            name=execution_name or order_id,
+            input=json.dumps({"order_id": order_id}),
         )
     except sfn.exceptions.ExecutionAlreadyExists:
         logger.info("workflow already started", extra={"order_id": order_id})

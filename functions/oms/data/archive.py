@@ -1,0 +1,76 @@
+"""The raw-payload archive: every signed delivery, byte for byte, before it is processed.
+
+Objects live at `raw/<channel>/<yyyy>/<mm>/<dd>/<sha256 of the body>` with the headers a replay needs
+as object metadata, so any order can be re-derived and a replay is idempotent (same body, same key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from oms.aws import client
+
+# Headers a replay needs to interpret the body again (never the signature: the archive is trusted).
+KEPT_HEADERS = (
+    "content-type",
+    "x-shopify-topic",
+    "x-shopify-event-id",
+    "x-shopify-webhook-id",
+    "x-shopify-shop-domain",
+    "x-shopify-triggered-at",
+    "x-wc-webhook-topic",
+    "x-wc-webhook-resource",
+    "x-wc-webhook-event",
+    "x-wc-webhook-id",
+    "x-wc-webhook-delivery-id",
+    "webhook-id",
+    "webhook-timestamp",
+)
+
+
+@dataclass(frozen=True)
+class ArchivedDelivery:
+    key: str
+    channel: str
+    raw_body: bytes
+    headers: dict[str, str]
+    received_at: datetime
+
+
+def archive_key(channel: str, raw_body: bytes, received_at: datetime) -> str:
+    digest = hashlib.sha256(raw_body).hexdigest()
+    return f"raw/{channel}/{received_at:%Y/%m/%d}/{digest}"
+
+
+def archive_delivery(
+    bucket: str, channel: str, raw_body: bytes, headers: Mapping[str, str], received_at: datetime
+) -> str:
+    key = archive_key(channel, raw_body, received_at)
+    metadata = {
+        name: headers[name][:512] for name in KEPT_HEADERS if name in headers and headers[name].isascii()
+    }
+    metadata["received-at"] = received_at.isoformat()
+    client("s3").put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=raw_body,
+        ContentType="application/octet-stream",
+        Metadata=metadata,
+        ServerSideEncryption="AES256",
+    )
+    return key
+
+
+def archived_deliveries(bucket: str, channel: str, day: date) -> Iterator[ArchivedDelivery]:
+    """Every delivery archived for `channel` on `day` (UTC), oldest key order."""
+    s3 = client("s3")
+    prefix = f"raw/{channel}/{day:%Y/%m/%d}/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            obj = s3.get_object(Bucket=bucket, Key=item["Key"])
+            metadata = dict(obj.get("Metadata", {}))
+            received_at = datetime.fromisoformat(metadata.pop("received-at"))
+            yield ArchivedDelivery(item["Key"], channel, obj["Body"].read(), metadata, received_at)

@@ -1,0 +1,172 @@
+"""What a channel may change after the order was received: amend it before allocation, or cancel it
+before shipment (reserved stock goes back, warehouses already asked are told)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, model_validator
+from pynamodb.exceptions import UpdateError
+
+from oms.aws import client
+from oms.data.inventory import ReservationState, close_reservation
+from oms.data.models import AddressAttribute, CustomerAttribute, OrderLineAttribute, OrderRecord
+from oms.data.orders import append_history, find_order, history_entry, transition
+from oms.domain.errors import InvalidTransitionError
+from oms.domain.events import ORDERS_SOURCE
+from oms.domain.order import CanonicalOrder, SafeId
+from oms.domain.status import ALLOWED_TRANSITIONS, OrderStatus
+from oms.logic.intake import receive_order, start_lifecycle
+from oms.observability import MetricUnit, logger, metrics
+
+AMENDABLE = ALLOWED_TRANSITIONS[OrderStatus.RECEIVED] | {OrderStatus.RECEIVED}
+CANCELLABLE = ALLOWED_TRANSITIONS[OrderStatus.CANCELLED]
+
+
+class ChannelChange(BaseModel):
+    """An update or cancellation from a channel, queued by intake for the channel-changes function."""
+
+    kind: Literal["UPDATED", "CANCELLED"]
+    order_id: SafeId
+    order: CanonicalOrder | None = None
+    by: str
+    reason: str
+    received_at: datetime
+
+    @model_validator(mode="after")
+    def _update_carries_the_order(self) -> ChannelChange:
+        if self.kind == "UPDATED" and self.order is None:
+            raise ValueError("an update carries the order")
+        return self
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    order_id: str
+    status: str
+    applied: bool
+    note: str
+
+
+def _note(record: OrderRecord, text: str, *, by: str, at: datetime) -> None:
+    """Record, on the order's history, a channel change that was received but not applied."""
+    record.update(actions=[append_history(history_entry(record.status, record.status, at, by, text))])
+
+
+def apply_change(change: ChannelChange, *, workflow_arn: str, event_bus: str, now: datetime) -> ChangeResult:
+    """Apply one queued channel change."""
+    if change.kind == "CANCELLED":
+        return cancel_order(change.order_id, by=change.by, reason=change.reason, event_bus=event_bus, now=now)
+    assert change.order is not None  # guaranteed by the model
+    return amend_order(change.order, workflow_arn=workflow_arn, now=now)
+
+
+def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> ChangeResult:
+    """Apply a channel's update to an order that has not been allocated yet, and validate it again.
+
+    The write is conditional on the status and revision read, so an order that moved on (allocated) in
+    between is not amended; the workflow steps, conditional on the revision, drop decisions taken on
+    the old content. An update for an unknown order creates it (channels do not promise ordering).
+    """
+    record = find_order(order.order_id)
+    if record is None:
+        created = receive_order(order, workflow_arn=workflow_arn, received_at=now)
+        return ChangeResult(created.order_id, created.status, applied=True, note="created from an update")
+    status = OrderStatus(record.status)
+    by = order.entered_by
+    if status not in AMENDABLE:
+        note = f"channel update not applied: order is already {status.value}"
+        _note(record, note, by=by, at=now)
+        metrics.add_metric(name="AmendmentsRefused", unit=MetricUnit.Count, value=1)
+        return ChangeResult(record.order_id, status.value, applied=False, note=note)
+    revision = int(record.revision)
+    actions = [
+        OrderRecord.customer.set(CustomerAttribute(**order.customer.model_dump())),
+        OrderRecord.shipping_address.set(AddressAttribute(**order.shipping_address.model_dump())),
+        OrderRecord.lines.set([OrderLineAttribute(**line.model_dump()) for line in order.lines]),
+        OrderRecord.subtotal.set(order.subtotal),
+        OrderRecord.discount_total.set(order.discount_total),
+        OrderRecord.shipping_total.set(order.shipping_total),
+        OrderRecord.tax_total.set(order.tax_total),
+        OrderRecord.grand_total.set(order.grand_total),
+        OrderRecord.revision.set(revision + 1),
+        OrderRecord.status.set(OrderStatus.RECEIVED.value),
+        OrderRecord.hold_reason.remove(),
+        OrderRecord.computed_tax_total.remove(),
+        OrderRecord.updated_at.set(now),
+        append_history(
+            history_entry(
+                OrderStatus.RECEIVED.value,
+                status.value,
+                now,
+                by,
+                f"amended by the channel (revision {revision + 1})",
+            )
+        ),
+    ]
+    try:
+        record.update(
+            actions=actions,
+            condition=(OrderRecord.status == status.value) & (OrderRecord.revision == revision),
+        )
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        latest = find_order(order.order_id)
+        note = (
+            f"channel update not applied: order moved to {latest.status if latest else 'unknown'} meanwhile"
+        )
+        return ChangeResult(order.order_id, latest.status if latest else "UNKNOWN", applied=False, note=note)
+    metrics.add_metric(name="OrdersAmended", unit=MetricUnit.Count, value=1)
+    start_lifecycle(order.order_id, workflow_arn, execution_name=f"{order.order_id}-r{revision + 1}")
+    return ChangeResult(
+        order.order_id, OrderStatus.RECEIVED.value, applied=True, note=f"revision {revision + 1}"
+    )
+
+
+def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: datetime) -> ChangeResult:
+    """Cancel an order that has not shipped: release its stock (exactly once), mark it CANCELLED and, when
+    warehouses were already asked to ship, tell them with FulfillmentCancelled. Idempotent."""
+    for _ in range(3):
+        record = find_order(order_id)
+        if record is None:
+            return ChangeResult(order_id, "UNKNOWN", applied=False, note="no such order; nothing to cancel")
+        status = OrderStatus(record.status)
+        if status is OrderStatus.CANCELLED:
+            return ChangeResult(order_id, status.value, applied=False, note="already cancelled")
+        if status not in CANCELLABLE:
+            note = f"cancellation not applied: order is already {status.value}"
+            _note(record, note, by=by, at=now)
+            metrics.add_metric(name="CancellationsRefused", unit=MetricUnit.Count, value=1)
+            return ChangeResult(order_id, status.value, applied=False, note=note)
+        close_reservation(order_id, to_state=ReservationState.RELEASED, by=by, at=now, reason=reason)
+        try:
+            transition(record, OrderStatus.CANCELLED, by=by, at=now, reason=reason)
+        except InvalidTransitionError:
+            continue  # allocated or moved meanwhile: look again (and release what it reserved)
+        if status is OrderStatus.FULFILLMENT_REQUESTED:
+            _tell_warehouses(record, event_bus)
+        metrics.add_metric(name="OrdersCancelled", unit=MetricUnit.Count, value=1)
+        return ChangeResult(order_id, OrderStatus.CANCELLED.value, applied=True, note=reason)
+    logger.warning("cancellation kept racing the workflow", extra={"order_id": order_id})
+    raise InvalidTransitionError(f"order {order_id} kept changing while being cancelled; retry")
+
+
+def _tell_warehouses(record: OrderRecord, event_bus: str) -> None:
+    warehouses = sorted({line.warehouse_id for line in record.allocation or []})
+    entries = [
+        {
+            "EventBusName": event_bus,
+            "Source": ORDERS_SOURCE,
+            "DetailType": "FulfillmentCancelled",
+            "Detail": f'{{"order_id": "{record.order_id}", "warehouse_id": "{warehouse}"}}',
+            "Resources": [f"order/{record.order_id}"],
+        }
+        for warehouse in warehouses
+    ]
+    if entries:
+        response = client("events").put_events(Entries=entries)
+        if response.get("FailedEntryCount"):
+            raise RuntimeError("EventBridge refused FulfillmentCancelled events")
