@@ -80,11 +80,11 @@ def _bad_requests() -> list[tuple[str, SignedWebhook, str, int, str]]:
         ("more decimals than USD allows", shopify_webhook(too_precise), "shopify", 422, "INVALID_PAYLOAD"),
         ("path characters in a SKU", shopify_webhook(bad_sku), "shopify", 422, "INVALID_PAYLOAD"),
         (
-            "unhandled topic",
-            shopify_webhook(shopify_order(5006, [("ELC-A", 1, "19.99")]), topic="products/create"),
+            "wrong content type",
+            SignedWebhook(good.headers | {"Content-Type": "text/plain"}, good.body),
             "shopify",
-            422,
-            "UNSUPPORTED_TOPIC",
+            415,
+            "UNSUPPORTED_CONTENT_TYPE",
         ),
     ]
 
@@ -103,6 +103,19 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
     assert response.status_code == status, response.text
     assert response.json()["error"] == code
     assert response.json()["reason"]
+    assert _order_count() == before
+
+
+def test_a_topic_the_oms_does_not_handle_is_acknowledged_and_stores_nothing(world: DeployedStack) -> None:
+    # Given a signed delivery of another topic (Shopify disables endpoints that keep failing)
+    before = _order_count()
+    webhook = shopify_webhook(shopify_order(5006, [("ELC-A", 1, "19.99")]), topic="products/create")
+    # When it arrives
+    response = post_webhook(world, webhook)
+    # Then it gets 200 with the reason, and nothing is written
+    assert response.status_code == 200
+    assert response.json()["kind"] == "IGNORED"
+    assert "products/create" in response.json()["note"]
     assert _order_count() == before
 
 

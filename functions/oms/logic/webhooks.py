@@ -1,19 +1,20 @@
-"""Webhook intake: verify the signature over the raw bytes, parse, persist once, start the lifecycle."""
+"""Webhook intake: verify the signature over the raw bytes, archive the body, interpret it, then persist a
+new order once and start its lifecycle, or queue an update/cancellation. Nothing slow on this path."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
-from oms.channels.shopify import parse_shopify_order
-from oms.channels.signatures import verify_shopify
+from oms.aws import client
+from oms.channels.base import ChannelDelivery, DeliveryKind
+from oms.channels.registry import CHANNELS
+from oms.data.archive import archive_delivery
 from oms.domain.errors import ChannelPayloadError, UnknownChannelError
-from oms.domain.order import CanonicalOrder
-from oms.logic.intake import IntakeResult, receive_order
+from oms.domain.order import order_id_for
+from oms.logic.channel_changes import ChannelChange
+from oms.logic.intake import receive_order
 
 MAX_BODY_BYTES = 1_048_576
 
@@ -22,48 +23,27 @@ class PayloadTooLargeError(ChannelPayloadError):
     code = "PAYLOAD_TOO_LARGE"
 
 
-class UnsupportedTopicError(ChannelPayloadError):
-    code = "UNSUPPORTED_TOPIC"
+@dataclass(frozen=True)
+class WebhookOutcome:
+    kind: DeliveryKind
+    delivery_id: str
+    order_id: str | None = None
+    status: str | None = None
+    duplicate: bool = False
+    note: str | None = None
 
-
-class MalformedBodyError(ChannelPayloadError):
-    """The body is not a JSON object at all (400), as opposed to a JSON order that breaks the schema (422)."""
-
-    code = "MALFORMED_BODY"
+    @property
+    def accepted_for_processing(self) -> bool:
+        return self.kind in (DeliveryKind.CREATED, DeliveryKind.UPDATED, DeliveryKind.CANCELLED)
 
 
 @dataclass(frozen=True)
-class Channel:
-    name: str
-    verify: Callable[[bytes, Mapping[str, str], str], None]
-    topic_header: str
-    order_topics: frozenset[str]
-    parse: Callable[[Mapping[str, Any]], CanonicalOrder]
+class IntakeTargets:
+    """Where intake writes: the workflow to start, the archive bucket, the queue for channel changes."""
 
-
-def _verify_shopify(raw: bytes, headers: Mapping[str, str], secret: str) -> None:
-    verify_shopify(raw, headers.get("x-shopify-hmac-sha256"), secret)
-
-
-CHANNELS: dict[str, Channel] = {
-    "shopify": Channel(
-        name="shopify",
-        verify=_verify_shopify,
-        topic_header="x-shopify-topic",
-        order_topics=frozenset({"orders/create"}),
-        parse=parse_shopify_order,
-    ),
-}
-
-
-def decode_json(raw: bytes) -> Mapping[str, Any]:
-    try:
-        payload = json.loads(raw.decode("utf-8"), parse_float=Decimal)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedBodyError(f"body is not valid JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise MalformedBodyError("body must be a JSON object")
-    return payload
+    workflow_arn: str
+    archive_bucket: str
+    changes_queue_url: str
 
 
 def accept_webhook(
@@ -71,23 +51,52 @@ def accept_webhook(
     raw_body: bytes,
     headers: Mapping[str, str],
     *,
-    secret_for: Callable[[str], str],
-    workflow_arn: str,
+    secrets_for: Callable[[str], Sequence[str]],
+    targets: IntakeTargets,
     now: datetime,
-) -> IntakeResult:
-    """Verify, parse and persist one webhook delivery. Raises OmsError subclasses for bad input;
-    nothing is written unless every check passed."""
+) -> WebhookOutcome:
+    """Verify, archive, interpret and act on one delivery. Bad input raises an OmsError subclass before
+    anything is written (the archive holds only bodies whose signature checked out)."""
     channel = CHANNELS.get(channel_name)
     if channel is None:
         raise UnknownChannelError(f"unknown channel {channel_name!r}; known: {', '.join(sorted(CHANNELS))}")
     if len(raw_body) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"body of {len(raw_body)} bytes exceeds {MAX_BODY_BYTES}")
     lowered = {k.lower(): v for k, v in headers.items()}
-    channel.verify(raw_body, lowered, secret_for(channel.name))
-    topic = lowered.get(channel.topic_header, "")
-    if topic not in channel.order_topics:
-        raise UnsupportedTopicError(
-            f"topic {topic!r} is not handled; expected one of {sorted(channel.order_topics)}"
+    channel.verify(raw_body, lowered, secrets_for(channel.name), now)
+    delivery = channel.interpret(raw_body, lowered)
+    if delivery.kind in (DeliveryKind.PING, DeliveryKind.IGNORED):
+        return WebhookOutcome(delivery.kind, delivery.delivery_id, note=delivery.note)
+    archive_delivery(targets.archive_bucket, channel.name, raw_body, lowered, now)
+    return process_delivery(channel.name, delivery, targets=targets, now=now)
+
+
+def process_delivery(
+    channel: str, delivery: ChannelDelivery, *, targets: IntakeTargets, now: datetime
+) -> WebhookOutcome:
+    """Act on an interpreted delivery (from a webhook or from the archive during a replay). Idempotent."""
+    if delivery.kind is DeliveryKind.CREATED:
+        assert delivery.order is not None
+        result = receive_order(delivery.order, workflow_arn=targets.workflow_arn, received_at=now)
+        return WebhookOutcome(
+            delivery.kind, delivery.delivery_id, result.order_id, result.status, duplicate=result.duplicate
         )
-    order = channel.parse(decode_json(raw_body))
-    return receive_order(order, workflow_arn=workflow_arn, received_at=now)
+    if delivery.external_id is None and delivery.order is None:
+        raise ChannelPayloadError("the delivery names no order")
+    change = _change_of(channel, delivery, now)
+    client("sqs").send_message(QueueUrl=targets.changes_queue_url, MessageBody=change.model_dump_json())
+    return WebhookOutcome(delivery.kind, delivery.delivery_id, change.order_id, note="queued")
+
+
+def _change_of(channel: str, delivery: ChannelDelivery, now: datetime) -> ChannelChange:
+    if delivery.order is not None:
+        order_id = delivery.order.order_id
+        by = delivery.order.entered_by
+    else:
+        order_id = order_id_for(channel, str(delivery.external_id))
+        by = f"channel:{channel}"
+    kind = "UPDATED" if delivery.kind is DeliveryKind.UPDATED else "CANCELLED"
+    reason = delivery.note or f"{kind.lower()} by {channel} (delivery {delivery.delivery_id})"
+    return ChannelChange(
+        kind=kind, order_id=order_id, order=delivery.order, by=by, reason=reason, received_at=now
+    )
