@@ -112,6 +112,8 @@ def error_message(error: ErrorDetails) -> str:
         return str(ctx.get("error", error["msg"]))
     if kind == "greater_than":
         return f"must be greater than {ctx.get('gt')}"
+    if kind == "greater_than_equal":
+        return f"must be greater than or equal to {ctx.get('ge')}"
     if kind == "less_than_equal":
         return f"must be at most {ctx.get('le')}"
     if kind in {"int_type", "int_parsing", "int_from_float"}:
