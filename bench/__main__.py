@@ -30,12 +30,22 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 @app.command()
 def main(
-    orders: int = typer.Option(1000, min=1, max=100_000, help="Orders in the metered run (webhook to invoice)."),
-    scaling: str = typer.Option("100,1000", help="Order counts of the time-growth series (e.g. 100,1000,10000)."),
+    orders: int = typer.Option(
+        1000, min=1, max=100_000, help="Orders in the metered run (webhook to invoice)."
+    ),
+    scaling: str = typer.Option(
+        "100,1000", help="Order counts of the time-growth series (e.g. 100,1000,10000)."
+    ),
     seed: int = typer.Option(42, help="Seed of the synthetic day."),
-    concurrency: int = typer.Option(8, min=1, max=64, help="Concurrent webhook connections (and floor workers)."),
-    latency_samples: int = typer.Option(200, min=1, help="Signed webhooks for the intake latency percentiles."),
-    cold_repeats: int = typer.Option(5, min=1, help="Fresh interpreters per handler for the cold start median."),
+    concurrency: int = typer.Option(
+        8, min=1, max=64, help="Concurrent webhook connections (and floor workers)."
+    ),
+    latency_samples: int = typer.Option(
+        200, min=1, help="Signed webhooks for the intake latency percentiles."
+    ),
+    cold_repeats: int = typer.Option(
+        5, min=1, help="Fresh interpreters per handler for the cold start median."
+    ),
     prices: Path = typer.Option(costs.DEFAULT_PRICES, help="Dated price table (JSON)."),
     out: Path = typer.Option(Path("out/bench"), help="Where results.json goes."),
 ) -> None:
@@ -50,7 +60,11 @@ def main(
         out=out,
     )
     with Progress(
-        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
     ) as progress:
         tasks: dict[str, TaskID] = {}
 
@@ -67,22 +81,31 @@ def main(
 def print_results(r: dict[str, Any]) -> None:
     m = r["machine"]
     console.print(
-        f"[bold]Machine[/bold]: {m['cpu_count']} × {m['cpu_model']}, {m['memory_gb']} GB, Python {m['python']}, "
+        f"[bold]Machine[/bold]: {m['cpu_count']} x {m['cpu_model']}, {m['memory_gb']} GB, "
+        f"Python {m['python']}, "
         f"moto {m['moto']}"
     )
     t = r["throughput"]
     table = Table(title=f"Throughput: {t['orders']} orders, webhook to invoice")
     for column in ("", "seconds", "orders/s"):
         table.add_column(column, justify="right" if column else "left")
-    table.add_row("system (HTTP → workflow → shipment → invoice)", f"{t['system_s']:.1f}", f"{t['system_orders_per_s']:.2f}")
+    table.add_row(
+        "system (HTTP → workflow → shipment → invoice)",
+        f"{t['system_s']:.1f}",
+        f"{t['system_orders_per_s']:.2f}",
+    )
     table.add_row(
         f"floor ({t['floor_plan']['calls_per_order']:.1f} bare AWS calls per order)",
         f"{t['floor_s']:.1f}",
         f"{t['floor_orders_per_s']:.2f}",
     )
-    table.add_row("[bold]ratio system / floor[/bold]", f"[bold]{t['ratio_system_to_floor']:.2f}×[/bold]", "")
+    table.add_row("[bold]ratio system / floor[/bold]", f"[bold]{t['ratio_system_to_floor']:.2f}x[/bold]", "")
     for point in t["scaling"]["points"]:
-        table.add_row(f"  scaling: N = {point['orders']}", f"{point['seconds']:.1f}", f"{point['ms_per_order']:.0f} ms/order")
+        table.add_row(
+            f"  scaling: N = {point['orders']}",
+            f"{point['seconds']:.1f}",
+            f"{point['ms_per_order']:.0f} ms/order",
+        )
     console.print(table)
 
     c = r["cost"]
@@ -101,15 +124,26 @@ def print_results(r: dict[str, Any]) -> None:
 
     cs = r["cold_start"]
     table = Table(title=f"Cold start: handler import in a fresh interpreter (median of {cs['repeats']})")
-    for column in ("module", "import ms", "× floor", "peak RSS MB"):
+    for column in ("module", "import ms", "x floor", "peak RSS MB"):
         table.add_column(column, justify="left" if column == "module" else "right")
-    table.add_row("floor: import boto3 + 1 client", f"{cs['floor']['import_ms_median']:.0f}", "1.00", f"{cs['floor']['peak_rss_mb_median']:.0f}")
+    table.add_row(
+        "floor: import boto3 + 1 client",
+        f"{cs['floor']['import_ms_median']:.0f}",
+        "1.00",
+        f"{cs['floor']['peak_rss_mb_median']:.0f}",
+    )
     for logical_id, h in cs["handlers"].items():
         ratio = f"{h['ratio_to_floor']:.2f}"
         if h["ratio_to_floor"] > cs["target_ratio"]:
             ratio = f"[red]{ratio}[/red]"
-        table.add_row(f"{h['module']} ({logical_id})", f"{h['import_ms_median']:.0f}", ratio, f"{h['peak_rss_mb_median']:.0f}")
-    table.caption = f"target ≤ {cs['target_ratio']}× floor: {'[green]met[/green]' if cs['target_met'] else '[red]missed[/red]'}"
+        table.add_row(
+            f"{h['module']} ({logical_id})",
+            f"{h['import_ms_median']:.0f}",
+            ratio,
+            f"{h['peak_rss_mb_median']:.0f}",
+        )
+    met = "[green]met[/green]" if cs["target_met"] else "[red]missed[/red]"
+    table.caption = f"target ≤ {cs['target_ratio']}x floor: {met}"
     console.print(table)
 
     lat = r["latency"]
@@ -117,9 +151,21 @@ def print_results(r: dict[str, Any]) -> None:
     table = Table(title="Webhook acknowledgement latency (ms)")
     for column in ("", "p50", "p99"):
         table.add_column(column, justify="right" if column else "left")
-    table.add_row(f"intake handler in process ({ip['samples']} webhooks, one at a time)", f"{ip['handler_ms_p50']:.1f}", f"{ip['handler_ms_p99']:.1f}")
-    table.add_row("intake handler during the throughput run", f"{lat['intake_under_load_ms_p50']:.1f}", f"{lat['intake_under_load_ms_p99']:.1f}")
-    table.add_row("HTTP round trip during the throughput run", f"{lat['http_ack_under_load_ms_p50']:.1f}", f"{lat['http_ack_under_load_ms_p99']:.1f}")
+    table.add_row(
+        f"intake handler in process ({ip['samples']} webhooks, one at a time)",
+        f"{ip['handler_ms_p50']:.1f}",
+        f"{ip['handler_ms_p99']:.1f}",
+    )
+    table.add_row(
+        "intake handler during the throughput run",
+        f"{lat['intake_under_load_ms_p50']:.1f}",
+        f"{lat['intake_under_load_ms_p99']:.1f}",
+    )
+    table.add_row(
+        "HTTP round trip during the throughput run",
+        f"{lat['http_ack_under_load_ms_p50']:.1f}",
+        f"{lat['http_ack_under_load_ms_p99']:.1f}",
+    )
     console.print(table)
 
     mem = r["memory"]

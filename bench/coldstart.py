@@ -98,10 +98,10 @@ def measure_cold_starts(root: Path, info: TemplateInfo, repeats: int = 5) -> dic
     for logical_id in handlers:
         _run(f"import {info.functions[logical_id].module}", _lambda_like_env(root, info, logical_id), root)
     for _ in range(repeats):
-        for probe, code, logical_id in [(floor, FLOOR_CODE, None)] + [
-            (handlers[i], f"import {info.functions[i].module}", i) for i in handlers
-        ]:
-            imported, wall, rss = _run(code, _lambda_like_env(root, info, logical_id), root)
+        runs: list[tuple[Probe, str, str | None]] = [(floor, FLOOR_CODE, None)]
+        runs += [(handlers[i], f"import {info.functions[i].module}", i) for i in handlers]
+        for probe, code, function in runs:
+            imported, wall, rss = _run(code, _lambda_like_env(root, info, function), root)
             probe.import_s.append(imported)
             probe.wall_s.append(wall)
             probe.maxrss_kb.append(rss)

@@ -1,4 +1,4 @@
-"""The cost model: metered usage × a dated price table → dollars, by service. Pure arithmetic, no I/O
+"""The cost model: metered usage x a dated price table → dollars, by service. Pure arithmetic, no I/O
 except loading the price table; every amount is a Decimal."""
 
 from __future__ import annotations
@@ -51,7 +51,11 @@ class PriceTable:
 def load_prices(path: Path = DEFAULT_PRICES) -> PriceTable:
     raw = json.loads(Path(path).read_text())
     return PriceTable(
-        region=raw["region"], as_of=raw["as_of"], currency=raw["currency"], prices=raw["prices"], path=str(path)
+        region=raw["region"],
+        as_of=raw["as_of"],
+        currency=raw["currency"],
+        prices=raw["prices"],
+        path=str(path),
     )
 
 
@@ -85,7 +89,7 @@ def lambda_billed_ms(duration_s: float, rounding_ms: int = 1) -> int:
 
 
 def lambda_gb_seconds(invocations: Iterable[tuple[float, int]], rounding_ms: int = 1) -> Decimal:
-    """Σ billed duration × configured memory over ``(duration_s, memory_mb)`` pairs."""
+    """Σ billed duration x configured memory over ``(duration_s, memory_mb)`` pairs."""
     total = Decimal(0)
     for duration_s, memory_mb in invocations:
         total += Decimal(lambda_billed_ms(duration_s, rounding_ms)) / 1000 * Decimal(memory_mb) / MB_PER_GB
@@ -99,7 +103,9 @@ def express_gb_seconds(
     memory = Decimal(max(step_mb, math.ceil(memory_mb / step_mb) * step_mb)) / MB_PER_GB
     total = Decimal(0)
     for duration_s in durations_s:
-        billed_ms = max(rounding_ms, math.ceil(max(duration_s, 0.0) * 1000 / rounding_ms - 1e-9) * rounding_ms)
+        billed_ms = max(
+            rounding_ms, math.ceil(max(duration_s, 0.0) * 1000 / rounding_ms - 1e-9) * rounding_ms
+        )
         total += Decimal(billed_ms) / 1000 * memory
     return total
 

@@ -77,8 +77,12 @@ class FloorPlan:
             "calls_per_order": self.calls() / self.orders if self.orders else 0.0,
             "transitions_per_execution": self.transitions_per_execution,
             "steps": [
-                {"call": f"{s.service}.{s.operation}", "total": s.total, "avg_payload_bytes": s.payload,
-                 "avg_items": s.items}
+                {
+                    "call": f"{s.service}.{s.operation}",
+                    "total": s.total,
+                    "avg_payload_bytes": s.payload,
+                    "avg_items": s.items,
+                }
                 for s in self.steps
             ],
             "not_replayed": self.skipped,
@@ -96,7 +100,9 @@ def plan_from(meter: Meter, orders: int, transitions_per_execution: int) -> Floo
             skipped.append(f"{service}.{operation}")
             continue
         n = int(calls)
-        steps.append(Step(service, operation, n, round(payload / n) if n else 0, max(1, round(items / n)) if n else 1))
+        steps.append(
+            Step(service, operation, n, round(payload / n) if n else 0, max(1, round(items / n)) if n else 1)
+        )
     steps.sort(key=lambda s: REPLAYED.index((s.service, s.operation)))
     return FloorPlan(orders, steps, max(1, transitions_per_execution), skipped)
 
@@ -135,8 +141,11 @@ class _Floor:
             )
             self.queue = self.sqs.create_queue(QueueName=f"{FLOOR}-{uuid.uuid4().hex[:6]}")["QueueUrl"]
             states = {
-                f"S{i}": ({"Type": "Pass", "Next": f"S{i + 1}"} if i + 1 < plan.transitions_per_execution
-                          else {"Type": "Pass", "End": True})
+                f"S{i}": (
+                    {"Type": "Pass", "Next": f"S{i + 1}"}
+                    if i + 1 < plan.transitions_per_execution
+                    else {"Type": "Pass", "End": True}
+                )
                 for i in range(plan.transitions_per_execution)
             }
             self.machine = self.sfn.create_state_machine(
@@ -208,13 +217,21 @@ class _Floor:
         elif op == ("dynamodb", "DeleteItem"):
             self.ddb.delete_item(TableName=self.table, Key={"pk": {"S": f"{key}-d"}})
         elif op == ("stepfunctions", "StartExecution"):
-            self.sfn.start_execution(stateMachineArn=self.machine, name=f"{key}-{uuid.uuid4().hex[:8]}",
-                                     input=json.dumps({"order_id": key}))
+            self.sfn.start_execution(
+                stateMachineArn=self.machine,
+                name=f"{key}-{uuid.uuid4().hex[:8]}",
+                input=json.dumps({"order_id": key}),
+            )
         elif op == ("events", "PutEvents"):
             detail = json.dumps({"order_id": key, "pad": _pad(step.payload // max(1, step.items), 30)})
             self.events.put_events(
                 Entries=[
-                    {"EventBusName": self.bus, "Source": "bench.floor", "DetailType": "Floor", "Detail": detail}
+                    {
+                        "EventBusName": self.bus,
+                        "Source": "bench.floor",
+                        "DetailType": "Floor",
+                        "Detail": detail,
+                    }
                     for _ in range(step.items)
                 ]
             )
@@ -227,13 +244,15 @@ class _Floor:
             batch, handles[:] = handles[:10], handles[10:]
             if batch:
                 self.sqs.delete_message_batch(
-                    QueueUrl=self.queue, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(batch)]
+                    QueueUrl=self.queue,
+                    Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(batch)],
                 )
             else:  # nothing received in this order's share: the request still costs a round trip
                 self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])
         elif op == ("s3", "PutObject"):
-            self.s3.put_object(Bucket=self.bucket, Key=f"{FLOOR}/{key}/{uuid.uuid4().hex[:8]}",
-                               Body=b"x" * step.payload)
+            self.s3.put_object(
+                Bucket=self.bucket, Key=f"{FLOOR}/{key}/{uuid.uuid4().hex[:8]}", Body=b"x" * step.payload
+            )
 
 
 def run_floor(

@@ -217,7 +217,9 @@ _DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "Bat
 _DDB_READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 
 
-def _ddb_read_units(operation: str, params: dict[str, Any], response: dict[str, Any], sizer: _DynamoSizer) -> tuple[Decimal, int]:
+def _ddb_read_units(
+    operation: str, params: dict[str, Any], response: dict[str, Any], sizer: _DynamoSizer
+) -> tuple[Decimal, int]:
     """(read units, items read)."""
     if operation == "GetItem":
         size = sizer.size(params["TableName"], params["Key"]) if response.get("Item") else 0
@@ -233,7 +235,9 @@ def _ddb_read_units(operation: str, params: dict[str, Any], response: dict[str, 
         for table, items in response.get("Responses", {}).items():
             consistent = bool(params.get("RequestItems", {}).get(table, {}).get("ConsistentRead"))
             for item in items:
-                units += dynamodb_read_units(sizer.size(table, sizer.key_of(table, item)), consistent=consistent)
+                units += dynamodb_read_units(
+                    sizer.size(table, sizer.key_of(table, item)), consistent=consistent
+                )
                 count += 1
         return units, count
     if operation == "TransactGetItems":
@@ -323,7 +327,9 @@ class Metering:
 
         original_send = Rule.__dict__["_send_to_sqs_queue"]
 
-        def _send_to_sqs_queue(rule: Any, resource_id: str, event: dict[str, Any], group_id: str | None = None) -> None:
+        def _send_to_sqs_queue(
+            rule: Any, resource_id: str, event: dict[str, Any], group_id: str | None = None
+        ) -> None:
             meter = metering.meter
             if meter is not None:
                 import json
@@ -504,11 +510,15 @@ class Metering:
         elif service == "events" and operation == "PutEvents":
             entries = params.get("Entries", [])
             events = sum(
-                chunks(len(str(e.get("Detail", "")).encode()) + len(str(e.get("DetailType", ""))), EVENT_CHUNK)
+                chunks(
+                    len(str(e.get("Detail", "")).encode()) + len(str(e.get("DetailType", ""))), EVENT_CHUNK
+                )
                 for e in entries
             )
             meter.add_units(origin, function, "eventbridge_events", events)
-            meter.add_shape("events", "PutEvents", sum(len(str(e.get("Detail", ""))) for e in entries), len(entries))
+            meter.add_shape(
+                "events", "PutEvents", sum(len(str(e.get("Detail", ""))) for e in entries), len(entries)
+            )
         elif service == "s3" and operation == "PutObject":
             size = _body_size(params.get("Body", b""))
             meter.add_units(origin, function, "s3_put_bytes", size)

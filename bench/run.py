@@ -7,7 +7,6 @@ import math
 import os
 import platform
 import resource
-import statistics
 import time
 import tracemalloc
 import warnings
@@ -98,7 +97,9 @@ def _logical_ids(stack: DeployedStack) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------------------- usage
-def usage_of(meter: Meter, execs: list[dict[str, Any]], machine_types: dict[str, str]) -> tuple[costs.Usage, dict[str, Any]]:
+def usage_of(
+    meter: Meter, execs: list[dict[str, Any]], machine_types: dict[str, str]
+) -> tuple[costs.Usage, dict[str, Any]]:
     """Billable usage of a metered run, and the raw figures behind it."""
     invocations = meter.invocations
     express = [e for e in execs if machine_types.get(e["state_machine"], e["type"]) == "EXPRESS"]
@@ -146,7 +147,9 @@ def requests_by_service(meter: Meter, logical: dict[str, str]) -> dict[str, Any]
     table: dict[str, dict[str, int]] = {}
     for (origin, function, service, operation), n in sorted(meter.calls.items()):
         who = f"lambda:{logical.get(function, function)}" if origin == "lambda" else origin
-        table.setdefault(f"{service}.{operation}", {})[who] = table.get(f"{service}.{operation}", {}).get(who, 0) + n
+        table.setdefault(f"{service}.{operation}", {})[who] = (
+            table.get(f"{service}.{operation}", {}).get(who, 0) + n
+        )
     return table
 
 
@@ -171,7 +174,13 @@ def lambda_summary(meter: Meter, logical: dict[str, str]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------- latency
 def measure_intake_latency(
-    aws: EmbeddedAws, stack: DeployedStack, metering: Metering, *, samples: int, seed: int, no_op_workflow: str
+    aws: EmbeddedAws,
+    stack: DeployedStack,
+    metering: Metering,
+    *,
+    samples: int,
+    seed: int,
+    no_op_workflow: str,
 ) -> dict[str, Any]:
     """The intake handler, in process, on ``samples`` fresh signed webhooks, one at a time.
 
@@ -196,7 +205,14 @@ def measure_intake_latency(
         metering.meter = meter
         for headers, body in signed_webhooks(samples, seed, 0.0):
             event = server.build_event(  # type: ignore[union-attr]
-                route, {"channel": "shopify"}, "POST", "/webhooks/shopify", "", list(headers.items()), body, "127.0.0.1"
+                route,
+                {"channel": "shopify"},
+                "POST",
+                "/webhooks/shopify",
+                "",
+                list(headers.items()),
+                body,
+                "127.0.0.1",
             )
             start = time.perf_counter()
             response = lam.invoke(FunctionName=name, Payload=json.dumps(event).encode())
@@ -247,13 +263,13 @@ def measure_invocation_memory(
 # ----------------------------------------------------------------------------------------- the run
 def _machine_types(aws: EmbeddedAws, stack: DeployedStack, info: TemplateInfo) -> dict[str, str]:
     return {
-        stack.resources[logical]: kind for logical, kind in info.state_machine_types.items() if logical in stack.resources
+        stack.resources[logical]: kind
+        for logical, kind in info.state_machine_types.items()
+        if logical in stack.resources
     }
 
 
-def _metered_day(
-    options: Options, orders: int, report: Report, *, main: bool
-) -> dict[str, Any]:
+def _metered_day(options: Options, orders: int, report: Report, *, main: bool) -> dict[str, Any]:
     info = read_template(options.template)
     result: dict[str, Any] = {}
     with EmbeddedAws(retry_delay=1.0, emit_metrics=True) as aws:
@@ -300,7 +316,12 @@ def _metered_day(
 
             report("intake latency", 0, options.latency_samples)
             result["latency"] = measure_intake_latency(
-                aws, stack, metering, samples=options.latency_samples, seed=options.seed + 1, no_op_workflow=no_op
+                aws,
+                stack,
+                metering,
+                samples=options.latency_samples,
+                seed=options.seed + 1,
+                no_op_workflow=no_op,
             )
             report("intake latency", options.latency_samples, options.latency_samples)
             report("memory probe", 0, options.memory_orders)
@@ -343,7 +364,9 @@ def run_bench(options: Options, report: Report | None = None) -> dict[str, Any]:
     points = sorted(scaling.items())
     per_order_ms = {str(n): s / n * 1000 for n, s in points}
     growth = (
-        (points[-1][1] / points[0][1]) / (points[-1][0] / points[0][0]) if len(points) > 1 and points[0][1] else None
+        (points[-1][1] / points[0][1]) / (points[-1][0] / points[0][0])
+        if len(points) > 1 and points[0][1]
+        else None
     )
     intake_name = stack_name_for(logical, "OrderIntakeFunction")
     under_load = [i.duration_s for i in meter.invocations if i.function == intake_name]
@@ -363,7 +386,9 @@ def run_bench(options: Options, report: Report | None = None) -> dict[str, Any]:
             "duplicate_share": options.duplicate_share,
             "latency_samples": options.latency_samples,
             "cold_repeats": options.cold_repeats,
-            "price_table": str(Path(prices.path).relative_to(ROOT)) if prices.path.startswith(str(ROOT)) else prices.path,
+            "price_table": str(Path(prices.path).relative_to(ROOT))
+            if prices.path.startswith(str(ROOT))
+            else prices.path,
         },
         "throughput": {
             "orders": options.orders,
@@ -399,8 +424,11 @@ def run_bench(options: Options, report: Report | None = None) -> dict[str, Any]:
             "lambda": lambda_summary(meter, logical),
             "requests": requests_by_service(meter, logical),
         },
-        "cold_start": {**cold, "target_ratio": COLD_START_TARGET_RATIO,
-                       "target_met": cold["max_ratio"] <= COLD_START_TARGET_RATIO},
+        "cold_start": {
+            **cold,
+            "target_ratio": COLD_START_TARGET_RATIO,
+            "target_met": cold["max_ratio"] <= COLD_START_TARGET_RATIO,
+        },
         "latency": {
             "intake_in_process": main["latency"],
             "intake_under_load_ms_p50": _percentile(under_load, 50) * 1000,

@@ -117,7 +117,9 @@ def run_day(
 
     t0 = time.perf_counter()
     warehouse = WarehouseSimulator(
-        queue_url=stack.outputs["FulfillmentRequestsQueueUrl"], event_bus=stack.outputs["EventBusName"], seed=seed
+        queue_url=stack.outputs["FulfillmentRequestsQueueUrl"],
+        event_bus=stack.outputs["EventBusName"],
+        seed=seed,
     )
     shipped = warehouse.ship_pending()
     aws.wait_idle(timeout=WAIT_TIMEOUT)
@@ -126,10 +128,10 @@ def run_day(
 
     t0 = time.perf_counter()
     carrier = CarrierSimulator(event_bus=stack.outputs["EventBusName"])
-    for status, hours in ((TrackingStatus.IN_TRANSIT, 6), (TrackingStatus.DELIVERED, 30)):
-        scanned = carrier.scan(warehouse.shipments, status, hours_after_shipping=hours)
+    for scan, hours in ((TrackingStatus.IN_TRANSIT, 6), (TrackingStatus.DELIVERED, 30)):
+        scanned = carrier.scan(warehouse.shipments, scan, hours_after_shipping=hours)
         aws.wait_idle(timeout=WAIT_TIMEOUT)
-        report(f"carrier {status.value.lower()}", scanned, scanned)
+        report(f"carrier {scan.value.lower()}", scanned, scanned)
     phases["delivery"] = time.perf_counter() - t0
 
     run = DayRun(
@@ -160,7 +162,10 @@ def executions(aws: EmbeddedAws) -> list[dict[str, Any]]:
     backend = stepfunctions_parser_backends[aws.account_id][aws.region]
     found: list[dict[str, Any]] = []
     for machine in list(backend.state_machines):
-        machine_type = str(getattr(getattr(machine, "sm_type", None), "value", getattr(machine, "sm_type", "")))
+        machine_type = str(
+            getattr(getattr(machine, "sm_type", None), "value", getattr(machine, "sm_type", ""))
+        )
+        execution: Any
         for execution in list(machine.executions):
             start, stop = execution.start_date, execution.stop_date
             try:

@@ -34,7 +34,9 @@ def read_template(path: Path) -> TemplateInfo:
     glob = (template.get("Globals") or {}).get("Function") or {}
     default_memory = int(glob.get("MemorySize", 128))
     global_env = {
-        k: v for k, v in ((glob.get("Environment") or {}).get("Variables") or {}).items() if isinstance(v, str)
+        k: v
+        for k, v in ((glob.get("Environment") or {}).get("Variables") or {}).items()
+        if isinstance(v, str)
     }
     functions: dict[str, FunctionInfo] = {}
     machines: dict[str, str] = {}
@@ -42,7 +44,9 @@ def read_template(path: Path) -> TemplateInfo:
         props = resource.get("Properties") or {}
         if resource.get("Type") == "AWS::Serverless::Function":
             env = {
-                k: v for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items() if isinstance(v, str)
+                k: v
+                for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()
+                if isinstance(v, str)
             }
             functions[logical_id] = FunctionInfo(
                 logical_id, str(props["Handler"]), int(props.get("MemorySize", default_memory)), env
