@@ -1,0 +1,91 @@
+"""`python -m bench` end to end with a tiny N: it completes and every figure is present and sane.
+
+No timing thresholds: the numbers depend on the machine; only their presence, signs and internal
+consistency are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.run import Options, run_bench
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench")
+    options = Options(orders=5, scaling=(3, 5), latency_samples=5, cold_repeats=1, memory_orders=1, out=out)
+    run_bench(options)
+    return json.loads((out / "results.json").read_text())
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def test_results_describe_the_machine(results: dict[str, Any]) -> None:
+    machine = results["machine"]
+    assert machine["cpu_count"] >= 1
+    assert machine["python"].startswith("3.")
+    assert machine["moto"]
+
+
+def test_every_order_reaches_an_end_state_and_throughput_has_a_finite_ratio(results: dict[str, Any]) -> None:
+    t = results["throughput"]
+    assert sum(t["orders_by_status"].values()) == 5
+    assert set(t["orders_by_status"]) <= {"DELIVERED", "ON_HOLD", "FAILED"}
+    assert t["invoices"] == t["orders_by_status"].get("DELIVERED", 0)
+    for key in ("system_s", "system_orders_per_s", "floor_s", "floor_orders_per_s", "ratio_system_to_floor"):
+        assert _positive(t[key]), key
+    assert t["floor_plan"]["calls"] > 0
+    assert [p["orders"] for p in t["scaling"]["points"]] == [3, 5]
+    assert all(_positive(p["seconds"]) for p in t["scaling"]["points"])
+
+
+def test_cost_breakdown_is_positive_and_sums_to_the_total(results: dict[str, Any]) -> None:
+    c = results["cost"]
+    per_service = c["per_1000_orders_usd"]
+    assert math.isclose(sum(per_service.values()), c["per_1000_orders_total_usd"], rel_tol=1e-9)
+    for service in ("stepfunctions", "lambda", "dynamodb", "sqs", "s3", "apigateway", "cloudwatch_logs"):
+        assert per_service[service] > 0, service
+    usage = c["usage_total"]
+    assert usage["lambda_requests"] > 0
+    assert usage["sfn_express_requests"] + usage["sfn_standard_transitions"] > 0
+    assert float(usage["dynamodb_write_units"]) > 0
+    assert isinstance(c["target_met"], bool)
+
+
+def test_cold_starts_have_ratios_for_every_handler(results: dict[str, Any]) -> None:
+    cold = results["cold_start"]
+    assert _positive(cold["floor"]["import_ms_median"])
+    assert "OrderIntakeFunction" in cold["handlers"]
+    for handler in cold["handlers"].values():
+        assert _positive(handler["import_ms_median"])
+        assert _positive(handler["ratio_to_floor"])
+        assert _positive(handler["peak_rss_mb_median"])
+
+
+def test_latency_percentiles_are_ordered(results: dict[str, Any]) -> None:
+    latency = results["latency"]
+    intake = latency["intake_in_process"]
+    assert intake["samples"] == 5
+    assert intake["statuses"] == {"202": 5}
+    assert 0 < intake["handler_ms_p50"] <= intake["handler_ms_p99"]
+    assert 0 < latency["http_ack_under_load_ms_p50"] <= latency["http_ack_under_load_ms_p99"]
+
+
+def test_memory_is_reported_for_the_run_and_the_handlers(results: dict[str, Any]) -> None:
+    memory = results["memory"]
+    assert _positive(memory["bench_process_peak_rss_mb"])
+    assert _positive(memory["handler_import_peak_rss_mb"]["OrderIntakeFunction"])
+    assert memory["handler_invocation_peak_alloc_mb"]["OrderIntakeFunction"] > 0
+
+
+def test_results_file_is_plain_json(results: dict[str, Any], tmp_path: Path) -> None:
+    assert results["schema"] == "oms-bench/1"
+    (tmp_path / "copy.json").write_text(json.dumps(results))
