@@ -32,8 +32,8 @@ serve: $(STAMP)
 	$(PY) -m infra serve --port 3000 --seed demo.seed:seed_reference_data
 
 lint: $(STAMP)
-	$(PY) -m ruff check functions infra demo tests
-	$(PY) -m ruff format --check functions infra demo tests
+	$(PY) -m ruff check functions infra demo ops bench tests
+	$(PY) -m ruff format --check functions infra demo ops bench tests
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -19,6 +19,9 @@ from oms.data.models import CatalogItemRecord, InventoryRecord, WarehouseRecord,
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 SHOPIFY_SECRET = "test-shopify-secret"
+WOOCOMMERCE_SECRET = "test-woocommerce-secret"
+WEBSHOP_SECRETS = ["whsec_bmV3LXdlYnNob3Atc2VjcmV0LWZvci10ZXN0cw==", "whsec_b2xkLXdlYnNob3Atc2VjcmV0"]
+""" The web shop is rotating its secret: the new one first, the old one still accepted."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,10 @@ def load_event(relative: str) -> Any:
 def bind(stack: DeployedStack) -> None:
     bind_tables(stack_settings(stack))
     boto3.client("secretsmanager").put_secret_value(
-        SecretId=stack.resources["WebhookSecrets"], SecretString=json.dumps({"shopify": SHOPIFY_SECRET})
+        SecretId=stack.resources["WebhookSecrets"],
+        SecretString=json.dumps(
+            {"shopify": SHOPIFY_SECRET, "woocommerce": WOOCOMMERCE_SECRET, "webshop": WEBSHOP_SECRETS}
+        ),
     )
 
 

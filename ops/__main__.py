@@ -1,0 +1,72 @@
+"""`python -m ops`: the operator's chores on a deployed OMS stack (AWS credentials from the environment)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from oms.domain.status import HoldReason
+from oms.logic.holds import orders_on_hold, release_hold
+from oms.logic.replay import replay_archive
+from ops.stack import resources_of
+
+app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+console = Console()
+STACK = typer.Option("oms", "--stack", help="CloudFormation stack name of the OMS.")
+
+
+@app.command()
+def holds(
+    stack: str = STACK, reason: HoldReason | None = typer.Option(None, help="Only this hold reason.")
+) -> None:
+    """List the orders on hold, oldest first, with their reason."""
+    resources_of(stack)
+    table = Table("order", "channel", "external id", "received", "reason", "detail")
+    for order in orders_on_hold(reason):
+        detail = order.history[-1].reason or ""
+        table.add_row(
+            order.order_id,
+            order.channel,
+            order.external_id,
+            order.received_at,
+            order.hold_reason or "",
+            detail,
+        )
+    console.print(table)
+
+
+@app.command()
+def release(
+    order_id: str,
+    by: str = typer.Option(..., help="Who releases it, as user:<id> (recorded on the order)."),
+    note: str = typer.Option(..., help="Why the order may go on as it is."),
+    stack: str = STACK,
+) -> None:
+    """Release a held order: accept it as it is and send it on to allocation."""
+    resources = resources_of(stack)
+    record = release_hold(
+        order_id, by=by, note=note, workflow_arn=resources.targets.workflow_arn, now=datetime.now(UTC)
+    )
+    console.print(f"{record.order_id}: {record.status} (released by {by})")
+
+
+@app.command()
+def replay(
+    channel: str,
+    day: str = typer.Option(..., help="UTC day of the archived deliveries, YYYY-MM-DD."),
+    stack: str = STACK,
+) -> None:
+    """Re-process a day of archived webhook bodies; existing orders are not duplicated."""
+    resources = resources_of(stack)
+    outcomes = replay_archive(
+        channel, date.fromisoformat(day), targets=resources.targets, now=lambda: datetime.now(UTC)
+    )
+    for outcome, count in sorted(outcomes.items()):
+        console.print(f"{outcome}: {count}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,55 @@
+"""Find a deployed OMS stack's resources through CloudFormation (on AWS, or inside the embedded AWS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import boto3
+
+from oms.config import Settings
+from oms.data.models import bind_tables
+from oms.logic.webhooks import IntakeTargets
+
+_TABLE_FIELDS = {
+    "orders_table": "OrdersTable",
+    "inventory_table": "InventoryTable",
+    "reservations_table": "ReservationsTable",
+    "catalog_table": "CatalogTable",
+    "customers_table": "CustomersTable",
+    "warehouses_table": "WarehousesTable",
+    "invoices_table": "InvoicesTable",
+    "shipments_table": "ShipmentsTable",
+}
+
+
+@dataclass(frozen=True)
+class StackResources:
+    settings: Settings
+    targets: IntakeTargets
+
+
+def resources_of(stack_name: str) -> StackResources:
+    """Read the stack's physical resource ids and bind the data layer to its tables."""
+    cloudformation = boto3.client("cloudformation")
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    }
+    sqs = boto3.client("sqs")
+    changes_queue = sqs.get_queue_url(QueueName=physical["ChannelChangesQueue"].rsplit("/", 1)[-1])[
+        "QueueUrl"
+    ]
+    settings = Settings(
+        **{field: physical[logical] for field, logical in _TABLE_FIELDS.items()},
+        documents_bucket=physical["DocumentsBucket"],
+        raw_payloads_bucket=physical["RawPayloadsBucket"],
+        channel_changes_queue_url=changes_queue,
+        order_workflow_arn=physical["OrderWorkflow"],
+    )
+    bind_tables(settings)
+    targets = IntakeTargets(
+        workflow_arn=settings.order_workflow_arn,
+        archive_bucket=settings.raw_payloads_bucket,
+        changes_queue_url=settings.channel_changes_queue_url,
+    )
+    return StackResources(settings, targets)
