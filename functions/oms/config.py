@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 _FIELDS = {
     "orders_table": "ORDERS_TABLE",
@@ -25,7 +25,7 @@ _FIELDS = {
     "order_workflow_arn": "ORDER_WORKFLOW_ARN",
     "invoice_queue_url": "INVOICE_QUEUE_URL",
     "webhook_secrets_name": "WEBHOOK_SECRETS_NAME",
-    "price_tolerance": "PRICE_TOLERANCE",
+    "pricing_policy_parameter": "PRICING_POLICY_PARAMETER",
     "seller_profile_parameter": "SELLER_PROFILE_PARAMETER",
     "raw_payloads_bucket": "RAW_PAYLOADS_BUCKET",
     "channel_changes_queue_url": "CHANNEL_CHANGES_QUEUE_URL",
@@ -53,7 +53,7 @@ class Settings(BaseModel):
     seller_profile_parameter: str = ""
     raw_payloads_bucket: str = ""
     channel_changes_queue_url: str = ""
-    price_tolerance: str = Field(default="0.01")
+    pricing_policy_parameter: str = ""
 
     def require(self, field: str) -> str:
         value = getattr(self, field)

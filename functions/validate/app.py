@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from oms.domain.status import HoldReason
-from oms.logic.validation import validate_order
+from oms.logic.validation import PricingPolicy, validate_order
 from oms.observability import logger, metrics, tracer
 from oms.runtime import OrderRef, now, prepare
 
@@ -27,7 +27,10 @@ class ValidationOutput(BaseModel):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = prepare()
     ref = OrderRef.model_validate(event)
-    result = validate_order(ref.order_id, price_tolerance=Decimal(settings.price_tolerance), now=now())
+    policy = PricingPolicy.model_validate(
+        parameters.get_parameter(settings.require("pricing_policy_parameter"), transform="json", max_age=300)
+    )
+    result = validate_order(ref.order_id, policy=policy, now=now())
     return ValidationOutput(
         order_id=ref.order_id,
         outcome="ON_HOLD" if result.hold_reason else "VALIDATED",

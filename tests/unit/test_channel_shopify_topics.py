@@ -19,7 +19,7 @@ from oms.channels.signatures import shopify_signature
 from oms.domain.errors import ChannelPayloadError, SignatureError
 from oms.domain.order import CanonicalOrder
 from oms.domain.tax import TAX_RATES, line_tax
-from oms.logic.validation import CatalogPrice, LineFacts, check_order
+from oms.logic.validation import CatalogPrice, LineFacts, PricingPolicy, check_order
 from oms.money import ZERO
 
 EVENTS = Path(__file__).parents[1] / "events" / "shopify"
@@ -52,7 +52,7 @@ def assert_passes_oms_validation(order: CanonicalOrder) -> None:
         tax_total=order.tax_total,
         grand_total=order.grand_total,
         catalog={x.sku: CatalogPrice(x.unit_price, order.currency) for x in order.lines},
-        price_tolerance=ZERO,
+        policy=PricingPolicy(price_tolerance=ZERO, max_discount_percent={"DEFAULT": Decimal(100)}),
     )
     assert result.hold_reason is None, result.detail
 

@@ -9,11 +9,17 @@ from hypothesis import strategies as st
 
 from oms.domain.status import HoldReason
 from oms.domain.tax import line_tax
-from oms.logic.validation import CatalogPrice, LineFacts, ValidationResult, check_order
+from oms.logic.validation import CatalogPrice, LineFacts, PricingPolicy, ValidationResult, check_order
 
 D = Decimal
-CATALOG = {"ELC-A": CatalogPrice(D("19.99"), "USD"), "ELC-B": CatalogPrice(D("249.00"), "USD")}
-TOL = D("0.01")
+CATALOG = {
+    "ELC-A": CatalogPrice(D("19.99"), "USD"),
+    "ELC-B": CatalogPrice(D("249.00"), "USD"),
+    "ELC-C": CatalogPrice(D("267.75"), "USD"),
+}
+POLICY = PricingPolicy(
+    price_tolerance=D("0.01"), max_discount_percent={"RETAIL": D("15"), "DEFAULT": D("10")}
+)
 NO_SHIPPING = D("0")
 
 
@@ -24,6 +30,8 @@ def _check(
     total: Decimal,
     shipping: Decimal = NO_SHIPPING,
     jur: str = "US-CA",
+    policy: PricingPolicy = POLICY,
+    tier: str = "DEFAULT",
 ) -> ValidationResult:
     return check_order(
         currency="USD",
@@ -33,7 +41,8 @@ def _check(
         tax_total=tax,
         grand_total=total,
         catalog=CATALOG,
-        price_tolerance=TOL,
+        policy=policy,
+        customer_tier=tier,
     )
 
 
@@ -91,7 +100,7 @@ def test_catalog_currency_must_match() -> None:
         tax_total=D("3.80"),
         grand_total=D("23.79"),
         catalog=CATALOG,
-        price_tolerance=TOL,
+        policy=POLICY,
     )
     assert result.hold_reason is HoldReason.CURRENCY_MISMATCH
 
@@ -114,5 +123,38 @@ def test_any_order_built_by_the_rules_passes(quantities, shipping) -> None:  # t
         lines.append(LineFacts(str(i), sku, qty, CATALOG[sku].unit_price, discount))
     tax = sum((line_tax(l.unit_price * l.quantity - l.discount, D("0.0725"), "USD") for l in lines), D("0"))  # noqa: E741
     total = sum((l.unit_price * l.quantity - l.discount for l in lines), D("0")) + shipping + tax  # noqa: E741
-    # Then the validator agrees to the cent
-    assert _check(lines, tax=tax, total=total, shipping=shipping).hold_reason is None
+    # Then the validator agrees to the cent (under a policy that allows any discount)
+    generous = PricingPolicy(max_discount_percent={"DEFAULT": D("100")})
+    assert _check(lines, tax=tax, total=total, shipping=shipping, policy=generous).hold_reason is None
+
+
+def test_a_discount_over_the_customers_tier_limit_is_held_and_within_it_passes() -> None:
+    # Given 2 x 249.00 with 60.00 off (12.05 %): over DEFAULT's 10 %, within RETAIL's 15 %
+    lines = [LineFacts("1", "ELC-B", 2, D("249.00"), D("60.00"))]
+    tax = line_tax(D("438.00"), D("0.0725"), "USD")
+    total = D("438.00") + tax
+    # When a guest (DEFAULT) and a RETAIL account order it
+    guest = _check(lines, tax=tax, total=total)
+    retail = _check(lines, tax=tax, total=total, tier="RETAIL")
+    # Then the guest's order is held with the numbers, the account's passes
+    assert guest.hold_reason is HoldReason.DISCOUNT_OVER_POLICY
+    assert "12.05% of 498.00; at most 10% for DEFAULT customers" in guest.detail
+    assert retail.hold_reason is None
+
+
+def test_an_unknown_tier_falls_back_to_the_default_limit() -> None:
+    assert POLICY.discount_limit("WHOLESALE") == D("10")
+    assert PricingPolicy(max_discount_percent={}).discount_limit("X") == D("0")
+
+
+def test_the_discount_limit_is_rounded_to_the_cent_like_the_channels_allocation() -> None:
+    # Given 10 % off 267.75 is 26.775: the channel allocates 26.78 (10.002 %), at a 10 % limit
+    def order_with(discount: str) -> ValidationResult:
+        lines = [LineFacts("1", "ELC-C", 1, D("267.75"), D(discount))]
+        net = D("267.75") - D(discount)
+        tax = line_tax(net, D("0.0725"), "USD")
+        return _check(lines, tax=tax, total=net + tax)
+
+    # Then 26.78 is within the policy and one cent more is not
+    assert order_with("26.78").hold_reason is None
+    assert order_with("26.79").hold_reason is HoldReason.DISCOUNT_OVER_POLICY

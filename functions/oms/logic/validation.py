@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from pydantic import BaseModel, ConfigDict, Field
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
-from oms.data.models import CatalogItemRecord, OrderRecord
+from oms.data.models import CatalogItemRecord, CustomerRecord, OrderRecord
 from oms.data.orders import get_order, ship_to, transition
 from oms.domain.status import HoldReason, OrderStatus
 from oms.domain.tax import line_tax, tax_rate_for
@@ -20,6 +22,7 @@ from oms.money import ZERO, round_money
 from oms.observability import MetricUnit, metrics
 
 ACTOR = "workflow:validate"
+DEFAULT_TIER = "DEFAULT"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,20 @@ class LineFacts:
     quantity: int
     unit_price: Decimal
     discount: Decimal
+
+
+class PricingPolicy(BaseModel):
+    """The pricing rules of validation: an SSM parameter, so finance changes them without a deploy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    price_tolerance: Decimal = Decimal("0.01")
+    """Largest accepted difference between a channel's unit price and the catalog's."""
+    max_discount_percent: dict[str, Decimal] = Field(default_factory=lambda: {DEFAULT_TIER: Decimal("10")})
+    """Largest discount, in percent of the order's subtotal, per customer tier (DEFAULT for the others)."""
+
+    def discount_limit(self, tier: str) -> Decimal:
+        return self.max_discount_percent.get(tier, self.max_discount_percent.get(DEFAULT_TIER, Decimal(0)))
 
 
 @dataclass(frozen=True)
@@ -53,9 +70,11 @@ def check_order(
     tax_total: Decimal,
     grand_total: Decimal,
     catalog: Mapping[str, CatalogPrice],
-    price_tolerance: Decimal,
+    policy: PricingPolicy,
+    customer_tier: str = DEFAULT_TIER,
 ) -> ValidationResult:
-    """Check an order's prices, tax and totals. Pure: everything it needs is passed in."""
+    """Check an order's prices, discounts, tax and totals. Pure: everything it needs is passed in."""
+    price_tolerance = policy.price_tolerance
     unknown = sorted({line.sku for line in lines if line.sku not in catalog})
     if unknown:
         return ValidationResult(HoldReason.UNKNOWN_SKU, f"not in the catalog: {', '.join(unknown)}")
@@ -72,6 +91,17 @@ def check_order(
                 f"{line.sku}: channel price {line.unit_price} vs catalog {item.unit_price} "
                 f"(tolerance {price_tolerance})",
             )
+    subtotal = sum((line.unit_price * line.quantity for line in lines), ZERO)
+    discounts = sum((line.discount for line in lines), ZERO)
+    limit = policy.discount_limit(customer_tier)
+    # The limit in money, rounded to the cent like the channel rounds its per-line discount allocations.
+    if discounts > round_money(subtotal * limit / 100, currency):
+        percent = (discounts * 100 / subtotal).quantize(Decimal("0.01"))
+        return ValidationResult(
+            HoldReason.DISCOUNT_OVER_POLICY,
+            f"discount {discounts} is {percent}% of {subtotal}; "
+            f"at most {limit}% for {customer_tier} customers",
+        )
     rate = tax_rate_for(jurisdiction)
     if rate is None:
         return ValidationResult(HoldReason.UNKNOWN_JURISDICTION, f"no tax rate for {jurisdiction}")
@@ -85,8 +115,6 @@ def check_order(
             f"channel tax {tax_total} vs computed {computed_tax} at {rate} for {jurisdiction}",
             computed_tax,
         )
-    subtotal = sum((line.unit_price * line.quantity for line in lines), ZERO)
-    discounts = sum((line.discount for line in lines), ZERO)
     expected_total = round_money(subtotal - discounts + shipping_total + tax_total, currency)
     if expected_total != grand_total:
         return ValidationResult(
@@ -112,7 +140,15 @@ def _facts(record: OrderRecord) -> list[LineFacts]:
     ]
 
 
-def validate_order(order_id: str, *, price_tolerance: Decimal, now: datetime) -> ValidationResult:
+def customer_tier(customer_id: str) -> str:
+    """The tier of a customer account; channel customers without an account are DEFAULT."""
+    try:
+        return str(CustomerRecord.get(customer_id).tier)
+    except DoesNotExist:
+        return DEFAULT_TIER
+
+
+def validate_order(order_id: str, *, policy: PricingPolicy, now: datetime) -> ValidationResult:
     """Validate a RECEIVED order and move it to VALIDATED or ON_HOLD. Safe to run more than once."""
     record = get_order(order_id)
     if record.status != OrderStatus.RECEIVED.value:
@@ -130,7 +166,8 @@ def validate_order(order_id: str, *, price_tolerance: Decimal, now: datetime) ->
         tax_total=record.tax_total,
         grand_total=record.grand_total,
         catalog=catalog,
-        price_tolerance=price_tolerance,
+        policy=policy,
+        customer_tier=customer_tier(record.customer.customer_id),
     )
     extra: list[Action] = []
     if result.computed_tax_total is not None:
