@@ -8,7 +8,7 @@ ORDERS ?= 1000
 SEED ?= 42
 COVERAGE_FLOOR ?= 80
 
-.PHONY: help setup demo test lint typecheck template-check unit integration e2e bench bench-smoke serve clean
+.PHONY: help setup demo test lint typecheck template-check unit integration e2e bench bench-smoke serve openapi clean
 
 help:
 	@echo "make demo    - replay a business day ($(ORDERS) signed webhooks) on the embedded AWS; output in ./out"
@@ -32,8 +32,8 @@ serve: $(STAMP)
 	$(PY) -m infra serve --port 3000 --seed demo.seed:seed_reference_data
 
 lint: $(STAMP)
-	$(PY) -m ruff check functions infra demo ops bench tests
-	$(PY) -m ruff format --check functions infra demo ops bench tests
+	$(PY) -m ruff check functions infra demo ops bench tools tests
+	$(PY) -m ruff format --check functions infra demo ops bench tools tests
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -59,6 +59,9 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(PY) -m bench --orders 20 --scaling 10,20 --out out/bench-smoke
+
+openapi: $(STAMP)
+	$(PY) -m tools.openapi
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .coverage

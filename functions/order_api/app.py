@@ -1,41 +1,50 @@
-"""GET /orders/{order_id}: an order with its status, allocation, invoice and history."""
+"""GET /orders/{order_id}: an order with its status, allocation, invoice and history (JWT-authenticated)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Powertools reads the route signatures' annotations at
+# run time to validate parameters and to generate the OpenAPI document.
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
+from oms.api import Problem, problem, problem_responses, validation_problem
 from oms.data.orders import get_order, to_view
 from oms.domain.errors import OrderNotFoundError
+from oms.domain.order import OrderView
 from oms.observability import logger, metrics, tracer
-from oms.runtime import OrderRef, prepare
+from oms.runtime import prepare
 
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(enable_validation=True)
+
+ORDER_ID = r"^ord_[0-9a-f]{24}$"
 
 
 @app.exception_handler(OrderNotFoundError)
-def _not_found(error: OrderNotFoundError) -> Response:
-    return Response(404, content_types.APPLICATION_JSON, {"error": error.code, "reason": error.reason})
+def _not_found(error: OrderNotFoundError) -> Response[Problem]:
+    return problem(404, error.code, error.reason)
 
 
-@app.exception_handler(ValidationError)
-def _bad_id(error: ValidationError) -> Response:
-    return Response(
-        400, content_types.APPLICATION_JSON, {"error": "INVALID_ORDER_ID", "reason": "malformed order id"}
-    )
+@app.exception_handler(RequestValidationError)
+def _invalid(error: RequestValidationError) -> Response[Problem]:
+    return validation_problem(error)
 
 
-@app.get("/orders/<order_id>")
+@app.get(
+    "/orders/<order_id>",
+    summary="An order with its status, allocation, invoice and full history",
+    responses={200: {"description": "The order", "content": {"application/json": {"model": OrderView}}}}
+    | problem_responses(400, 401, 403, 404),
+    tags=["orders"],
+)
 @tracer.capture_method
-def get_order_view(order_id: str) -> Response:
+def get_order_view(order_id: Annotated[str, Path(pattern=ORDER_ID)]) -> Response[OrderView]:
     prepare()
-    ref = OrderRef(order_id=order_id)
-    logger.set_correlation_id(ref.order_id)
-    view = to_view(get_order(ref.order_id, consistent=False))
-    return Response(200, content_types.APPLICATION_JSON, view.model_dump_json())
+    logger.set_correlation_id(order_id)
+    view = to_view(get_order(order_id, consistent=False))
+    return Response(200, content_types.APPLICATION_JSON, view)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,14 +1,18 @@
 """POST /webhooks/{channel}: signed sales-channel webhooks in; 202 with the order id (or 200 for a ping)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Powertools reads the route signatures' annotations at
+# run time to validate parameters and to generate the OpenAPI document.
 
 import base64
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from oms.api import Accepted, Problem, oms_error_status, problem, problem_responses, validation_problem
 from oms.channels.errors import MalformedBodyError, UnsupportedContentTypeError
 from oms.config import Settings
 from oms.domain.errors import ChannelPayloadError, OmsError, SignatureError, UnknownChannelError
@@ -16,7 +20,7 @@ from oms.logic.webhooks import IntakeTargets, PayloadTooLargeError, accept_webho
 from oms.observability import MetricUnit, logger, metrics, tracer
 from oms.runtime import now, prepare
 
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(enable_validation=True)
 
 # Most specific first: the first class an error is an instance of gives its status.
 _STATUS: dict[type[OmsError], int] = {
@@ -50,21 +54,35 @@ def _secrets_for(settings: Settings) -> Any:
 
 
 @app.exception_handler(OmsError)
-def _bad_request(error: OmsError) -> Response:
-    status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 400)
+def _bad_request(error: OmsError) -> Response[Problem]:
+    status = oms_error_status(error, _STATUS)
     metrics.add_metric(name="WebhooksRejected", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"WebhooksRejected_{error.code}", unit=MetricUnit.Count, value=1)
     logger.info("webhook rejected", extra={"code": error.code, "reason": error.reason, "status": status})
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": error.code, "reason": error.reason},
-    )
+    return problem(status, error.code, error.reason)
 
 
-@app.post("/webhooks/<channel>")
+@app.exception_handler(RequestValidationError)
+def _invalid(error: RequestValidationError) -> Response[Problem]:
+    return validation_problem(error)
+
+
+@app.post(
+    "/webhooks/<channel>",
+    summary="Receive a signed sales-channel webhook",
+    description="Channels: shopify (X-Shopify-Hmac-Sha256), woocommerce (X-WC-Webhook-Signature), "
+    "webshop (Standard Webhooks). The body is the channel's own; it is verified over the raw bytes, "
+    "archived, then acted on. 202 for orders created, updated or cancelled; 200 for pings and ignored "
+    "topics.",
+    responses={
+        200: {"description": "Ping or ignored topic", "content": {"application/json": {"model": Accepted}}},
+        202: {"description": "Accepted", "content": {"application/json": {"model": Accepted}}},
+    }
+    | problem_responses(400, 401, 404, 413, 415, 422),
+    tags=["webhooks"],
+)
 @tracer.capture_method
-def receive_webhook(channel: str) -> Response:
+def receive_webhook(channel: Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{0,31}$")]) -> Response[Accepted]:
     settings = prepare()
     outcome = accept_webhook(
         channel,
@@ -80,15 +98,18 @@ def receive_webhook(channel: str) -> Response:
     )
     if outcome.order_id:
         logger.set_correlation_id(outcome.order_id)
-    body: dict[str, Any] = {"kind": outcome.kind.value, "delivery_id": outcome.delivery_id}
-    if outcome.order_id:
-        body |= {"order_id": outcome.order_id, "status": outcome.status, "duplicate": outcome.duplicate}
-    if outcome.note:
-        body["note"] = outcome.note
+    accepted = Accepted(
+        kind=outcome.kind.value,
+        delivery_id=outcome.delivery_id,
+        order_id=outcome.order_id,
+        status=outcome.status,
+        duplicate=outcome.duplicate,
+        note=outcome.note,
+    )
     return Response(
         status_code=202 if outcome.accepted_for_processing else 200,
         content_type=content_types.APPLICATION_JSON,
-        body=body,
+        body=accepted,
     )
 
 

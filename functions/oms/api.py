@@ -1,0 +1,86 @@
+"""What the HTTP API answers, as models: the OpenAPI document (docs/openapi.json) is generated from these
+and the Powertools routes that use them (`python -m tools.openapi`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+
+from oms.domain.errors import OmsError
+
+
+class Problem(BaseModel):
+    """Every 4xx answer: a machine-readable code and a reason a person can act on."""
+
+    error: str = Field(description="Machine-readable error code, e.g. INVALID_SIGNATURE")
+    reason: str = Field(description="What was wrong, naming the field or header")
+
+
+class Accepted(BaseModel):
+    """The answer to a delivery or an order submission."""
+
+    kind: str = Field(description="CREATED, UPDATED, CANCELLED, PING or IGNORED")
+    delivery_id: str | None = None
+    order_id: str | None = None
+    status: str | None = None
+    duplicate: bool = False
+    note: str | None = None
+
+
+def problem(status: int, code: str, reason: str) -> Response[Problem]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=Problem(error=code, reason=reason),
+    )
+
+
+def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
+    """The OpenAPI `responses` entries of the given 4xx statuses."""
+    descriptions = {
+        400: "Malformed request",
+        401: "Missing or invalid signature or token",
+        403: "The caller may not do this",
+        404: "Unknown channel or order",
+        409: "The order is not in a state that allows this",
+        413: "Body too large",
+        415: "Unsupported content type",
+        422: "The payload is not a valid order",
+    }
+    return {
+        status: {"description": descriptions[status], "content": {"application/json": {"model": Problem}}}
+        for status in statuses
+    }
+
+
+def validation_problem(error: RequestValidationError) -> Response[Problem]:
+    """Powertools' request validation in the same shape as every other 4xx: a malformed path or query
+    parameter is a 400, a body that breaks its schema a 422."""
+    first = error.errors()[0] if error.errors() else {}
+    location = tuple(str(part) for part in first.get("loc", ()))
+    status = 422 if location[:1] == ("body",) else 400
+    return problem(status, "INVALID_REQUEST", f"{'.'.join(location)}: {first.get('msg', 'invalid')}")
+
+
+def oms_error_status(error: OmsError, statuses: dict[type[OmsError], int]) -> int:
+    """The status of the first class (most specific first) the error is an instance of; 400 otherwise."""
+    return next((code for kind, code in statuses.items() if isinstance(error, kind)), 400)
+
+
+class NotAuthenticatedError(OmsError):
+    """No verified identity on the request (API Gateway's JWT authorizer normally stops these first)."""
+
+    code = "NOT_AUTHENTICATED"
+
+
+def user_principal(authorizer_claims: dict[str, Any] | None) -> str:
+    """`user:<sub>` of the JWT the API's authorizer verified; the order records who entered or released it."""
+    subject = str((authorizer_claims or {}).get("sub", "")).strip()
+    if not subject:
+        raise NotAuthenticatedError("this route needs a verified user token")
+    # Identity providers use characters ("auth0|123") that ids here do not; map them, keep it readable.
+    return "user:" + re.sub(r"[^A-Za-z0-9._:\-]", "-", subject)[:70]
