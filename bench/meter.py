@@ -66,19 +66,25 @@ def classify() -> tuple[str, str]:
     fn = _lambda_function()
     if fn:
         return "lambda", fn
+    return invoker(), ""
+
+
+def invoker() -> str:
+    """Who is calling on this thread, ignoring a Lambda handler that may be running on it: esm,
+    stepfunctions, apigateway or driver."""
     if threading.current_thread().name.startswith("embedded-esm"):
-        return "esm", ""
+        return "esm"
     frame = sys._getframe(2)
     depth = 0
     while frame is not None and depth < 80:
         module = frame.f_globals.get("__name__", "")
         if module.startswith("moto.stepfunctions"):
-            return "stepfunctions", ""
+            return "stepfunctions"
         if module == "infra.embedded._http":
-            return "apigateway", ""
+            return "apigateway"
         frame = frame.f_back  # type: ignore[assignment]
         depth += 1
-    return "driver", ""
+    return "driver"
 
 
 @dataclass
@@ -88,6 +94,8 @@ class Invocation:
     duration_s: float
     log_bytes: int = 0
     peak_alloc_bytes: int | None = None
+    #: who invoked it: esm, stepfunctions, apigateway or driver
+    invoked_by: str = ""
 
 
 @dataclass
@@ -300,7 +308,10 @@ class Metering:
     def __init__(self, aws: Any) -> None:
         self.aws = aws
         self.meter: Meter | None = None
-        self.probe_memory = False
+        #: run one handler at a time (a quiet, uncontended measurement)
+        self.serialize = False
+        #: and record each invocation's tracemalloc peak (tracemalloc must be started)
+        self.trace_memory = False
         self._probe_lock = threading.Lock()
         self._saved: list[tuple[Any, str, Any]] = []
         self._sizers: dict[str, _DynamoSizer] = {}
@@ -397,23 +408,23 @@ class Metering:
                 import copy
 
                 metering.samples[name] = copy.deepcopy(event)
-            probe = metering.probe_memory
-            if probe:
+            by = invoker() if meter is not None else ""
+            serialize, trace = metering.serialize, metering.trace_memory
+            if serialize:
                 metering._probe_lock.acquire()
+            if trace:
                 tracemalloc.reset_peak()
             start = time.perf_counter()
             try:
                 return func(event, context)
             finally:
                 elapsed = time.perf_counter() - start
-                peak = None
-                if probe:
-                    peak = tracemalloc.get_traced_memory()[1]
+                peak = tracemalloc.get_traced_memory()[1] if trace else None
+                if serialize:
                     metering._probe_lock.release()
                 if meter is not None:
-                    meter.add_invocation(
-                        Invocation(name, int(getattr(context, "memory_limit_in_mb", 128)), elapsed, 0, peak)
-                    )
+                    memory = int(getattr(context, "memory_limit_in_mb", 128))
+                    meter.add_invocation(Invocation(name, memory, elapsed, 0, peak, by))
 
         return handler
 

@@ -7,6 +7,7 @@ import math
 import os
 import platform
 import resource
+import statistics
 import time
 import tracemalloc
 import warnings
@@ -98,21 +99,47 @@ def _logical_ids(stack: DeployedStack) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------------------- usage
 def usage_of(
-    meter: Meter, execs: list[dict[str, Any]], machine_types: dict[str, str]
+    meter: Meter,
+    execs: list[dict[str, Any]],
+    machine_types: dict[str, str],
+    quiet_ms: dict[str, float] | None = None,
 ) -> tuple[costs.Usage, dict[str, Any]]:
-    """Billable usage of a metered run, and the raw figures behind it."""
+    """Billable usage of a metered run, and the raw figures behind it.
+
+    ``quiet_ms`` (function → median handler milliseconds, measured one handler at a time) is the billing
+    basis of duration when given: in the throughput run 8 channel connections, the workflow threads and
+    the pollers share one interpreter, so a handler's wall time there is mostly waiting for the GIL and
+    for its "container", which no Lambda bills. An Express execution is then billed as the quiet durations
+    of the tasks it ran (the executions' own local wall time, which includes that queueing, is reported
+    beside it)."""
     invocations = meter.invocations
     express = [e for e in execs if machine_types.get(e["state_machine"], e["type"]) == "EXPRESS"]
     standard = [e for e in execs if machine_types.get(e["state_machine"], e["type"]) != "EXPRESS"]
+    measured_lambda = costs.lambda_gb_seconds((i.duration_s, i.memory_mb) for i in invocations)
+    measured_express = costs.express_gb_seconds(e["duration_s"] for e in express)
+    lambda_gb_s, express_gb_s = measured_lambda, measured_express
+    express_task_ms = None
+    if quiet_ms:
+        lambda_gb_s = costs.lambda_gb_seconds(
+            (quiet_ms.get(i.function, i.duration_s * 1000) / 1000, i.memory_mb) for i in invocations
+        )
+        sfn_task_ms = sum(
+            quiet_ms.get(i.function, i.duration_s * 1000)
+            for i in invocations
+            if i.invoked_by == "stepfunctions"
+        )
+        if express:
+            express_task_ms = sfn_task_ms / len(express)
+            express_gb_s = costs.express_gb_seconds([express_task_ms / 1000] * len(express))
     http_requests = meter.count("lambda", "Invoke", ("apigateway",))
     esm_invokes = meter.count("lambda", "Invoke", ("esm",))
     log_bytes = sum(meter.log_bytes.values()) + PLATFORM_LOG_BYTES * len(invocations)
     usage = costs.Usage(
         sfn_standard_transitions=sum(e["transitions"] for e in standard),
         sfn_express_requests=len(express),
-        sfn_express_gb_seconds=costs.express_gb_seconds(e["duration_s"] for e in express),
+        sfn_express_gb_seconds=express_gb_s,
         lambda_requests=len(invocations),
-        lambda_gb_seconds=costs.lambda_gb_seconds((i.duration_s, i.memory_mb) for i in invocations),
+        lambda_gb_seconds=lambda_gb_s,
         dynamodb_write_units=meter.total_units("ddb_write_units", SYSTEM_ORIGINS),
         dynamodb_read_units=meter.total_units("ddb_read_units", SYSTEM_ORIGINS),
         # Queue owners pay for every request on their queues: the system's, Lambda's pollers', EventBridge's
@@ -134,7 +161,13 @@ def usage_of(
             "express_duration_s_p50": _percentile([e["duration_s"] for e in express], 50),
             "express_duration_s_max": max((e["duration_s"] for e in express), default=0.0),
             "by_status": dict(Counter(e["status"] for e in execs)),
+            "express_billed_task_ms_per_execution": express_task_ms,
         },
+        "duration_basis": "quiet (one handler at a time)"
+        if quiet_ms
+        else "as measured in the throughput run",
+        "lambda_gb_seconds_as_measured_under_load": str(measured_lambda),
+        "express_gb_seconds_as_measured_under_load": str(measured_express),
         "sqs_empty_receives_by_pollers": int(meter.total_units("sqs_empty_receives", ("esm",))),
         "counterparty_eventbridge_events": int(meter.total_units("eventbridge_events", ("driver",))),
         "log_bytes_from_handlers": sum(meter.log_bytes.values()),
@@ -238,21 +271,34 @@ def measure_intake_latency(
 
 
 # ----------------------------------------------------------------------------------------- memory
-def measure_invocation_memory(
-    aws: EmbeddedAws, stack: DeployedStack, metering: Metering, *, orders: int, seed: int
-) -> dict[str, Any]:
-    """tracemalloc peak of each handler invocation over a few orders run one handler at a time."""
+def measure_quiet(
+    aws: EmbeddedAws, stack: DeployedStack, metering: Metering, *, orders: int, seed: int, trace: bool
+) -> Meter:
+    """A few orders, one handler at a time (no GIL or container contention): per-invocation durations,
+    and with ``trace`` the tracemalloc peak of each invocation."""
     meter = Meter(account_id=aws.account_id)
-    tracemalloc.start()
-    metering.probe_memory = True
+    if trace:
+        tracemalloc.start()
+    metering.serialize, metering.trace_memory = True, trace
     metering.meter = meter
     try:
         run_day(aws, stack, orders=orders, seed=seed, concurrency=1, duplicate_share=0.0)
     finally:
         metering.meter = None
-        metering.probe_memory = False
-        tracemalloc.stop()
-    logical = _logical_ids(stack)
+        metering.serialize = metering.trace_memory = False
+        if trace:
+            tracemalloc.stop()
+    return meter
+
+
+def quiet_medians_ms(meter: Meter) -> dict[str, float]:
+    by_fn: dict[str, list[float]] = {}
+    for inv in meter.invocations:
+        by_fn.setdefault(inv.function, []).append(inv.duration_s * 1000)
+    return {fn: statistics.median(values) for fn, values in by_fn.items()}
+
+
+def peak_alloc_mb(meter: Meter, logical: dict[str, str]) -> dict[str, float]:
     peaks: dict[str, int] = {}
     for inv in meter.invocations:
         name = logical.get(inv.function, inv.function)
@@ -301,8 +347,7 @@ def _metered_day(options: Options, orders: int, report: Report, *, main: bool) -
             result["rss_after_day_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             logical = _logical_ids(stack)
             types = _machine_types(aws, stack, info)
-            usage, raw = usage_of(meter, execs, types)
-            result.update(meter=meter, usage=usage, raw=raw, logical=logical)
+            result.update(meter=meter, logical=logical)
             transitions = round(sum(e["transitions"] for e in execs) / len(execs)) if execs else 1
 
             plan = plan_from(meter, orders, transitions)
@@ -324,11 +369,20 @@ def _metered_day(options: Options, orders: int, report: Report, *, main: bool) -
                 no_op_workflow=no_op,
             )
             report("intake latency", options.latency_samples, options.latency_samples)
-            report("memory probe", 0, options.memory_orders)
-            result["invocation_peak_alloc_mb"] = measure_invocation_memory(
-                aws, stack, metering, orders=options.memory_orders, seed=options.seed + 2
+            report("quiet and memory probes", 0, 2)
+            quiet = measure_quiet(
+                aws, stack, metering, orders=options.memory_orders, seed=options.seed + 2, trace=False
             )
-            report("memory probe", options.memory_orders, options.memory_orders)
+            report("quiet and memory probes", 1, 2)
+            traced = measure_quiet(
+                aws, stack, metering, orders=options.memory_orders, seed=options.seed + 3, trace=True
+            )
+            report("quiet and memory probes", 2, 2)
+            quiet_ms = quiet_medians_ms(quiet)
+            result["quiet_ms"] = {logical.get(k, k): v for k, v in sorted(quiet_ms.items())}
+            result["invocation_peak_alloc_mb"] = peak_alloc_mb(traced, logical)
+            usage, raw = usage_of(meter, execs, types, quiet_ms)
+            result.update(usage=usage, raw=raw)
         finally:
             metering.uninstall()
     return result
@@ -422,6 +476,7 @@ def run_bench(options: Options, report: Report | None = None) -> dict[str, Any]:
             },
             "details": main["raw"],
             "lambda": lambda_summary(meter, logical),
+            "lambda_quiet_duration_ms_median": main["quiet_ms"],
             "requests": requests_by_service(meter, logical),
         },
         "cold_start": {
