@@ -69,6 +69,25 @@ def build_spec() -> dict[str, Any]:
     }
     paths["/orders"]["post"]["security"] = [{"OmsJwt": ["oms/orders.write"]}]
     paths["/orders/{order_id}"]["get"]["security"] = [{"OmsJwt": ["oms/orders.read"]}]
+    # On JWT routes, API Gateway's authorizer answers 401/403 itself, in its own shape, before the function.
+    components["schemas"]["GatewayMessage"] = {
+        "type": "object",
+        "required": ["message"],
+        "properties": {"message": {"type": "string", "examples": ["Unauthorized", "Forbidden"]}},
+        "title": "GatewayMessage",
+    }
+    for path, method in (("/orders", "post"), ("/orders/{order_id}", "get")):
+        responses = paths[path][method]["responses"]
+        responses["401"]["content"]["application/json"]["schema"] = {
+            "anyOf": [
+                {"$ref": "#/components/schemas/Problem"},
+                {"$ref": "#/components/schemas/GatewayMessage"},
+            ]
+        }
+        responses["403"] = {
+            "description": "The token lacks the route's scope (answered by API Gateway)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}},
+        }
     spec["info"]["description"] = (
         "Order intake (signed webhooks), order entry by people (JWT) and order tracking."
     )
