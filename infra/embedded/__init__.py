@@ -1,5 +1,6 @@
 """The embedded local AWS: the project's SAM template deployed into moto and made to run in process."""
 
+from ._auth import LocalIdentityProvider
 from ._core import DeployedStack, EmbeddedAws
 from ._http import Route
 from ._runtime import LambdaContext, check_moto_invoke_signature
@@ -9,6 +10,7 @@ __all__ = [
     "DeployedStack",
     "EmbeddedAws",
     "LambdaContext",
+    "LocalIdentityProvider",
     "Route",
     "SamError",
     "check_moto_invoke_signature",

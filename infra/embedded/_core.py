@@ -9,11 +9,13 @@ import threading
 import time
 import uuid
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
 from . import _env
+from ._auth import LocalIdentityProvider, issuing_configs
 from ._ddb import DynamoDbSerializer
 from ._deploy import StateMachineCfnPatch, prepare, secret_creator
 from ._esm import SqsPollers
@@ -90,7 +92,12 @@ class DeployedStack:
         if self._aws is None:
             raise RuntimeError("stack is not attached to a running EmbeddedAws")
         if self._http is None:
-            self._http = HttpApiServer(self.routes, self._aws.region, self._aws.account_id)
+            self._http = HttpApiServer(
+                self.routes,
+                self._aws.region,
+                self._aws.account_id,
+                identity_provider=self._aws.identity_provider,
+            )
             self._aws._servers.append(self._http)
         self.api_url = self._http.start(port)
         # Outputs built from the (not emulated) HTTP API id now point at the local server.
@@ -102,6 +109,36 @@ class DeployedStack:
             if match and self.skipped.get(match.group(1)) == "AWS::ApiGatewayV2::Api":
                 self.outputs[key] = self.api_url + value[match.end() :]
         return self.api_url
+
+    def mint_token(
+        self,
+        subject: str,
+        scopes: Sequence[str] = (),
+        *,
+        audience: str | None = None,
+        issuer: str | None = None,
+        expires_in: int = 3600,
+        extra_claims: dict[str, Any] | None = None,
+        authorizer: str | None = None,
+    ) -> str:
+        """A token the JWT authorizers of this stack accept (``identity_provider.mint_token``), issued
+        for ``authorizer``'s issuer and first audience (default: the API's DefaultAuthorizer)."""
+        configs = {r.auth.jwt.name: r.auth.jwt for r in self.routes if r.auth and r.auth.jwt}
+        if authorizer is not None and authorizer not in configs:
+            raise KeyError(f"no JWT authorizer {authorizer!r} on a route of {self.stack_name}")
+        provider = self.embedded.identity_provider
+        if authorizer is not None:
+            config = configs[authorizer]
+        else:
+            config = provider.default_authorizer(issuing_configs(r.auth for r in self.routes))
+        return provider.mint_token(
+            subject,
+            scopes,
+            audience=config.audience[0] if audience is None and config.audience else audience,
+            issuer=config.issuer if issuer is None else issuer,
+            expires_in=expires_in,
+            extra_claims=extra_claims,
+        )
 
 
 class EmbeddedAws:
@@ -146,6 +183,8 @@ class EmbeddedAws:
         from moto.core import DEFAULT_ACCOUNT_ID
 
         self.account_id: str = DEFAULT_ACCOUNT_ID
+        #: the issuer of the tokens that the templates' JWT authorizers accept (``mint_token()``)
+        self.identity_provider = LocalIdentityProvider()
         self.runtime = LambdaRuntime(local_env=local_runtime_env(emit_metrics, self.function_env))
         self._pollers = SqsPollers(self.account_id, region, retry_delay, esm_concurrency)
         self._ddb = DynamoDbSerializer()
@@ -314,9 +353,10 @@ class EmbeddedAws:
             if logical_id in resources:
                 self.runtime.register(resources[logical_id], code_dir, logical_id)
         routes = [
-            Route(r.method, r.path, r.logical_id, resources.get(r.logical_id, ""))
-            for r in routes_from_template(sam_template)
+            replace(r, function_name=resources.get(r.logical_id, ""))
+            for r in routes_from_template(sam_template, pseudo)
         ]
+        self.identity_provider.register(issuing_configs(r.auth for r in routes), scope=stack_name)
         stack = DeployedStack(
             stack_name=stack_name,
             outputs=outputs,

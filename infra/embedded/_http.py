@@ -3,7 +3,8 @@
 moto does not invoke Lambda behind API Gateway. :class:`HttpApiServer` reads the ``HttpApi`` events of
 the SAM functions, matches requests like API Gateway does (most specific route first: literal segments
 over ``{param}`` over ``{proxy+}``, an exact method over ``ANY``, ``$default`` last), builds a v2 event
-and invokes the function through moto's Lambda API, so the in-process runtime runs it.
+and invokes the function through moto's Lambda API, so the in-process runtime runs it. Routes with a
+JWT authorizer are authorized first, like API Gateway does (``_auth.py``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,22 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from ._auth import (
+    AuthDecision,
+    LocalIdentityProvider,
+    RouteAuth,
+    api_auth_sections,
+    authorize,
+    event_api_id,
+    route_auth,
+)
 from ._sam import SERVERLESS_FUNCTION
 
 LOG = logging.getLogger("infra.embedded.http")
@@ -43,6 +54,8 @@ class Route:
     path: str  # "/orders/{id}" or "$default"
     logical_id: str
     function_name: str = ""
+    #: the authorizer API Gateway applies before invoking (None: the route is open)
+    auth: RouteAuth | None = None
 
     @property
     def route_key(self) -> str:
@@ -85,8 +98,23 @@ class Route:
         return tuple(score), params
 
 
-def routes_from_template(template: dict[str, Any]) -> list[Route]:
-    """HttpApi events of the SAM functions (before translation)."""
+def _parameter_defaults(template: Mapping[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, spec in (template.get("Parameters") or {}).items():
+        if isinstance(spec, dict) and "Default" in spec:
+            default = spec["Default"]
+            values[name] = ",".join(map(str, default)) if isinstance(default, list) else str(default)
+    return values
+
+
+def routes_from_template(template: dict[str, Any], values: Mapping[str, str] | None = None) -> list[Route]:
+    """HttpApi events of the SAM functions (before translation), with the authorizer of each.
+
+    ``values``: parameter (and pseudo parameter) values that ``!Ref``/``!Sub`` in authorizer
+    configurations resolve to; default: the template's parameter defaults.
+    """
+    values = _parameter_defaults(template) if values is None else values
+    apis = api_auth_sections(template)
     routes: list[Route] = []
     for logical_id, res in (template.get("Resources") or {}).items():
         if res.get("Type") != SERVERLESS_FUNCTION:
@@ -99,7 +127,10 @@ def routes_from_template(template: dict[str, Any]) -> list[Route]:
             method = str(props.get("Method", "ANY")).upper()
             if method in ("X-AMAZON-APIGATEWAY-ANY-METHOD", "*"):
                 method = "ANY"
-            routes.append(Route(method, path, logical_id))
+            api_id = event_api_id(props)
+            where = f"{logical_id} {method} {path}"
+            auth = route_auth(api_id, apis.get(api_id) or {}, props, values, where)
+            routes.append(Route(method, path, logical_id, auth=auth))
     return routes
 
 
@@ -117,6 +148,8 @@ class HttpApiServer:
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _lambda: Any = None
+    #: validates the tokens of routes with a JWT authorizer (None: such routes answer 401)
+    identity_provider: LocalIdentityProvider | None = None
 
     @property
     def port(self) -> int:
@@ -168,6 +201,19 @@ class HttpApiServer:
             if best is None or score > best[0]:
                 best = (score, route, params)
         return (best[1], best[2]) if best else None
+
+    def authorize(self, route: Route, headers: list[tuple[str, str]], raw_query: str) -> AuthDecision | None:
+        """None for an open route; else the authorizer's decision."""
+        if route.auth is None:
+            return None
+        merged: dict[str, str] = {}
+        for name, value in headers:
+            key = name.lower()
+            merged[key] = f"{merged[key]},{value}" if key in merged else value
+        query: dict[str, str] = {}
+        for key, value in parse_qsl(raw_query, keep_blank_values=True):
+            query[key] = f"{query[key]},{value}" if key in query else value
+        return authorize(route.auth, self.identity_provider, merged, query, route.route_key)
 
     def build_event(
         self,
@@ -312,6 +358,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(*_json_response(404, {"message": "Not Found"}))
             return
         route, params = found
+        decision = api.authorize(route, list(self.headers.items()), raw_query)
+        if decision is not None and decision.status is not None:
+            # Refused by the authorizer: the function is not invoked.
+            headers = [("content-type", "application/json"), *decision.headers]
+            headers.append(
+                ("apigw-requestid", base64.b64encode(uuid.uuid4().bytes[:12]).decode().rstrip("="))
+            )
+            self._send(decision.status, headers, decision.body)
+            return
         event = api.build_event(
             route,
             params,
@@ -322,6 +377,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body,
             self.client_address[0],
         )
+        if decision is not None:
+            event["requestContext"]["authorizer"] = decision.context
         try:
             status, headers, out = api.invoke(route, event)
         except Exception:
@@ -351,3 +408,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_DELETE = _handle
     do_OPTIONS = _handle
     do_HEAD = _handle
+
+    def __getattr__(self, name: str) -> Any:
+        # API Gateway answers any other method (TRACE, QUERY, …) like an unknown route (404), never 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)

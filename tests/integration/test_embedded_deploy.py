@@ -71,6 +71,8 @@ def test_deploy_uploads_code_and_creates_every_resource(aws: EmbeddedAws) -> Non
     # stripped, with Refs to them turned into placeholders
     assert stack.skipped == {
         "ApiAlarm": "AWS::CloudWatch::Alarm",
+        "AuthApi": "AWS::ApiGatewayV2::Api",
+        "AuthApiApiGatewayDefaultStage": "AWS::ApiGatewayV2::Stage",
         "Nightly": "AWS::Scheduler::Schedule",
         "ServerlessHttpApi": "AWS::ApiGatewayV2::Api",
         "ServerlessHttpApiApiGatewayDefaultStage": "AWS::ApiGatewayV2::Stage",
@@ -82,6 +84,12 @@ def test_deploy_uploads_code_and_creates_every_resource(aws: EmbeddedAws) -> Non
         "ANY /files/{proxy+}",
         "GET /raw",
         "GET /boom",
+        "GET /me",
+        "GET /stock/{sku}",
+        "POST /hooks/{channel}",
+        "GET /admin",
+        "GET /custom",
+        "GET /iam",
     ]
     with pytest.raises(KeyError):
         stack.queue_url("StockTable")

@@ -47,6 +47,16 @@ def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
     }
 
 
+def whoami(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """What a function behind a JWT authorizer sees of the caller."""
+    return {
+        "routeKey": event["routeKey"],
+        "authorizer": event["requestContext"].get("authorizer"),
+        "authorization": event["headers"].get("authorization"),
+        "role": os.environ["ROLE"],
+    }
+
+
 def raw_result(event: dict[str, Any], context: Any) -> Any:
     if event["rawPath"] == "/boom":
         raise ValueError("boom")
