@@ -16,6 +16,7 @@ from tests.support.world import (
     bind,
     get_order,
     post_webhook,
+    reader_token,
     seed_catalog,
     seed_warehouses,
     set_stock,
@@ -172,5 +173,14 @@ def test_concurrent_duplicates_create_exactly_one_order_each(world: DeployedStac
 
 def test_get_order_answers_404_for_an_unknown_order_and_400_for_a_malformed_id(world: DeployedStack) -> None:
     assert get_order(world, "ord_000000000000000000000000").status_code == 404
-    response = httpx.get(f"{world.api_url}/orders/%00bad%20id", timeout=10)
+    token = reader_token(world)
+    response = httpx.get(f"{world.api_url}/orders/%00bad%20id", headers={"Authorization": token}, timeout=10)
     assert response.status_code == 400
+
+
+def test_reading_an_order_needs_a_token_with_the_read_scope(world: DeployedStack) -> None:
+    order_id = "ord_000000000000000000000000"
+    assert httpx.get(f"{world.api_url}/orders/{order_id}", timeout=10).status_code == 401
+    writer = world.mint_token("user-writer", ["oms/orders.write"])
+    response = httpx.get(f"{world.api_url}/orders/{order_id}", headers={"Authorization": writer}, timeout=10)
+    assert response.status_code == 403

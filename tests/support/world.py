@@ -87,8 +87,14 @@ def post_webhook(stack: DeployedStack, webhook: SignedWebhook, channel: str = "s
     )
 
 
+def reader_token(stack: DeployedStack) -> str:
+    """A JWT of the local identity provider with the scope GET /orders/{id} requires."""
+    return stack.mint_token("user-tester", ["oms/orders.read"])
+
+
 def get_order(stack: DeployedStack, order_id: str) -> httpx.Response:
-    return httpx.get(f"{stack.api_url}/orders/{order_id}", timeout=30)
+    headers = {"Authorization": f"Bearer {reader_token(stack)}"}
+    return httpx.get(f"{stack.api_url}/orders/{order_id}", headers=headers, timeout=30)
 
 
 def shopify_order(
