@@ -32,9 +32,6 @@ COST_TARGET_PER_1000 = Decimal("0.05")
 COLD_START_TARGET_RATIO = 1.5
 #: Lambda's platform lines per invocation (START, END, REPORT with X-Ray ids), bytes.
 PLATFORM_LOG_BYTES = 300
-#: X-Ray default sampling: 1 trace/s reservoir + 5 %; the reference customer (1,000 orders/day) stays
-#: inside the reservoir, so every trace is recorded.
-XRAY_SAMPLED_SHARE = Decimal(1)
 SYSTEM_ORIGINS = ("lambda", "esm", "stepfunctions")
 Report = Callable[[str, int, int], None]
 
@@ -103,6 +100,7 @@ def usage_of(
     execs: list[dict[str, Any]],
     machine_types: dict[str, str],
     quiet_ms: dict[str, float] | None = None,
+    xray_sampled_share: Decimal = Decimal(1),
 ) -> tuple[costs.Usage, dict[str, Any]]:
     """Billable usage of a metered run, and the raw figures behind it.
 
@@ -150,7 +148,7 @@ def usage_of(
         eventbridge_events=int(meter.total_units("eventbridge_events", SYSTEM_ORIGINS)),
         http_api_requests=http_requests,
         log_bytes=log_bytes,
-        xray_traces=int((Decimal(http_requests + esm_invokes) * XRAY_SAMPLED_SHARE).to_integral_value()),
+        xray_traces=int((Decimal(http_requests + esm_invokes) * xray_sampled_share).to_integral_value()),
         secretsmanager_calls=meter.count("secretsmanager", None, SYSTEM_ORIGINS),
     )
     raw = {
@@ -381,7 +379,7 @@ def _metered_day(options: Options, orders: int, report: Report, *, main: bool) -
             quiet_ms = quiet_medians_ms(quiet)
             result["quiet_ms"] = {logical.get(k, k): v for k, v in sorted(quiet_ms.items())}
             result["invocation_peak_alloc_mb"] = peak_alloc_mb(traced, logical)
-            usage, raw = usage_of(meter, execs, types, quiet_ms)
+            usage, raw = usage_of(meter, execs, types, quiet_ms, info.xray_sampled_share)
             result.update(usage=usage, raw=raw)
         finally:
             metering.uninstall()

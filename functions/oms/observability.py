@@ -1,12 +1,44 @@
-"""The one place Logger, Tracer and Metrics are created; every handler imports them from here."""
+"""The one place Logger, Tracer and Metrics are created; every handler imports them from here.
+
+Tracing: every function runs with X-Ray *active tracing* (template Globals), so each invocation, its
+duration and its place in the Step Functions trace are recorded by Lambda itself. The X-Ray SDK inside the
+process (Powertools' Tracer, which adds a subsegment per AWS call) is opt-in with `OMS_XRAY_SDK=true`:
+its recorder creates two botocore clients at import, which doubles a function's cold start over the bare
+boto3 floor (docs/performance.md, decision 0010). Off, `tracer` keeps the same decorators and does nothing.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _ActiveTracingOnly:
+    """The decorators of Powertools' Tracer, for functions traced by Lambda's active tracing alone."""
+
+    def capture_lambda_handler(self, handler: F) -> F:
+        return handler
+
+    def capture_method(self, method: F) -> F:
+        return method
+
+
+def _tracer() -> Any:
+    if os.environ.get("OMS_XRAY_SDK", "").lower() == "true":
+        from aws_lambda_powertools import Tracer
+
+        return Tracer()
+    return _ActiveTracingOnly()
+
+
 logger = Logger()
-tracer = Tracer()
+tracer = _tracer()
 metrics = Metrics(namespace="ServerlessOMS")
 
 __all__ = ["MetricUnit", "logger", "metrics", "tracer"]
