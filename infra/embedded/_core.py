@@ -23,6 +23,7 @@ from ._fixes import MotoFixes
 from ._http import HttpApiServer, Route, routes_from_template
 from ._runtime import LambdaRuntime, local_runtime_env
 from ._sam import SamError, load_template, package, translate
+from ._speedups import MotoSpeedups
 
 LOG = logging.getLogger("infra.embedded")
 
@@ -190,6 +191,7 @@ class EmbeddedAws:
         self._ddb = DynamoDbSerializer()
         self._sfn_patch = StateMachineCfnPatch()
         self._fixes = MotoFixes()
+        self._speedups = MotoSpeedups()
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._servers: list[HttpApiServer] = []
@@ -248,6 +250,7 @@ class EmbeddedAws:
         self._ddb.install()
         self._sfn_patch.install()
         self._fixes.install()
+        self._speedups.install()
         self._pollers.start()
 
     def stop(self) -> None:
@@ -257,6 +260,7 @@ class EmbeddedAws:
             server.stop()
         self._servers.clear()
         self._pollers.stop()
+        self._speedups.uninstall()
         self._fixes.uninstall()
         self._sfn_patch.uninstall()
         self._ddb.uninstall()
