@@ -40,6 +40,7 @@ class MotoSpeedups:
 
     def install(self) -> None:
         self._sqs()
+        self._stepfunctions_clients()
 
     def uninstall(self) -> None:
         while self._saved:
@@ -73,3 +74,75 @@ class MotoSpeedups:
             "is_message_valid_based_on_retention_period",
             is_message_valid_based_on_retention_period,
         )
+
+    # ------------------------------------------------------------------ Step Functions
+    def _stepfunctions_clients(self) -> None:
+        """One boto3 client per (region, service) for Step Functions' service integrations.
+
+        ``boto_client_for`` builds a new client (tens of ms: loading the service model, resolving
+        the endpoint, registering handlers) for every Task state. Its arguments besides region and
+        service are constants (fixed fake keys, no retries, fixed timeouts; ``state_credentials``
+        is ignored by moto 5.2.5), so a cached client is the same client. botocore clients are
+        thread-safe, and no caller changes a client (no event handlers registered on it). The cache
+        is also keyed on whether moto intercepts boto calls, the only other input.
+        """
+        import threading
+
+        from moto.core.models import botocore_stubber
+        from moto.stepfunctions.parser.asl.utils import boto_client
+
+        original = boto_client.boto_client_for
+        clients: dict[tuple[str, str, bool], Any] = {}
+        lock = threading.Lock()
+
+        def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+            key = (region, service, bool(botocore_stubber.enabled))
+            client = clients.get(key)
+            if client is None:
+                with lock:
+                    client = clients.get(key)
+                    if client is None:
+                        client = original(region=region, service=service, state_credentials=state_credentials)
+                        clients[key] = client
+            return client
+
+        boto_client_for.__wrapped__ = original  # type: ignore[attr-defined]
+        self._set(boto_client, "boto_client_for", boto_client_for)
+        # The integrations imported the function by name: replace it in each of their modules.
+        for module in _modules_importing(original):
+            self._set(module, "boto_client_for", boto_client_for)
+
+
+def _modules_importing(func: Any) -> list[Any]:
+    """Loaded ``moto.stepfunctions`` modules holding ``func`` as the global ``boto_client_for``,
+    after importing every module of moto 5.2.5 known to do so (they load lazily)."""
+    import importlib
+    import sys
+
+    base = "moto.stepfunctions.parser.asl.component.state.exec."
+    for name in STEPFUNCTIONS_CLIENT_MODULES:
+        importlib.import_module(base + name)
+    return [
+        module
+        for name, module in list(sys.modules.items())
+        if name.startswith("moto.stepfunctions.") and getattr(module, "boto_client_for", None) is func
+    ]
+
+
+#: modules of moto 5.2.5 that do ``from ...boto_client import boto_client_for`` (relative to
+#: ``moto.stepfunctions.parser.asl.component.state.exec``)
+STEPFUNCTIONS_CLIENT_MODULES = (
+    "state_map.result_writer.resource_eval.resource_eval_s3",
+    "state_map.item_reader.eval.resource_eval_s3",
+    "state_task.lambda_eval_utils",
+    "state_task.service.state_task_service_unsupported",
+    "state_task.service.state_task_service_glue",
+    "state_task.service.state_task_service_events",
+    "state_task.service.state_task_service_ecs",
+    "state_task.service.state_task_service_sqs",
+    "state_task.service.state_task_service_sfn",
+    "state_task.service.state_task_service_dynamodb",
+    "state_task.service.state_task_service_batch",
+    "state_task.service.state_task_service_sns",
+    "state_task.service.state_task_service_aws_sdk",
+)

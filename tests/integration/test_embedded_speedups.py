@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 
@@ -61,3 +62,29 @@ def test_deep_queue_delivers_every_message_once(embedded_probe: tuple[EmbeddedAw
             Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
         )
     assert sorted(seen, key=int) == [str(i) for i in range(300)]
+
+
+# --------------------------------------------------------------------------------- Step Functions
+
+
+def test_every_importer_of_boto_client_for_gets_the_cached_one(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    patched = boto_client.boto_client_for
+    original = patched.__wrapped__
+    holders = [
+        name
+        for name, module in list(sys.modules.items())
+        if name.startswith("moto.") and getattr(module, "boto_client_for", None) is not None
+    ]
+    assert len(holders) >= 14
+    for name in holders:
+        assert sys.modules[name].boto_client_for is patched, name
+    assert original is not patched
+    lam = patched(region="us-east-1", service="lambda")
+    assert patched(region="us-east-1", service="lambda", state_credentials=None) is lam
+    assert patched(region="us-east-1", service="sqs") is not lam
+    assert patched(region="eu-west-1", service="lambda") is not lam
+    assert lam.meta.region_name == "us-east-1"
