@@ -41,6 +41,7 @@ class MotoSpeedups:
     def install(self) -> None:
         self._sqs()
         self._stepfunctions_clients()
+        self._stepfunctions_parse_trees()
 
     def uninstall(self) -> None:
         while self._saved:
@@ -111,6 +112,47 @@ class MotoSpeedups:
         # The integrations imported the function by name: replace it in each of their modules.
         for module in _modules_importing(original):
             self._set(module, "boto_client_for", boto_client_for)
+
+    def _stepfunctions_parse_trees(self) -> None:
+        """Lex and parse each state machine definition once, build its program per execution.
+
+        moto's ``ExecutionWorker._get_evaluation_entrypoint`` runs ``AmazonStateLanguageParser.parse``
+        for every execution: ANTLR lexing and parsing (~90 % of the cost), then the ``Preprocessor``
+        turning the parse tree into evaluation components. The parse tree is a pure function of the
+        definition text and nothing writes to it afterwards (the Preprocessor only reads it), so it
+        is cached per definition string; the Preprocessor still runs per execution, so every
+        execution gets its own, fresh components exactly as before. A definition with syntax
+        errors is not cached and raises as before.
+
+        The Preprocessor keeps its query-language scope stack in a class attribute shared by all
+        instances; preprocessing runs under a lock so concurrent executions cannot interleave it.
+        """
+        import threading
+
+        from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+        from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+        trees: dict[str, Any] = {}
+        lock = threading.Lock()
+
+        def _get_evaluation_entrypoint(worker: Any) -> Any:
+            definition: str = worker._evaluation_details.state_machine_details.definition
+            tree = trees.get(definition)
+            with lock:
+                if tree is None:
+                    program, tree = AmazonStateLanguageParser.parse(definition)
+                    if len(trees) >= MAX_CACHED_DEFINITIONS:
+                        trees.clear()
+                    trees[definition] = tree
+                    return program
+                return Preprocessor().visit(tree)
+
+        self._set(ExecutionWorker, "_get_evaluation_entrypoint", _get_evaluation_entrypoint)
+
+
+#: distinct state machine definitions whose parse trees are kept
+MAX_CACHED_DEFINITIONS = 64
 
 
 def _modules_importing(func: Any) -> list[Any]:

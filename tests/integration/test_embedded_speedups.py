@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import threading
 import time
 import uuid
 
@@ -88,3 +90,109 @@ def test_every_importer_of_boto_client_for_gets_the_cached_one(
     assert patched(region="us-east-1", service="sqs") is not lam
     assert patched(region="eu-west-1", service="lambda") is not lam
     assert lam.meta.region_name == "us-east-1"
+
+
+_MACHINE = {
+    "Comment": "per-execution data everywhere: paths, intrinsics, Choice, Map, a Lambda task",
+    "StartAt": "Route",
+    "States": {
+        "Route": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.a", "NumericGreaterThanEquals": 50, "Next": "Big"}],
+            "Default": "Small",
+        },
+        "Big": {
+            "Type": "Pass",
+            "Parameters": {"id.$": "$.id", "a.$": "$.a", "b.$": "$.b", "items.$": "$.items", "size": "big"},
+            "Next": "Add",
+        },
+        "Small": {
+            "Type": "Pass",
+            "Parameters": {"id.$": "$.id", "a.$": "$.a", "b.$": "$.b", "items.$": "$.items", "size": "small"},
+            "Next": "Add",
+        },
+        "Add": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {
+                "FunctionName": "__ADD__",
+                "Payload": {"id.$": "$.id", "a.$": "$.a", "b.$": "$.b"},
+            },
+            "ResultSelector": {"sum.$": "$.Payload.sum"},
+            "ResultPath": "$.added",
+            "Next": "Each",
+        },
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "ItemSelector": {"item.$": "$$.Map.Item.Value", "id.$": "$.id"},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Label",
+                "States": {
+                    "Label": {
+                        "Type": "Pass",
+                        "Parameters": {"label.$": "States.Format('{}:{}', $.id, $.item)"},
+                        "OutputPath": "$.label",
+                        "End": True,
+                    }
+                },
+            },
+            "ResultPath": "$.labels",
+            "Next": "Done",
+        },
+        "Done": {
+            "Type": "Pass",
+            "Parameters": {
+                "id.$": "$.id",
+                "size.$": "$.size",
+                "sum.$": "$.added.sum",
+                "labels.$": "$.labels",
+            },
+            "End": True,
+        },
+    },
+}
+
+
+def test_concurrent_executions_of_one_machine_each_get_their_own_output(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
+    aws, stack = embedded_probe
+    sfn = boto3.client("stepfunctions")
+    definition = json.dumps(_MACHINE).replace("__ADD__", stack.function_name("AddFunction"))
+    arn = sfn.create_state_machine(
+        name=f"speedups-{uuid.uuid4().hex[:8]}",
+        definition=definition,
+        roleArn=f"arn:aws:iam::{aws.account_id}:role/embedded-test",
+        type="STANDARD",
+    )["stateMachineArn"]
+    inputs = {
+        f"x{i:02d}": {"id": f"x{i:02d}", "a": i * 3, "b": i, "items": [f"i{j}" for j in range(i % 4 + 1)]}
+        for i in range(30)
+    }
+    arns: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def start(name: str) -> None:
+        execution = boto3.client("stepfunctions").start_execution(
+            stateMachineArn=arn, name=name, input=json.dumps(inputs[name])
+        )["executionArn"]
+        with lock:
+            arns[name] = execution
+
+    threads = [threading.Thread(target=start, args=(name,)) for name in inputs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    aws.wait_idle(timeout=120)
+    for name, given in inputs.items():
+        described = sfn.describe_execution(executionArn=arns[name])
+        assert described["status"] == "SUCCEEDED", (name, described)
+        assert json.loads(described["output"]) == {
+            "id": name,
+            "size": "big" if given["a"] >= 50 else "small",
+            "sum": given["a"] + given["b"],
+            "labels": [f"{name}:{item}" for item in given["items"]],
+        }
