@@ -42,6 +42,7 @@ class MotoSpeedups:
         self._sqs()
         self._stepfunctions_clients()
         self._stepfunctions_parse_trees()
+        self._dynamodb_transactions()
 
     def uninstall(self) -> None:
         while self._saved:
@@ -149,6 +150,87 @@ class MotoSpeedups:
                 return Preprocessor().visit(tree)
 
         self._set(ExecutionWorker, "_get_evaluation_entrypoint", _get_evaluation_entrypoint)
+
+    # ------------------------------------------------------------------ DynamoDB
+    def _dynamodb_transactions(self) -> None:
+        """TransactWriteItems backs up only the partitions it writes, not whole tables.
+
+        moto's ``transact_write_items`` deep-copies every table a transaction names, once per item
+        naming it, so it can restore the copy if the transaction is cancelled: a cost proportional
+        to the table size on every transaction (quadratic over a run). A transaction can only
+        change the items at its own keys, so this wrapper deep-copies those partitions (the item, or
+        the hash key's range-key items) before running moto's own implementation with the table
+        copy turned into the table itself, and puts the partitions back if it raises. Tables with a
+        stream (whose records a rollback would also have to undo) and requests it cannot read keys
+        from take moto's original path. One difference, towards AWS: moto left the writes of the
+        items before a ``TransactWriteSingleOpException`` in place; AWS writes nothing, and neither
+        does this.
+        """
+        import copy
+        import threading
+
+        import moto.dynamodb.models as ddb_models
+        from moto.dynamodb.models.dynamo_type import DynamoType
+        from moto.dynamodb.models.table import Table
+
+        original = ddb_models.DynamoDBBackend.__dict__["transact_write_items"]
+        local = threading.local()
+
+        class _Copy:
+            """``copy`` for moto.dynamodb.models: inside a wrapped transaction a Table "copy" is the table."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(copy, name)
+
+            @staticmethod
+            def deepcopy(value: Any, memo: Any = None) -> Any:
+                if getattr(local, "active", False) and isinstance(value, Table):
+                    return value
+                return copy.deepcopy(value, memo)
+
+        def snapshot(backend: Any, items: list[dict[str, Any]]) -> list[tuple[Any, Any, bool, Any]] | None:
+            seen: set[tuple[int, Any]] = set()
+            saved: list[tuple[Any, Any, bool, Any]] = []
+            try:
+                for item in items:
+                    op_type, op = next(iter(item.items()))
+                    table = backend.tables.get(op.get("TableName"))
+                    if table is None:
+                        continue  # moto reports it; nothing to back up
+                    if table.stream_shard is not None:
+                        return None
+                    attrs = op["Item"] if op_type == "Put" else op["Key"]
+                    hash_key = DynamoType(attrs[table.hash_key_attr])
+                    if (id(table), hash_key) in seen:
+                        continue
+                    seen.add((id(table), hash_key))
+                    present = hash_key in table.items
+                    saved.append(
+                        (table, hash_key, present, copy.deepcopy(table.items[hash_key]) if present else None)
+                    )
+            except Exception:
+                return None
+            return saved
+
+        def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+            saved = snapshot(backend, transact_items) if isinstance(transact_items, list) else None
+            if saved is None or len(transact_items) > 100:
+                return original(backend, transact_items)
+            local.active = True
+            try:
+                return original(backend, transact_items)
+            except BaseException:
+                for table, hash_key, present, partition in saved:
+                    if present:
+                        table.items[hash_key] = partition
+                    else:
+                        table.items.pop(hash_key, None)
+                raise
+            finally:
+                local.active = False
+
+        self._set(ddb_models, "copy", _Copy())
+        self._set(ddb_models.DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
 #: distinct state machine definitions whose parse trees are kept

@@ -7,8 +7,11 @@ import sys
 import threading
 import time
 import uuid
+from typing import Any
 
 import boto3
+import pytest
+from botocore.exceptions import ClientError
 
 from infra import DeployedStack, EmbeddedAws
 
@@ -196,3 +199,111 @@ def test_concurrent_executions_of_one_machine_each_get_their_own_output(
             "sum": given["a"] + given["b"],
             "labels": [f"{name}:{item}" for item in given["items"]],
         }
+
+
+# ------------------------------------------------------------------------------------------ DynamoDB
+
+
+def _table(hash_only: bool) -> str:
+    ddb = boto3.client("dynamodb")
+    name = f"tx-{uuid.uuid4().hex[:8]}"
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    attrs = [{"AttributeName": "pk", "AttributeType": "S"}]
+    if not hash_only:
+        keys.append({"AttributeName": "sk", "KeyType": "RANGE"})
+        attrs.append({"AttributeName": "sk", "AttributeType": "S"})
+    ddb.create_table(
+        TableName=name, KeySchema=keys, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST"
+    )  # type: ignore[arg-type]
+    return name
+
+
+def _scan(name: str) -> list[dict[str, Any]]:
+    items = boto3.client("dynamodb").scan(TableName=name, ConsistentRead=True)["Items"]
+    return sorted(items, key=lambda i: json.dumps(i, sort_keys=True))
+
+
+def _backend_table(aws: EmbeddedAws, name: str) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[aws.account_id][aws.region].tables[name]
+
+
+def test_cancelled_transaction_leaves_every_table_as_it_was(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
+    aws, _ = embedded_probe
+    ddb = boto3.client("dynamodb")
+    ranged, plain = _table(hash_only=False), _table(hash_only=True)
+    for sk in ("a", "b"):
+        ddb.put_item(TableName=ranged, Item={"pk": {"S": "p1"}, "sk": {"S": sk}, "n": {"N": "1"}})
+    ddb.put_item(TableName=plain, Item={"pk": {"S": "k1"}, "n": {"N": "5"}})
+    before = (_scan(ranged), _scan(plain))
+    table_objects = (_backend_table(aws, ranged), _backend_table(aws, plain))
+    with pytest.raises(ClientError) as raised:
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": ranged, "Item": {"pk": {"S": "p1"}, "sk": {"S": "c"}}}},
+                {"Put": {"TableName": ranged, "Item": {"pk": {"S": "p9"}, "sk": {"S": "a"}}}},
+                {
+                    "Update": {
+                        "TableName": ranged,
+                        "Key": {"pk": {"S": "p1"}, "sk": {"S": "a"}},
+                        "UpdateExpression": "SET n = n + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {"Delete": {"TableName": plain, "Key": {"pk": {"S": "k1"}}}},
+                {"Put": {"TableName": plain, "Item": {"pk": {"S": "k2"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": plain,
+                        "Key": {"pk": {"S": "k3"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = [r["Code"] for r in raised.value.response["CancellationReasons"]]
+    assert reasons == ["None"] * 5 + ["ConditionalCheckFailed"]
+    assert (_scan(ranged), _scan(plain)) == before
+    assert (_backend_table(aws, ranged), _backend_table(aws, plain)) == table_objects
+    # Validation errors (two operations on one item) roll back too.
+    with pytest.raises(ClientError):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": plain, "Item": {"pk": {"S": "k4"}}}},
+                {"Delete": {"TableName": plain, "Key": {"pk": {"S": "k4"}}}},
+            ]
+        )
+    assert (_scan(ranged), _scan(plain)) == before
+
+
+def test_committed_transaction_writes_everything(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+    ddb = boto3.client("dynamodb")
+    ranged = _table(hash_only=False)
+    ddb.put_item(TableName=ranged, Item={"pk": {"S": "p1"}, "sk": {"S": "a"}, "n": {"N": "1"}})
+    ddb.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": ranged,
+                    "Key": {"pk": {"S": "p1"}, "sk": {"S": "a"}},
+                    "UpdateExpression": "SET n = n + :one",
+                    "ConditionExpression": "n = :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
+            {"Put": {"TableName": ranged, "Item": {"pk": {"S": "p1"}, "sk": {"S": "b"}}}},
+            {"Put": {"TableName": ranged, "Item": {"pk": {"S": "p2"}, "sk": {"S": "a"}}}},
+        ]
+    )
+    assert _scan(ranged) == sorted(
+        [
+            {"pk": {"S": "p1"}, "sk": {"S": "a"}, "n": {"N": "2"}},
+            {"pk": {"S": "p1"}, "sk": {"S": "b"}},
+            {"pk": {"S": "p2"}, "sk": {"S": "a"}},
+        ],
+        key=lambda i: json.dumps(i, sort_keys=True),
+    )
