@@ -43,6 +43,7 @@ class MotoSpeedups:
         self._stepfunctions_clients()
         self._stepfunctions_parse_trees()
         self._dynamodb_transactions()
+        self._jsonpath_parsers()
 
     def uninstall(self) -> None:
         while self._saved:
@@ -232,6 +233,46 @@ class MotoSpeedups:
         self._set(ddb_models, "copy", _Copy())
         self._set(ddb_models.DynamoDBBackend, "transact_write_items", transact_write_items)
 
+    # ------------------------------------------------------------------ JSONPath
+    def _jsonpath_parsers(self) -> None:
+        """Parse each JSONPath expression once for moto's Step Functions and EventBridge.
+
+        ``jsonpath_ng.ext.parse`` builds a new PLY parser (its tables included) for every call, and
+        moto calls it for every ``$.path`` a state evaluates and every InputTransformer path of every
+        event delivered. The parsed expression is an immutable tree (its nodes only set attributes
+        in ``__init__``; ``find`` reads them), so the same expression string yields an equal,
+        shareable object: it is cached per string (bounded). Parse errors are not cached.
+        ``jsonpath_ng.ext.parse`` is replaced on the package (moto.events imports it at call time)
+        and in the moto modules that imported it by name.
+        """
+        import functools
+
+        import jsonpath_ng
+        import jsonpath_ng.ext
+        import moto.stepfunctions.parser.asl.component.common.path.result_path as result_path
+        import moto.stepfunctions.parser.asl.utils.json_path as json_path
+
+        def cached(original: Any) -> Any:
+            @functools.lru_cache(maxsize=MAX_CACHED_JSONPATHS)
+            def parse_cached(path: str) -> Any:
+                return original(path)
+
+            @functools.wraps(original)
+            def parse(path: str, *args: Any, **kwargs: Any) -> Any:
+                if args or kwargs or not isinstance(path, str):
+                    return original(path, *args, **kwargs)
+                return parse_cached(path)
+
+            return parse
+
+        ext_parse = cached(jsonpath_ng.ext.parse)
+        self._set(jsonpath_ng.ext, "parse", ext_parse)
+        self._set(json_path, "parse", ext_parse)
+        self._set(result_path, "parse", cached(jsonpath_ng.parse))
+
+
+#: distinct JSONPath expressions kept parsed (per parser)
+MAX_CACHED_JSONPATHS = 4096
 
 #: distinct state machine definitions whose parse trees are kept
 MAX_CACHED_DEFINITIONS = 64

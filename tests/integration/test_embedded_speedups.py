@@ -307,3 +307,26 @@ def test_committed_transaction_writes_everything(embedded_probe: tuple[EmbeddedA
         ],
         key=lambda i: json.dumps(i, sort_keys=True),
     )
+
+
+# ------------------------------------------------------------------------------------------ JSONPath
+
+
+def test_jsonpath_parses_are_shared_and_still_correct(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
+    import jsonpath_ng.ext
+    from jsonpath_ng.exceptions import JsonPathParserError
+    from moto.stepfunctions.parser.asl.utils.json_path import extract_json
+
+    parse = jsonpath_ng.ext.parse
+    assert parse("$.detail.order_id") is parse("$.detail.order_id")
+    assert [m.value for m in parse("$.items[*].sku").find({"items": [{"sku": "A"}, {"sku": "B"}]})] == [
+        "A",
+        "B",
+    ]
+    assert extract_json("$.a.b", {"a": {"b": 1}}) == 1
+    assert extract_json("$.a.b", {"a": {"b": 2}}) == 2
+    for _ in range(2):
+        with pytest.raises(JsonPathParserError):  # every time: errors are not cached
+            parse("$.[[")
