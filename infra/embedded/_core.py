@@ -240,11 +240,13 @@ class EmbeddedAws:
         )
         self._mock.start()
         if not self.emit_metrics:
-            # Powertools warns on every flush when metrics are disabled and none were added.
+            # Powertools warns on every flush when metrics are disabled and none were added. The filter list
+            # is restored as it was on stop(): adding a filter that exists moves it, so removing "ours" could
+            # remove the caller's (pytest's) copy.
+            self._saved_warning_filters = list(warnings.filters)
             warnings.filterwarnings(
                 "ignore", message="No application metrics to publish", category=UserWarning
             )
-            self._saved_warning_filters = [warnings.filters[0]]
         self.runtime.install()
         self._pollers.install()
         self._ddb.install()
@@ -266,10 +268,8 @@ class EmbeddedAws:
         self._ddb.uninstall()
         self._pollers.uninstall()
         self.runtime.uninstall()
-        filters = cast(list[Any], warnings.filters)
-        for added in self._saved_warning_filters:
-            if added in filters:
-                filters.remove(added)
+        if self._saved_warning_filters:
+            cast(list[Any], warnings.filters)[:] = self._saved_warning_filters
         self._saved_warning_filters = []
         try:
             if self._mock is not None:
