@@ -110,9 +110,12 @@ class MotoSpeedups:
             return client
 
         boto_client_for.__wrapped__ = original  # type: ignore[attr-defined]
-        self._set(boto_client, "boto_client_for", boto_client_for)
-        # The integrations imported the function by name: replace it in each of their modules.
-        for module in _modules_importing(original):
+        # The integrations imported the function by name: replace it in each of their modules, all
+        # imported before anything is replaced (a module imported later would bind the replacement,
+        # which stop() could not restore).
+        holders = _modules_importing(original)
+        assert boto_client in holders
+        for module in holders:
             self._set(module, "boto_client_for", boto_client_for)
 
     def _stepfunctions_parse_trees(self) -> None:

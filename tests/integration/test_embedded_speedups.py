@@ -95,6 +95,28 @@ def test_every_importer_of_boto_client_for_gets_the_cached_one(
     assert lam.meta.region_name == "us-east-1"
 
 
+def test_speedups_uninstall_restores_every_replaced_name(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
+    from infra.embedded._speedups import MotoSpeedups
+
+    def snapshot() -> dict[tuple[str, str], object]:
+        return {
+            (name, attr): module.__dict__[attr]
+            for name, module in list(sys.modules.items())
+            if name.startswith(("moto.", "jsonpath_ng"))
+            for attr in ("boto_client_for", "parse", "copy", "unix_time", "unix_time_millis")
+            if attr in getattr(module, "__dict__", {})
+        }
+
+    before = snapshot()
+    extra = MotoSpeedups()
+    extra.install()
+    assert snapshot() != before
+    extra.uninstall()
+    assert snapshot() == before
+
+
 _MACHINE = {
     "Comment": "per-execution data everywhere: paths, intrinsics, Choice, Map, a Lambda task",
     "StartAt": "Route",
