@@ -204,7 +204,11 @@ class LambdaRuntime:
                 start = time.perf_counter()
                 context = LambdaContext(name, "$LATEST", fn.function_arn, memory, timeout, request_id)
                 handler = self._resolve_handler(fn.handler, reg.code_dir)
-                result = handler(event, context)
+                try:
+                    result = handler(event, context)
+                finally:
+                    if env.get("POWERTOOLS_METRICS_DISABLED") == "true":
+                        _discard_powertools_metrics()
             try:
                 payload = json.dumps(result)
             except (TypeError, ValueError) as exc:
@@ -283,6 +287,18 @@ def check_moto_invoke_signature() -> None:
             f"moto's LambdaFunction.{MOTO_INVOKE_ATTRIBUTE} now takes {params}, the embedded runtime "
             f"was written for {MOTO_INVOKE_PARAMETERS}"
         )
+
+
+def _discard_powertools_metrics() -> None:
+    """With POWERTOOLS_METRICS_DISABLED, Powertools' flush returns without clearing its metric set (shared
+    by every Metrics instance); in one long-lived process the set then reaches 100 values and Powertools'
+    size-triggered flush prints EMF regardless. Lambda would have sent that output to CloudWatch Logs;
+    locally, with emission off, the invocation's metrics are discarded instead."""
+    try:
+        from aws_lambda_powertools import Metrics
+    except ImportError:  # a function without Powertools
+        return
+    Metrics().clear_metrics()
 
 
 def local_runtime_env(emit_metrics: bool, extra: Mapping[str, str] | None = None) -> dict[str, str]:

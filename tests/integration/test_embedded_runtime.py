@@ -123,3 +123,18 @@ def test_one_invocation_at_a_time_per_function_like_a_container(
     stats = aws.stats()["functions"][name]
     assert stats["invocations"] == 4
     assert stats["max_duration_s"] < 0.3  # waiting for the "container" is not counted as run time
+
+
+def test_disabled_metrics_are_discarded_after_each_invocation_so_nothing_piles_up() -> None:
+    # Given Powertools metrics added during an invocation while emission is disabled locally
+    from aws_lambda_powertools import Metrics
+
+    from infra.embedded._runtime import _discard_powertools_metrics
+
+    metrics = Metrics(namespace="Probe")
+    metrics.add_metric(name="Things", unit="Count", value=1)
+    assert metrics.metric_set
+    # When the runtime finishes the invocation
+    _discard_powertools_metrics()
+    # Then the shared metric set is empty (it would otherwise print EMF at 100 values)
+    assert not Metrics(namespace="Other").metric_set

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import boto3
 import httpx
 import pytest
 
@@ -36,6 +37,11 @@ def world(embedded_aws: DeployedStack) -> DeployedStack:
 
 def _order_count() -> int:
     return sum(1 for _ in OrderRecord.scan())
+
+
+def _archived(world: DeployedStack) -> int:
+    listing = boto3.client("s3").list_objects_v2(Bucket=world.outputs["RawPayloadsBucketName"])
+    return int(listing.get("KeyCount", 0))
 
 
 def _resign(webhook: SignedWebhook, body: bytes) -> SignedWebhook:
@@ -96,8 +102,9 @@ def _bad_requests() -> list[tuple[str, SignedWebhook, str, int, str]]:
 def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
     world: DeployedStack, case: str, webhook: SignedWebhook, channel: str, status: int, code: str
 ) -> None:
-    # Given the orders that exist now
+    # Given the orders and archived bodies that exist now
     before = _order_count()
+    archived = _archived(world)
     # When the bad delivery arrives
     response = post_webhook(world, webhook, channel=channel)
     # Then it gets the right 4xx with a reason, and no order was written
@@ -105,6 +112,7 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(
     assert response.json()["error"] == code
     assert response.json()["reason"]
     assert _order_count() == before
+    assert _archived(world) == archived
 
 
 def test_a_topic_the_oms_does_not_handle_is_acknowledged_and_stores_nothing(world: DeployedStack) -> None:

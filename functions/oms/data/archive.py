@@ -1,7 +1,8 @@
 """The raw-payload archive: every signed delivery, byte for byte, before it is processed.
 
-Objects live at `raw/<channel>/<yyyy>/<mm>/<dd>/<sha256 of the body>` with the headers a replay needs
-as object metadata, so any order can be re-derived and a replay is idempotent (same body, same key).
+Objects live at `raw/<channel>/<yyyy>/<mm>/<dd>/<delivery id>` with the headers a replay needs as object
+metadata, so any order can be re-derived. A channel's retry of a delivery overwrites its object, and a replay
+is idempotent (an order's id comes from the channel's order id).
 """
 
 from __future__ import annotations
@@ -40,19 +41,25 @@ class ArchivedDelivery:
     received_at: datetime
 
 
-def archive_key(channel: str, raw_body: bytes, received_at: datetime) -> str:
-    digest = hashlib.sha256(raw_body).hexdigest()
-    return f"raw/{channel}/{received_at:%Y/%m/%d}/{digest}"
+def archive_key(channel: str, delivery_id: str, received_at: datetime) -> str:
+    """`delivery_id` was checked by the channel adapter: a conservative alphabet, safe in an S3 key."""
+    return f"raw/{channel}/{received_at:%Y/%m/%d}/{delivery_id}"
 
 
 def archive_delivery(
-    bucket: str, channel: str, raw_body: bytes, headers: Mapping[str, str], received_at: datetime
+    bucket: str,
+    channel: str,
+    delivery_id: str,
+    raw_body: bytes,
+    headers: Mapping[str, str],
+    received_at: datetime,
 ) -> str:
-    key = archive_key(channel, raw_body, received_at)
+    key = archive_key(channel, delivery_id, received_at)
     metadata = {
         name: headers[name][:512] for name in KEPT_HEADERS if name in headers and headers[name].isascii()
     }
     metadata["received-at"] = received_at.isoformat()
+    metadata["sha256"] = hashlib.sha256(raw_body).hexdigest()
     client("s3").put_object(
         Bucket=bucket,
         Key=key,
@@ -73,4 +80,5 @@ def archived_deliveries(bucket: str, channel: str, day: date) -> Iterator[Archiv
             obj = s3.get_object(Bucket=bucket, Key=item["Key"])
             metadata = dict(obj.get("Metadata", {}))
             received_at = datetime.fromisoformat(metadata.pop("received-at"))
+            metadata.pop("sha256", None)
             yield ArchivedDelivery(item["Key"], channel, obj["Body"].read(), metadata, received_at)

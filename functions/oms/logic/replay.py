@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
 
+from oms.channels.base import DeliveryKind
 from oms.channels.registry import CHANNELS
 from oms.data.archive import archived_deliveries
 from oms.domain.errors import OmsError, UnknownChannelError
@@ -28,6 +29,9 @@ def replay_archive(
     for archived in archived_deliveries(targets.archive_bucket, channel_name, day):
         try:
             delivery = channel.interpret(archived.raw_body, archived.headers)
+            if delivery.kind in (DeliveryKind.PING, DeliveryKind.IGNORED):
+                outcomes["ignored"] += 1
+                continue
             outcome = process_delivery(channel_name, delivery, targets=targets, now=now())
         except OmsError as error:
             outcomes[f"rejected:{error.code}"] += 1

@@ -55,8 +55,9 @@ def accept_webhook(
     targets: IntakeTargets,
     now: datetime,
 ) -> WebhookOutcome:
-    """Verify, archive, interpret and act on one delivery. Bad input raises an OmsError subclass before
-    anything is written (the archive holds only bodies whose signature checked out)."""
+    """Verify, interpret, archive and act on one delivery. Bad input raises an OmsError subclass before
+    anything is written: the archive holds the bodies that were signed and understood, before any order
+    is written from them."""
     channel = CHANNELS.get(channel_name)
     if channel is None:
         raise UnknownChannelError(f"unknown channel {channel_name!r}; known: {', '.join(sorted(CHANNELS))}")
@@ -65,9 +66,11 @@ def accept_webhook(
     lowered = {k.lower(): v for k, v in headers.items()}
     channel.verify(raw_body, lowered, secrets_for(channel.name), now)
     delivery = channel.interpret(raw_body, lowered)
-    if delivery.kind in (DeliveryKind.PING, DeliveryKind.IGNORED):
+    if delivery.kind is DeliveryKind.PING:
         return WebhookOutcome(delivery.kind, delivery.delivery_id, note=delivery.note)
-    archive_delivery(targets.archive_bucket, channel.name, raw_body, lowered, now)
+    archive_delivery(targets.archive_bucket, channel.name, delivery.delivery_id, raw_body, lowered, now)
+    if delivery.kind is DeliveryKind.IGNORED:
+        return WebhookOutcome(delivery.kind, delivery.delivery_id, note=delivery.note)
     return process_delivery(channel.name, delivery, targets=targets, now=now)
 
 
