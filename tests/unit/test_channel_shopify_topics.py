@@ -17,10 +17,9 @@ from oms.channels.errors import MalformedBodyError, UnsupportedContentTypeError
 from oms.channels.shopify import ShopifyChannel, parse_shopify_order
 from oms.channels.signatures import shopify_signature
 from oms.domain.errors import ChannelPayloadError, SignatureError
-from oms.domain.order import CanonicalOrder
 from oms.domain.tax import TAX_RATES, line_tax
-from oms.logic.validation import CatalogPrice, LineFacts, PricingPolicy, check_order
 from oms.money import ZERO
+from tests.support.validation import assert_passes_oms_validation
 
 EVENTS = Path(__file__).parents[1] / "events" / "shopify"
 SECRET = "shpss_test_current"
@@ -40,21 +39,6 @@ def headers(topic: str, body: bytes, secret: str = SECRET) -> dict[str, str]:
     lowered["x-shopify-topic"] = topic
     lowered["x-shopify-hmac-sha256"] = shopify_signature(body, secret)
     return lowered
-
-
-def assert_passes_oms_validation(order: CanonicalOrder) -> None:
-    """The OMS's own price/tax/total check, with a catalog holding the order's prices, holds nothing."""
-    result = check_order(
-        currency=order.currency,
-        jurisdiction=order.shipping_address.jurisdiction,
-        lines=[LineFacts(x.line_id, x.sku, x.quantity, x.unit_price, x.discount) for x in order.lines],
-        shipping_total=order.shipping_total,
-        tax_total=order.tax_total,
-        grand_total=order.grand_total,
-        catalog={x.sku: CatalogPrice(x.unit_price, order.currency) for x in order.lines},
-        policy=PricingPolicy(price_tolerance=ZERO, max_discount_percent={"DEFAULT": Decimal(100)}),
-    )
-    assert result.hold_reason is None, result.detail
 
 
 # --- topics -------------------------------------------------------------------------------------------------

@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 from oms.channels.custom import parse_order_document, to_canonical
 from oms.channels.erp import parse_erp_order, parse_erp_submission
 from oms.domain.errors import ChannelPayloadError
-from oms.domain.order import CanonicalOrder
 from oms.domain.tax import TAX_RATES, line_tax
-from oms.logic.validation import CatalogPrice, LineFacts, PricingPolicy, check_order
 from oms.money import ZERO
+from tests.support.validation import assert_passes_oms_validation
 
 EVENTS = Path(__file__).parents[1] / "events" / "erp"
 
@@ -33,20 +32,6 @@ def load() -> Payload:
 @pytest.fixture
 def payload() -> Payload:
     return load()
-
-
-def assert_passes_oms_validation(order: CanonicalOrder) -> None:
-    result = check_order(
-        currency=order.currency,
-        jurisdiction=order.shipping_address.jurisdiction,
-        lines=[LineFacts(x.line_id, x.sku, x.quantity, x.unit_price, x.discount) for x in order.lines],
-        shipping_total=order.shipping_total,
-        tax_total=order.tax_total,
-        grand_total=order.grand_total,
-        catalog={x.sku: CatalogPrice(x.unit_price, order.currency) for x in order.lines},
-        policy=PricingPolicy(price_tolerance=ZERO, max_discount_percent={"DEFAULT": Decimal(100)}),
-    )
-    assert result.hold_reason is None, result.detail
 
 
 def test_recorded_order_maps_to_the_expected_canonical_order(payload: Payload) -> None:

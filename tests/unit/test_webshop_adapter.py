@@ -18,10 +18,9 @@ from oms.channels.custom import CustomShopChannel
 from oms.channels.errors import MalformedBodyError, UnsupportedContentTypeError
 from oms.channels.signatures import standard_webhook_signature
 from oms.domain.errors import ChannelPayloadError, SignatureError
-from oms.domain.order import CanonicalOrder
 from oms.domain.tax import TAX_RATES, line_tax
-from oms.logic.validation import CatalogPrice, LineFacts, PricingPolicy, check_order
 from oms.money import ZERO
+from tests.support.validation import assert_passes_oms_validation
 
 EVENTS = Path(__file__).parents[1] / "events" / "webshop"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the secret the recorded headers were signed with
@@ -67,20 +66,6 @@ def encode(envelope: Envelope) -> bytes:
 @pytest.fixture
 def envelope() -> Envelope:
     return load()
-
-
-def assert_passes_oms_validation(order: CanonicalOrder) -> None:
-    result = check_order(
-        currency=order.currency,
-        jurisdiction=order.shipping_address.jurisdiction,
-        lines=[LineFacts(x.line_id, x.sku, x.quantity, x.unit_price, x.discount) for x in order.lines],
-        shipping_total=order.shipping_total,
-        tax_total=order.tax_total,
-        grand_total=order.grand_total,
-        catalog={x.sku: CatalogPrice(x.unit_price, order.currency) for x in order.lines},
-        policy=PricingPolicy(price_tolerance=ZERO, max_discount_percent={"DEFAULT": Decimal(100)}),
-    )
-    assert result.hold_reason is None, result.detail
 
 
 # --- the recorded delivery ----------------------------------------------------------------------------------

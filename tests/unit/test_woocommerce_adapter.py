@@ -18,10 +18,9 @@ from oms.channels.errors import MalformedBodyError, UnsupportedContentTypeError
 from oms.channels.signatures import woocommerce_signature
 from oms.channels.woocommerce import WooCommerceChannel, parse_woocommerce_order, ping_webhook_id
 from oms.domain.errors import ChannelPayloadError, SignatureError
-from oms.domain.order import CanonicalOrder
 from oms.domain.tax import TAX_RATES, line_tax
-from oms.logic.validation import CatalogPrice, LineFacts, PricingPolicy, check_order
 from oms.money import ZERO
+from tests.support.validation import assert_passes_oms_validation
 
 EVENTS = Path(__file__).parents[1] / "events" / "woocommerce"
 SECRET = "wc_test_secret_7f3a91c2"  # the secret the recorded order_created headers were signed with
@@ -59,20 +58,6 @@ def load(name: str = "order_created.json") -> Payload:
 @pytest.fixture
 def payload() -> Payload:
     return load()
-
-
-def assert_passes_oms_validation(order: CanonicalOrder) -> None:
-    result = check_order(
-        currency=order.currency,
-        jurisdiction=order.shipping_address.jurisdiction,
-        lines=[LineFacts(x.line_id, x.sku, x.quantity, x.unit_price, x.discount) for x in order.lines],
-        shipping_total=order.shipping_total,
-        tax_total=order.tax_total,
-        grand_total=order.grand_total,
-        catalog={x.sku: CatalogPrice(x.unit_price, order.currency) for x in order.lines},
-        policy=PricingPolicy(price_tolerance=ZERO, max_discount_percent={"DEFAULT": Decimal(100)}),
-    )
-    assert result.hold_reason is None, result.detail
 
 
 # --- the recorded deliveries --------------------------------------------------------------------------------

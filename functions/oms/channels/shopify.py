@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 
 from oms.channels.base import ChannelDelivery, DeliveryKind
 from oms.channels.errors import (
@@ -31,6 +31,7 @@ from oms.channels.errors import (
     payload_error,
     require_content_type,
 )
+from oms.channels.fields import ChannelModel, IntegerId, Quantity, integer_id, not_bool
 from oms.channels.signatures import verify_shopify
 from oms.domain.errors import ChannelPayloadError, SignatureError
 from oms.domain.order import MAX_LINES_PER_ORDER, Address, CanonicalOrder, Customer, OrderLine
@@ -48,46 +49,25 @@ def _decimal(value: object) -> Decimal:
     return parse_decimal(value, allow_float=True)
 
 
-def _integer(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("must be an integer")
-    return value
-
-
-def _identifier(value: object) -> str:
-    """Shopify ids are integers; accept their string form too, and keep them as strings."""
-    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-        raise ValueError("must be an integer id")
-    text = str(value).strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 20:
-        raise ValueError("must be an integer id")
-    return text
-
-
 ShopifyMoney = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(non_negative)]
 ShopifyRate = Annotated[Decimal, BeforeValidator(_decimal)]
-ShopifyId = Annotated[str, BeforeValidator(_identifier)]
-Quantity = Annotated[int, BeforeValidator(_integer), Field(gt=0, le=10_000)]
+ShopifyId = IntegerId
 
 
 # --- the payload, as far as the OMS reads it (everything else is ignored) ---------------------------------
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class ShopifyAmount(_Model):
+class ShopifyAmount(ChannelModel):
     amount: ShopifyMoney
 
 
-class ShopifyTaxLine(_Model):
+class ShopifyTaxLine(ChannelModel):
     price: ShopifyMoney
     rate: ShopifyRate | None = None
     title: str | None = None
 
 
-class ShopifyLineItem(_Model):
+class ShopifyLineItem(ChannelModel):
     id: ShopifyId
     sku: Annotated[str, Field(min_length=1)] | None = None
     title: str | None = None
@@ -99,19 +79,19 @@ class ShopifyLineItem(_Model):
     tax_lines: list[ShopifyTaxLine] = Field(default_factory=list)
 
 
-class ShopifyShippingLine(_Model):
+class ShopifyShippingLine(ChannelModel):
     price: ShopifyMoney
     discount_allocations: list[ShopifyAmount] = Field(default_factory=list)
 
 
-class ShopifyCustomer(_Model):
+class ShopifyCustomer(ChannelModel):
     id: ShopifyId
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
 
 
-class ShopifyAddress(_Model):
+class ShopifyAddress(ChannelModel):
     first_name: str | None = None
     last_name: str | None = None
     name: str | None = None
@@ -124,15 +104,15 @@ class ShopifyAddress(_Model):
     country_code: Annotated[str, Field(min_length=2, max_length=2)]
 
 
-class ShopifyDiscountCode(_Model):
+class ShopifyDiscountCode(ChannelModel):
     code: str
     amount: ShopifyMoney = ZERO
 
 
-class ShopifyOrder(_Model):
+class ShopifyOrder(ChannelModel):
     id: ShopifyId
     name: str | None = None
-    order_number: Annotated[int, BeforeValidator(_integer)] | None = None
+    order_number: Annotated[int, BeforeValidator(not_bool)] | None = None
     currency: str
     created_at: datetime
     taxes_included: bool = False
@@ -358,7 +338,7 @@ def _order_reference(payload: Mapping[str, Any]) -> str:
     if "id" not in payload:
         raise ChannelPayloadError("id: is required")
     try:
-        return _identifier(payload["id"])
+        return integer_id(payload["id"])
     except ValueError as exc:
         raise ChannelPayloadError(f"id: {exc}") from None
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 
 from oms.channels.base import ChannelDelivery, DeliveryKind
 from oms.channels.errors import (
@@ -34,6 +34,7 @@ from oms.channels.errors import (
     payload_error,
     require_content_type,
 )
+from oms.channels.fields import ChannelModel, IntegerId, Quantity, integer_id, not_bool
 from oms.channels.shopify import guest_customer_id
 from oms.channels.signatures import verify_woocommerce
 from oms.domain.errors import ChannelPayloadError, SignatureError
@@ -70,22 +71,6 @@ def _decimal(value: object) -> Decimal:
     return parse_decimal(value)
 
 
-def _integer(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("must be an integer")
-    return value
-
-
-def _identifier(value: object) -> str:
-    """WooCommerce ids are integers; accept their string form too, and keep them as strings."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("must be an integer id")
-    text = str(value).strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 20:
-        raise ValueError("must be an integer id")
-    return text
-
-
 def _gmt(value: datetime) -> datetime:
     """`date_created_gmt` has no offset (it is GMT by definition); an explicit offset is honoured."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -93,18 +78,13 @@ def _gmt(value: datetime) -> datetime:
 
 WooMoney = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(non_negative)]
 WooSignedMoney = Annotated[Decimal, BeforeValidator(_decimal)]
-WooId = Annotated[str, BeforeValidator(_identifier)]
-Quantity = Annotated[int, BeforeValidator(_integer), Field(gt=0, le=10_000)]
+WooId = IntegerId
 
 
 # --- the payload, as far as the OMS reads it -------------------------------------------------------------
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class WooBilling(_Model):
+class WooBilling(ChannelModel):
     first_name: str = ""
     last_name: str = ""
     company: str = ""
@@ -117,7 +97,7 @@ class WooBilling(_Model):
     email: str | None = None
 
 
-class WooShipping(_Model):
+class WooShipping(ChannelModel):
     first_name: str = ""
     last_name: str = ""
     company: str = ""
@@ -129,7 +109,7 @@ class WooShipping(_Model):
     country: str = ""
 
 
-class WooLineItem(_Model):
+class WooLineItem(ChannelModel):
     id: WooId
     name: str = ""
     sku: str | None = None
@@ -139,23 +119,23 @@ class WooLineItem(_Model):
     total_tax: WooMoney = ZERO
 
 
-class WooShippingLine(_Model):
+class WooShippingLine(ChannelModel):
     total: WooMoney
     total_tax: WooMoney = ZERO
 
 
-class WooFeeLine(_Model):
+class WooFeeLine(ChannelModel):
     total: WooSignedMoney = ZERO
 
 
-class WooOrder(_Model):
+class WooOrder(ChannelModel):
     id: WooId
     number: str | None = None
     status: str = ""
     currency: str
     date_created_gmt: Annotated[datetime, AfterValidator(_gmt)]
     prices_include_tax: bool = False
-    customer_id: Annotated[int, BeforeValidator(_integer), Field(ge=0)] = 0
+    customer_id: Annotated[int, BeforeValidator(not_bool), Field(ge=0)] = 0
     billing: WooBilling = Field(default_factory=WooBilling)
     shipping: WooShipping = Field(default_factory=WooShipping)
     line_items: list[WooLineItem] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
@@ -336,7 +316,7 @@ def _order_reference(payload: Mapping[str, Any]) -> str:
     if "id" not in payload:
         raise ChannelPayloadError("id: is required")
     try:
-        return _identifier(payload["id"])
+        return integer_id(payload["id"])
     except ValueError as exc:
         raise ChannelPayloadError(f"id: {exc}") from None
 
