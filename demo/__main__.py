@@ -71,7 +71,7 @@ def main(
         console.print(
             f"[green]Every order accounted for:[/green] received {summary.orders_received} = delivered "
             f"{counts.get('DELIVERED', 0)} + held {counts.get('ON_HOLD', 0)} "
-            f"+ failed {counts.get('FAILED', 0)}"
+            f"+ backordered {counts.get('BACKORDERED', 0)} + failed {counts.get('FAILED', 0)}"
         )
     else:
         console.print(

@@ -144,7 +144,12 @@ def _summarize(
     holds: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     unaccounted: list[str] = []
-    accounted_for = {OrderStatus.DELIVERED.value, OrderStatus.ON_HOLD.value, OrderStatus.FAILED.value}
+    accounted_for = {
+        OrderStatus.DELIVERED.value,
+        OrderStatus.ON_HOLD.value,
+        OrderStatus.BACKORDERED.value,
+        OrderStatus.FAILED.value,
+    }
     for order in OrderRecord.scan():
         by_status[order.status] += 1
         if order.status == OrderStatus.ON_HOLD.value:

@@ -24,6 +24,7 @@ _TABLES = {
     "orders_table": "OrdersTable",
     "inventory_table": "InventoryTable",
     "reservations_table": "ReservationsTable",
+    "backorders_table": "BackordersTable",
     "catalog_table": "CatalogTable",
     "customers_table": "CustomersTable",
     "warehouses_table": "WarehousesTable",
@@ -37,6 +38,7 @@ def stack_settings(stack: Any) -> Settings:
     values = {field: stack.resources[logical] for field, logical in _TABLES.items()}
     values["documents_bucket"] = stack.resources["DocumentsBucket"]
     values["event_bus_name"] = stack.outputs["EventBusName"]
+    values["allocation_policy_parameter"] = stack.resources["AllocationPolicyParameter"]
     return Settings(**values)
 
 

@@ -1,4 +1,4 @@
-"""Workflow task: reserve stock across warehouses; the order becomes ALLOCATED or ON_HOLD (out of stock)."""
+"""Workflow task: reserve stock across warehouses; the order becomes ALLOCATED, or BACKORDERED when short."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from oms.logic.allocation import allocate_order
 from oms.observability import logger, metrics, tracer
+from oms.policies import allocation_policy
 from oms.runtime import OrderRef, now, prepare
 
 
@@ -22,9 +23,9 @@ class AllocationOutput(BaseModel):
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    prepare()
+    settings = prepare()
     ref = OrderRef.model_validate(event)
-    result = allocate_order(ref.order_id, now=now())
+    result = allocate_order(ref.order_id, policy=allocation_policy(settings), now=now())
     return AllocationOutput(
         order_id=ref.order_id, outcome=result.outcome.value, reason=result.reason
     ).model_dump()

@@ -30,8 +30,10 @@ class CompensationOutput(BaseModel):
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    prepare()
+    settings = prepare()
     request = CompensationInput.model_validate(event)
     reason = f"{request.error.Error}: {request.error.Cause[:300]}"
-    outcome = fail_order(request.order_id, reason=reason, now=now())
+    outcome = fail_order(
+        request.order_id, reason=reason, event_bus=settings.require("event_bus_name"), now=now()
+    )
     return CompensationOutput(order_id=request.order_id, outcome=outcome).model_dump()

@@ -15,6 +15,8 @@ _FIELDS = {
     "orders_table": "ORDERS_TABLE",
     "inventory_table": "INVENTORY_TABLE",
     "reservations_table": "RESERVATIONS_TABLE",
+    "backorders_table": "BACKORDERS_TABLE",
+    "allocation_policy_parameter": "ALLOCATION_POLICY_PARAMETER",
     "catalog_table": "CATALOG_TABLE",
     "customers_table": "CUSTOMERS_TABLE",
     "warehouses_table": "WAREHOUSES_TABLE",
@@ -40,6 +42,8 @@ class Settings(BaseModel):
     orders_table: str = ""
     inventory_table: str = ""
     reservations_table: str = ""
+    backorders_table: str = ""
+    allocation_policy_parameter: str = ""
     catalog_table: str = ""
     customers_table: str = ""
     warehouses_table: str = ""

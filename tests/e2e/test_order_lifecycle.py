@@ -64,7 +64,7 @@ def test_signed_shopify_order_is_followed_to_delivered_with_its_invoice_pdf_in_s
     embedded.wait_idle(timeout=60)
     order = get_order(world, order_id).json()
     assert order["status"] == "FULFILLMENT_REQUESTED", order
-    assert order["allocation_reason"].startswith("single shipment: WH-NJ")
+    assert order["allocation_reason"] == "fewest shipments: WH-NJ ships all"
     assert stock_of("ELC-USB-C-1M", "WH-NJ") == (100, 10, 90)
 
     # When the warehouse confirms the shipment

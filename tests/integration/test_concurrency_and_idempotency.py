@@ -8,21 +8,25 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import boto3
 import pytest
+from pynamodb.connection import Connection
 
 from demo.seed import stack_settings
 from infra import DeployedStack
 from oms.channels.shopify import parse_shopify_order
-from oms.data.models import InvoiceRecord, OrderRecord, ShipmentRecord
+from oms.data.models import InvoiceRecord, OrderRecord, ReservationRecord, ShipmentRecord
 from oms.data.orders import create_order, transition
 from oms.domain.status import OrderStatus
 from oms.logic.allocation import allocate_order
+from oms.logic.allocation_policy import AllocationPolicy
 from oms.logic.invoicing import SellerProfile, issue_invoice
 from tests.support.world import bind, seed_catalog, seed_warehouses, set_stock, shopify_order, stock_of
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+POLICY = AllocationPolicy()
 SELLER = SellerProfile(name="Northwind", address_lines=["1 Way"], tax_id="US-1")
 
 
@@ -50,26 +54,60 @@ def test_concurrent_allocations_never_oversell(world: DeployedStack) -> None:
     random.Random(7).shuffle(order_ids)
     # When 8 workers allocate them at once
     with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = list(pool.map(lambda oid: allocate_order(oid, now=NOW).outcome, order_ids))
-    # Then exactly 10 are allocated, the rest are held, and the stock adds up
+        outcomes = list(pool.map(lambda oid: allocate_order(oid, policy=POLICY, now=NOW).outcome, order_ids))
+    # Then exactly 10 are allocated, the rest are backordered, and the stock adds up
     assert outcomes.count(OrderStatus.ALLOCATED) == 10
-    assert outcomes.count(OrderStatus.ON_HOLD) == 20
+    assert outcomes.count(OrderStatus.BACKORDERED) == 20
     assert stock_of("ELC-HOT", "WH-NJ") == (6, 6, 0)
     assert stock_of("ELC-HOT", "WH-TX") == (4, 4, 0)
 
 
 def test_a_retried_allocation_reserves_once(world: DeployedStack) -> None:
     order_id = _validated_order(9100, [("ELC-A", 3, "19.99")])
-    first = allocate_order(order_id, now=NOW)
-    second = allocate_order(order_id, now=NOW)
+    first = allocate_order(order_id, policy=POLICY, now=NOW)
+    second = allocate_order(order_id, policy=POLICY, now=NOW)
     assert first.outcome == second.outcome == OrderStatus.ALLOCATED
     assert first.reason == second.reason
     assert stock_of("ELC-A", "WH-NJ") == (1000, 3, 997)
 
 
+class _Crash(Exception):
+    """The Lambda container died (injected)."""
+
+
+@pytest.mark.parametrize("when", ["before the write reaches DynamoDB", "after DynamoDB committed it"])
+def test_a_crash_around_the_reservation_neither_leaks_nor_doubles_stock(
+    world: DeployedStack, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    # Given a validated order for 2 units
+    order_id = _validated_order(9901 if when.startswith("before") else 9902, [("ELC-A", 2, "19.99")])
+    before = stock_of("ELC-A", "WH-NJ")
+    real = Connection.transact_write_items
+
+    def crashing(self: Connection, *args: Any, **kwargs: Any) -> Any:
+        if when.startswith("after"):
+            real(self, *args, **kwargs)
+        raise _Crash(when)
+
+    # When the allocation task crashes around the one transaction that reserves and records
+    monkeypatch.setattr(Connection, "transact_write_items", crashing)
+    with pytest.raises(_Crash):
+        allocate_order(order_id, policy=POLICY, now=NOW)
+    monkeypatch.undo()
+    committed = when.startswith("after")
+    # Then stock and reservation record moved together or not at all
+    expected_reserved = before[1] + (2 if committed else 0)
+    assert stock_of("ELC-A", "WH-NJ") == (before[0], expected_reserved, before[0] - expected_reserved)
+    assert (ReservationRecord.count(order_id, consistent_read=True) == 1) is committed
+    # And the retried task (Step Functions runs tasks at least once) ends ALLOCATED with one reservation
+    assert allocate_order(order_id, policy=POLICY, now=NOW).outcome is OrderStatus.ALLOCATED
+    assert stock_of("ELC-A", "WH-NJ") == (before[0], before[1] + 2, before[2] - 2)
+    assert ReservationRecord.get(order_id).state == "RESERVED"
+
+
 def _shipped_order(number: int) -> str:
     order_id = _validated_order(number, [("ELC-A", 1, "19.99")])
-    allocate_order(order_id, now=NOW)
+    allocate_order(order_id, policy=POLICY, now=NOW)
     for status in (OrderStatus.FULFILLMENT_REQUESTED, OrderStatus.SHIPPED):
         transition(order_id, status, by="test", at=NOW)
     return order_id
@@ -118,7 +156,7 @@ def _bus_event(detail_type: str, detail: dict[str, object], source: str) -> dict
 def test_a_redelivered_shipment_confirmation_records_one_shipment(world: DeployedStack) -> None:
     # Given an order waiting for the warehouse
     order_id = _validated_order(9400, [("ELC-A", 2, "19.99")])
-    allocate_order(order_id, now=NOW)
+    allocate_order(order_id, policy=POLICY, now=NOW)
     transition(order_id, OrderStatus.FULFILLMENT_REQUESTED, by="test", at=NOW)
     confirmation = {
         "order_id": order_id,

@@ -63,10 +63,14 @@ def test_tax_that_does_not_match_the_table_puts_the_order_on_hold(world: Deploye
     assert order["computed_tax_total"] == "1.45"
 
 
-def test_short_stock_holds_the_order_and_reserves_nothing(world: DeployedStack) -> None:
+def test_short_stock_backorders_the_order_and_reserves_nothing(world: DeployedStack) -> None:
+    # Given one unit of ELC-SCARCE in stock
     before = stock_of("ELC-SCARCE", "WH-NJ")
+    # When an order wants two (hold-until-complete is the default policy)
     order = _place(world, shopify_order(8004, [("ELC-SCARCE", 2, "99.00"), ("ELC-A", 1, "19.99")]))
-    assert (order["status"], order["hold_reason"]) == ("ON_HOLD", "OUT_OF_STOCK")
+    # Then it waits in the backorder queue for the missing unit, and nothing is reserved meanwhile
+    assert order["status"] == "BACKORDERED"
+    assert order["backorder"] == [{"sku": "ELC-SCARCE", "quantity": 1}]
     assert "ELC-SCARCE short by 1" in order["allocation_reason"]
     assert stock_of("ELC-SCARCE", "WH-NJ") == before
     with pytest.raises(ReservationRecord.DoesNotExist):
@@ -76,10 +80,12 @@ def test_short_stock_holds_the_order_and_reserves_nothing(world: DeployedStack) 
 def test_an_order_no_single_warehouse_can_fill_is_split_and_the_reason_says_so(world: DeployedStack) -> None:
     order = _place(world, shopify_order(8005, [("ELC-B", 3, "249.00")]))
     assert order["status"] == "FULFILLMENT_REQUESTED"
-    assert order["allocation_reason"].startswith("single shipment: WH-TX")
+    assert order["allocation_reason"] == "fewest shipments: WH-TX ships all"
+    assert order["allocation_choices"][0].startswith("WH-TX: holds every line")
     order = _place(world, shopify_order(8006, [("ELC-B", 3, "249.00")]))
     assert order["status"] == "FULFILLMENT_REQUESTED"
-    assert order["allocation_reason"].startswith("split shipment")
+    assert order["allocation_reason"].startswith("fewest shipments: no single warehouse holds every line")
+    assert [c.split(":")[0] for c in order["allocation_choices"]] == ["WH-TX", "WH-NJ"]
     assert sorted((a["warehouse_id"], a["quantity"]) for a in order["allocation"]) == [
         ("WH-NJ", 1),
         ("WH-TX", 2),
@@ -124,6 +130,9 @@ def test_compensation_run_twice_releases_once(world: DeployedStack) -> None:
     order_id = order_id_for("shopify", "8007")
     before = stock_of("ELC-A", "WH-NJ")
     # When the compensation is delivered again (Step Functions runs tasks at least once)
-    assert fail_order(order_id, reason="retry", now=datetime.now(UTC)) == "FAILED"
+    assert (
+        fail_order(order_id, reason="retry", event_bus=world.resources["OmsEventBus"], now=datetime.now(UTC))
+        == "FAILED"
+    )
     # Then no stock moves a second time
     assert stock_of("ELC-A", "WH-NJ") == before

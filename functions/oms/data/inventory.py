@@ -3,9 +3,9 @@ negative, a reservation is written together with the stock it holds, and each re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -13,6 +13,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from oms.data.models import (
+    BackorderRecord,
     InventoryRecord,
     OrderRecord,
     ReservationRecord,
@@ -22,6 +23,9 @@ from oms.data.orders import allocation_attribute, transition_update
 from oms.domain.order import AllocationLine
 from oms.domain.status import OrderStatus
 from oms.logic.allocation_plan import Warehouse
+
+OPEN = "OPEN"
+MAX_TRANSACTION_ITEMS = 100
 
 
 class ReservationState:
@@ -69,32 +73,50 @@ def reserve(
     lines: Sequence[AllocationLine],
     *,
     reason: str,
+    choices: Sequence[str] = (),
     by: str,
     at: datetime,
+    expires_at: datetime,
+    from_status: OrderStatus = OrderStatus.VALIDATED,
+    revision: int | None = None,
+    leave_queues: Sequence[tuple[str, str]] = (),
 ) -> ReserveOutcome:
-    """Reserve all lines together with the order's move to ALLOCATED, or nothing at all."""
+    """Reserve all lines together with the order's move to ALLOCATED, or nothing at all.
+
+    The same transaction takes the order out of the backorder queues it waited in (`leave_queues`:
+    (sku, queue key) pairs), so a served backorder can neither be reserved twice nor stay queued.
+    """
     reservation = ReservationRecord(
         order_id,
         state=ReservationState.RESERVED,
         lines=allocation_attribute(list(lines)),
         reason=reason,
         created_at=at,
+        expires_at_key=utc_key(expires_at),
+        open_state=OPEN,
     )
-    order_actions, order_condition = transition_update(
-        OrderStatus.ALLOCATED, by, at, reason, OrderStatus.VALIDATED
-    )
+    order_actions, _ = transition_update(OrderStatus.ALLOCATED, by, at, reason, from_status)
     order_actions += [
         OrderRecord.allocation.set(allocation_attribute(list(lines))),
         OrderRecord.allocation_reason.set(reason),
+        OrderRecord.allocation_choices.set(list(choices)),
     ]
+    if leave_queues:
+        order_actions += [OrderRecord.backorder.remove(), OrderRecord.backorder_queue_key.remove()]
+    order_condition = OrderRecord.status == from_status.value
+    if revision is not None:
+        order_condition = order_condition & (OrderRecord.revision == revision)
+    if len(lines) + len(leave_queues) + 2 > MAX_TRANSACTION_ITEMS:
+        raise ValueError(
+            f"order {order_id}: {len(lines)} lines and {len(leave_queues)} queue entries exceed "
+            f"one transaction ({MAX_TRANSACTION_ITEMS} items)"
+        )
     try:
         with TransactWrite(connection=_connection()) as tx:
             tx.save(reservation, condition=ReservationRecord.order_id.does_not_exist())
-            tx.update(
-                OrderRecord(order_id),
-                actions=order_actions,
-                condition=order_condition & (OrderRecord.status == OrderStatus.VALIDATED.value),
-            )
+            tx.update(OrderRecord(order_id), actions=order_actions, condition=order_condition)
+            for sku, key in leave_queues:
+                tx.delete(BackorderRecord(sku, key))
             for line in lines:
                 tx.update(
                     InventoryRecord(line.sku, line.warehouse_id),
@@ -117,6 +139,18 @@ def reserve(
     return ReserveOutcome(reserved=True)
 
 
+def utc_key(at: datetime) -> str:
+    """A sortable ISO-8601 UTC string (index range keys)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def expired_reservations(now: datetime) -> Iterator[ReservationRecord]:
+    """RESERVED reservations whose hold time has passed, oldest first (the sparse `open-by-expiry` index)."""
+    yield from ReservationRecord.open_by_expiry.query(
+        OPEN, range_key_condition=ReservationRecord.expires_at_key <= utc_key(now)
+    )
+
+
 def close_reservation(order_id: str, *, to_state: str, by: str, at: datetime, reason: str) -> bool:
     """Release (stock back to available) or consume (stock leaves on_hand) a reservation, exactly once.
 
@@ -134,6 +168,7 @@ def close_reservation(order_id: str, *, to_state: str, by: str, at: datetime, re
                     ReservationRecord.closed_at.set(at),
                     ReservationRecord.closed_by.set(by),
                     ReservationRecord.close_reason.set(reason),
+                    ReservationRecord.open_state.remove(),
                 ],
                 condition=ReservationRecord.state == ReservationState.RESERVED,
             )

@@ -66,6 +66,11 @@ class AllocationLineAttribute(MapAttribute[str, Any]):
     quantity = NumberAttribute()
 
 
+class BackorderLineAttribute(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+
+
 class StatusIndex(GlobalSecondaryIndex["OrderRecord"]):
     """Orders by status, oldest first: what ops lists (on hold, failed, waiting for the warehouse)."""
 
@@ -100,6 +105,17 @@ class OrderRecord(Model):
     computed_tax_total = DecimalAttribute(null=True)
     allocation = ListAttribute(of=AllocationLineAttribute, null=True)
     allocation_reason = UnicodeAttribute(null=True)
+    allocation_choices = ListAttribute[str](null=True)
+    """Why each warehouse was chosen, one sentence per warehouse ("WH-NJ: holds every line ...")."""
+    backorder = ListAttribute(of=BackorderLineAttribute, null=True)
+    """While BACKORDERED: the units no warehouse can supply now, per SKU."""
+    backorder_queue_key = UnicodeAttribute(null=True)
+    """The order's place in the per-SKU backorder queues ("<first backordered at>#<order id>"), kept for
+    its whole wait so that an order re-queued on another SKU keeps its age."""
+    backorder_order_id = UnicodeAttribute(null=True)
+    """Ship-what-is-available split: the order that carries this order's backordered units."""
+    split_from_order_id = UnicodeAttribute(null=True)
+    """Ship-what-is-available split: the order this backorder order was split from."""
     invoice_number = UnicodeAttribute(null=True)
     invoice_pdf_key = UnicodeAttribute(null=True)
     carrier = UnicodeAttribute(null=True)
@@ -130,6 +146,17 @@ class InventoryRecord(Model):
     updated_at = UTCDateTime()
 
 
+class OpenReservationsIndex(GlobalSecondaryIndex["ReservationRecord"]):
+    """Sparse: only RESERVED reservations carry `open_state`, so the expiry sweep reads just those."""
+
+    class Meta:
+        index_name = "open-by-expiry"
+        projection = AllProjection()
+
+    open_state = UnicodeAttribute(hash_key=True)
+    expires_at_key = UnicodeAttribute(range_key=True)
+
+
 class ReservationRecord(Model):
     """All stock held for one order, written in the same transaction as the stock it holds."""
 
@@ -141,9 +168,29 @@ class ReservationRecord(Model):
     lines = ListAttribute(of=AllocationLineAttribute)
     reason = UnicodeAttribute()
     created_at = UTCDateTime()
+    expires_at_key = UnicodeAttribute(null=True)
+    """ISO-8601 UTC time after which the reservation is released if the order has not shipped."""
+    open_state = UnicodeAttribute(null=True)
+    """"OPEN" while RESERVED, removed when closed (the sparse `open-by-expiry` index)."""
     closed_at = UTCDateTime(null=True)
     closed_by = UnicodeAttribute(null=True)
     close_reason = UnicodeAttribute(null=True)
+    open_by_expiry = OpenReservationsIndex()
+
+
+class BackorderRecord(Model):
+    """One order waiting for one SKU: the per-SKU queue, served oldest first (`queue_key` sorts by age)."""
+
+    class Meta(_Unbound):
+        pass
+
+    sku = UnicodeAttribute(hash_key=True)
+    queue_key = UnicodeAttribute(range_key=True)  # "<backordered at, ISO UTC>#<order id>"
+    order_id = UnicodeAttribute()
+    quantity = NumberAttribute()
+    queued_at = UTCDateTime()
+    escalate_at = UTCDateTime()
+    escalated_at = UTCDateTime(null=True)
 
 
 class WarehouseRecord(Model):
@@ -228,6 +275,7 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
     (ReservationRecord, "reservations_table"),
+    (BackorderRecord, "backorders_table"),
     (WarehouseRecord, "warehouses_table"),
     (CatalogItemRecord, "catalog_table"),
     (CustomerRecord, "customers_table"),

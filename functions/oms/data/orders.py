@@ -22,6 +22,7 @@ from oms.domain.errors import InvalidTransitionError, OrderNotFoundError
 from oms.domain.order import (
     Address,
     AllocationLine,
+    BackorderLine,
     CanonicalOrder,
     Customer,
     OrderLine,
@@ -212,6 +213,8 @@ def to_view(record: OrderRecord) -> OrderView:
         computed_tax_total=record.computed_tax_total,
         allocation=[AllocationLine(**dump(a)) for a in (record.allocation or [])],
         allocation_reason=record.allocation_reason,
+        allocation_choices=list(record.allocation_choices or []),
+        backorder=[BackorderLine(sku=b.sku, quantity=int(b.quantity)) for b in (record.backorder or [])],
         invoice_number=record.invoice_number,
         invoice_pdf_key=record.invoice_pdf_key,
         carrier=record.carrier,

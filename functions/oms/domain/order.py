@@ -167,6 +167,11 @@ class AllocationLine(BaseModel):
     quantity: int = Field(gt=0)
 
 
+class BackorderLine(BaseModel):
+    sku: Sku
+    quantity: int = Field(gt=0)
+
+
 class OrderView(BaseModel):
     """An order as the API shows it."""
 
@@ -184,6 +189,11 @@ class OrderView(BaseModel):
     computed_tax_total: Money | None = None
     allocation: list[AllocationLine] = Field(default_factory=list)
     allocation_reason: str | None = None
+    """The allocation decision: strategy, shipments, and what is short (backordered) if anything."""
+    allocation_choices: list[str] = Field(default_factory=list)
+    """Why each warehouse was chosen, one sentence per warehouse."""
+    backorder: list[BackorderLine] = Field(default_factory=list)
+    """While BACKORDERED: units per SKU the order waits for."""
     invoice_number: str | None = None
     invoice_pdf_key: str | None = None
     tracking_number: str | None = None

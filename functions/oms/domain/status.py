@@ -12,6 +12,8 @@ from enum import StrEnum
 class OrderStatus(StrEnum):
     RECEIVED = "RECEIVED"
     VALIDATED = "VALIDATED"
+    BACKORDERED = "BACKORDERED"
+    """Validated, waiting in the per-SKU backorder queues for stock (nothing reserved yet)."""
     ALLOCATED = "ALLOCATED"
     FULFILLMENT_REQUESTED = "FULFILLMENT_REQUESTED"
     SHIPPED = "SHIPPED"
@@ -39,7 +41,8 @@ class HoldReason(StrEnum):
     DISCOUNT_OVER_POLICY = "DISCOUNT_OVER_POLICY"
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
     UNKNOWN_JURISDICTION = "UNKNOWN_JURISDICTION"
-    OUT_OF_STOCK = "OUT_OF_STOCK"
+    RESERVATION_EXPIRED = "RESERVATION_EXPIRED"
+    """The order did not ship within the reservation hold time; its stock was released."""
 
 
 S = OrderStatus
@@ -50,16 +53,20 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.RECEIVED: frozenset({S.VALIDATED, S.ON_HOLD}),
     # VALIDATED from ON_HOLD: an operator released the hold (accepted the order as it is).
     S.VALIDATED: frozenset({S.RECEIVED, S.ON_HOLD}),
-    S.ALLOCATED: frozenset({S.VALIDATED}),
+    S.BACKORDERED: frozenset({S.VALIDATED}),
+    S.ALLOCATED: frozenset({S.VALIDATED, S.BACKORDERED}),
     S.FULFILLMENT_REQUESTED: frozenset({S.ALLOCATED}),
     S.SHIPPED: frozenset({S.FULFILLMENT_REQUESTED}),
     S.IN_TRANSIT: frozenset({S.SHIPPED, S.DELIVERY_EXCEPTION}),
     S.OUT_FOR_DELIVERY: frozenset({S.SHIPPED, S.IN_TRANSIT, S.DELIVERY_EXCEPTION}),
     S.DELIVERY_EXCEPTION: frozenset({S.SHIPPED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY}),
     S.DELIVERED: frozenset({S.SHIPPED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERY_EXCEPTION}),
-    S.ON_HOLD: frozenset({S.RECEIVED, S.VALIDATED}),
-    S.FAILED: frozenset({S.RECEIVED, S.VALIDATED, S.ALLOCATED, S.FULFILLMENT_REQUESTED}),
-    S.CANCELLED: frozenset({S.RECEIVED, S.VALIDATED, S.ALLOCATED, S.ON_HOLD, S.FULFILLMENT_REQUESTED}),
+    # ON_HOLD from ALLOCATED / FULFILLMENT_REQUESTED: the reservation expired before the order shipped.
+    S.ON_HOLD: frozenset({S.RECEIVED, S.VALIDATED, S.ALLOCATED, S.FULFILLMENT_REQUESTED}),
+    S.FAILED: frozenset({S.RECEIVED, S.VALIDATED, S.BACKORDERED, S.ALLOCATED, S.FULFILLMENT_REQUESTED}),
+    S.CANCELLED: frozenset(
+        {S.RECEIVED, S.VALIDATED, S.BACKORDERED, S.ALLOCATED, S.ON_HOLD, S.FULFILLMENT_REQUESTED}
+    ),
 }
 
 TERMINAL: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.FAILED, S.CANCELLED})

@@ -1,65 +1,129 @@
-"""Allocate a validated order's stock: plan, reserve atomically, and hold the order when stock is short."""
+"""Allocate an order's stock: plan by the order's policy, reserve atomically, or backorder what is short.
+
+Used by the workflow's Allocate task (a VALIDATED order) and by the backorder queue when stock arrives
+(a BACKORDERED order); `explain_allocation` is the same decision without any write (the dry run).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from oms.data.backorders import entry_keys, older_waiters, place_backorder
 from oms.data.inventory import active_warehouses, available_stock, reserve
 from oms.data.models import OrderRecord
-from oms.data.orders import get_order, transition
+from oms.data.orders import get_order
 from oms.domain.errors import ReservationConflictError
-from oms.domain.status import HoldReason, OrderStatus
-from oms.logic.allocation_plan import AllocationPlan, demand_by_sku, plan_allocation
+from oms.domain.status import OrderStatus
+from oms.logic.allocation_plan import AllocationPlan, demand_by_sku, plan_allocation, shortfall_reason
+from oms.logic.allocation_policy import AllocationPolicy, AllocationRules
 from oms.observability import MetricUnit, metrics
 
 ACTOR = "workflow:allocate"
 MAX_ATTEMPTS = 5
-MAX_TRANSACTION_LINES = 98  # DynamoDB's 100 items, less the order and the reservation record
+ALLOCATABLE = (OrderStatus.VALIDATED.value, OrderStatus.BACKORDERED.value)
 
 
 @dataclass(frozen=True)
 class AllocationResult:
     outcome: OrderStatus
     reason: str
+    missing: dict[str, int] = field(default_factory=dict)
+    """While BACKORDERED: sku -> units the order still waits for."""
 
 
-def allocate_order(order_id: str, *, now: datetime) -> AllocationResult:
-    """Reserve stock for every line of a VALIDATED order, or put it ON_HOLD as OUT_OF_STOCK.
+@dataclass(frozen=True)
+class AllocationDecision:
+    """What allocation would do for an order now: the plan, the rules behind it, and whether it reserves."""
+
+    rules: AllocationRules
+    destination: str
+    plan: AllocationPlan
+    blocked: frozenset[str]
+    """SKUs the order may not take because older backorders wait for them."""
+
+    @property
+    def reason(self) -> str:
+        if self.plan.complete:
+            return self.plan.reason
+        head = self.plan.reason.split("; insufficient stock")[0]
+        waiting = {sku: 1 for sku in self.blocked}
+        return f"{head}; {shortfall_reason(self.plan.missing, waiting)}"
+
+    @property
+    def choices(self) -> list[str]:
+        return [f"{c.warehouse_id}: {c.reason}" for c in self.plan.choices]
+
+
+def decide(record: OrderRecord, policy: AllocationPolicy) -> AllocationDecision:
+    """Plan the order's allocation against current stock, without writing anything."""
+    rules = policy.rules_for(record.channel, record.customer.customer_id)
+    address = record.shipping_address
+    destination, distances = policy.distances_to(address.country, address.region)
+    demand = demand_by_sku([(line.sku, int(line.quantity)) for line in record.lines])
+    # Stock of a SKU that older orders are waiting for goes to them first (oldest first, when it arrives).
+    ahead_of = record.backorder_queue_key if record.status == OrderStatus.BACKORDERED.value else None
+    blocked = older_waiters(demand, ahead_of=ahead_of)
+    stock = available_stock(demand)
+    for sku in blocked:
+        stock[sku] = {}
+    plan = plan_allocation(
+        demand,
+        stock,
+        active_warehouses(),
+        strategy=rules.strategy,
+        distances=distances,
+        destination=destination,
+    )
+    return AllocationDecision(rules, destination, plan, frozenset(blocked))
+
+
+def allocate_order(order_id: str, *, policy: AllocationPolicy, now: datetime) -> AllocationResult:
+    """Reserve stock for every line of a VALIDATED or BACKORDERED order, or (re)queue it as BACKORDERED.
 
     Idempotent: a retried task finds the order ALLOCATED (the reservation and the status change are one
     transaction) and reports the first attempt's decision.
     """
     for _ in range(MAX_ATTEMPTS):
         record = get_order(order_id)
-        if record.status != OrderStatus.VALIDATED.value:
+        if record.status not in ALLOCATABLE:
             return AllocationResult(OrderStatus(record.status), record.allocation_reason or record.status)
-        demand = demand_by_sku([(line.sku, int(line.quantity)) for line in record.lines])
-        plan = plan_allocation(demand, available_stock(demand), active_warehouses())
-        if not isinstance(plan, AllocationPlan):
-            transition(
+        decision = decide(record, policy)
+        plan = decision.plan
+        if not plan.complete:
+            placed = place_backorder(
                 record,
-                OrderStatus.ON_HOLD,
+                plan.missing,
+                reason=decision.reason,
+                choices=decision.choices,
+                escalate_after=timedelta(hours=decision.rules.backorder_escalation_hours),
                 by=ACTOR,
                 at=now,
-                reason=f"{HoldReason.OUT_OF_STOCK.value}: {plan.reason}",
-                extra=[
-                    OrderRecord.hold_reason.set(HoldReason.OUT_OF_STOCK.value),
-                    OrderRecord.allocation_reason.set(plan.reason),
-                ],
             )
-            metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
-            return AllocationResult(OrderStatus.ON_HOLD, plan.reason)
-        if len(plan.lines) > MAX_TRANSACTION_LINES:
-            raise ReservationConflictError(
-                f"order {order_id} needs {len(plan.lines)} reservation lines; at most {MAX_TRANSACTION_LINES}"
-            )
-        outcome = reserve(order_id, plan.lines, reason=plan.reason, by=ACTOR, at=now)
+            if not placed:
+                continue  # the order moved meanwhile: look again
+            if record.status == OrderStatus.VALIDATED.value:
+                metrics.add_metric(name="OrdersBackordered", unit=MetricUnit.Count, value=1)
+            return AllocationResult(OrderStatus.BACKORDERED, decision.reason, dict(plan.missing))
+        outcome = reserve(
+            order_id,
+            plan.lines,
+            reason=decision.reason,
+            choices=decision.choices,
+            by=ACTOR,
+            at=now,
+            expires_at=now + timedelta(hours=decision.rules.reservation_hold_hours),
+            from_status=OrderStatus(record.status),
+            revision=int(record.revision),
+            leave_queues=entry_keys(record),
+        )
         if outcome.stock_changed:
             continue  # another order took stock between our read and write: plan again
         if outcome.reserved:
             metrics.add_metric(name="OrdersAllocated", unit=MetricUnit.Count, value=1)
-            return AllocationResult(OrderStatus.ALLOCATED, plan.reason)
-        latest = get_order(order_id)  # an earlier attempt reserved: report what it decided
-        return AllocationResult(OrderStatus(latest.status), latest.allocation_reason or plan.reason)
+            return AllocationResult(OrderStatus.ALLOCATED, decision.reason)
+        latest = get_order(order_id)  # an earlier attempt reserved, or the order moved: report what it is
+        if latest.status in ALLOCATABLE:
+            continue
+        return AllocationResult(OrderStatus(latest.status), latest.allocation_reason or decision.reason)
     raise ReservationConflictError(f"stock for order {order_id} kept changing; retry later")

@@ -10,14 +10,15 @@ from typing import Literal
 from pydantic import BaseModel, model_validator
 from pynamodb.exceptions import UpdateError
 
-from oms.aws import client
+from oms.data.backorders import drop_entry, entry_keys
 from oms.data.inventory import ReservationState, close_reservation
 from oms.data.models import AddressAttribute, CustomerAttribute, OrderLineAttribute, OrderRecord
 from oms.data.orders import append_history, find_order, history_entry, transition
 from oms.domain.errors import InvalidTransitionError
-from oms.domain.events import ORDERS_SOURCE
 from oms.domain.order import CanonicalOrder, SafeId
 from oms.domain.status import ALLOWED_TRANSITIONS, OrderStatus
+from oms.logic.backorders import announce_stock_returned, reservation_lines
+from oms.logic.fulfillment import withdraw_fulfillment_requests
 from oms.logic.intake import receive_order, start_lifecycle
 from oms.observability import MetricUnit, logger, metrics
 
@@ -141,32 +142,20 @@ def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: da
             _note(record, note, by=by, at=now)
             metrics.add_metric(name="CancellationsRefused", unit=MetricUnit.Count, value=1)
             return ChangeResult(order_id, status.value, applied=False, note=note)
-        close_reservation(order_id, to_state=ReservationState.RELEASED, by=by, at=now, reason=reason)
+        released = close_reservation(
+            order_id, to_state=ReservationState.RELEASED, by=by, at=now, reason=reason
+        )
         try:
             transition(record, OrderStatus.CANCELLED, by=by, at=now, reason=reason)
         except InvalidTransitionError:
             continue  # allocated or moved meanwhile: look again (and release what it reserved)
         if status is OrderStatus.FULFILLMENT_REQUESTED:
-            _tell_warehouses(record, event_bus)
+            withdraw_fulfillment_requests(record, event_bus=event_bus, reason=reason)
+        if released:
+            announce_stock_returned(reservation_lines(record), reason="order cancelled", event_bus=event_bus)
+        for sku, key in entry_keys(record):
+            drop_entry(sku, key)  # a cancelled backorder leaves its queues
         metrics.add_metric(name="OrdersCancelled", unit=MetricUnit.Count, value=1)
         return ChangeResult(order_id, OrderStatus.CANCELLED.value, applied=True, note=reason)
     logger.warning("cancellation kept racing the workflow", extra={"order_id": order_id})
     raise InvalidTransitionError(f"order {order_id} kept changing while being cancelled; retry")
-
-
-def _tell_warehouses(record: OrderRecord, event_bus: str) -> None:
-    warehouses = sorted({line.warehouse_id for line in record.allocation or []})
-    entries = [
-        {
-            "EventBusName": event_bus,
-            "Source": ORDERS_SOURCE,
-            "DetailType": "FulfillmentCancelled",
-            "Detail": f'{{"order_id": "{record.order_id}", "warehouse_id": "{warehouse}"}}',
-            "Resources": [f"order/{record.order_id}"],
-        }
-        for warehouse in warehouses
-    ]
-    if entries:
-        response = client("events").put_events(Entries=entries)
-        if response.get("FailedEntryCount"):
-            raise RuntimeError("EventBridge refused FulfillmentCancelled events")

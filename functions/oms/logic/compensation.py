@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from oms.data.backorders import drop_entry, entry_keys
 from oms.data.inventory import ReservationState, close_reservation
 from oms.data.orders import get_order, transition
 from oms.domain.status import ALLOWED_TRANSITIONS, OrderStatus
+from oms.logic.backorders import announce_stock_returned, reservation_lines
 from oms.observability import MetricUnit, logger, metrics
 
 ACTOR = "workflow:compensate"
 
 
-def fail_order(order_id: str, *, reason: str, now: datetime) -> str:
-    """Release the order's reservation (exactly once) and mark it FAILED with the reason. Idempotent."""
+def fail_order(order_id: str, *, reason: str, event_bus: str, now: datetime) -> str:
+    """Release the order's reservation (exactly once), take it out of any backorder queue, and mark it
+    FAILED with the reason. Idempotent. Released stock is announced so waiting backorders get it."""
     released = close_reservation(
         order_id, to_state=ReservationState.RELEASED, by=ACTOR, at=now, reason=reason
     )
+    record = get_order(order_id)
     if released:
         metrics.add_metric(name="ReservationsReleased", unit=MetricUnit.Count, value=1)
-    record = get_order(order_id)
+        announce_stock_returned(reservation_lines(record), reason="workflow step failed", event_bus=event_bus)
+    for sku, key in entry_keys(record):
+        drop_entry(sku, key)
     if OrderStatus(record.status) in ALLOWED_TRANSITIONS[OrderStatus.FAILED]:
         transition(record, OrderStatus.FAILED, by=ACTOR, at=now, reason=reason)
         metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=1)

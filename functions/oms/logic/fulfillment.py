@@ -60,3 +60,22 @@ def request_fulfillment(order_id: str, *, event_bus: str, now: datetime) -> list
             record, OrderStatus.FULFILLMENT_REQUESTED, by=ACTOR, at=now, reason=f"sent to {warehouses}"
         )
     return requests
+
+
+def withdraw_fulfillment_requests(record: OrderRecord, *, event_bus: str, reason: str) -> None:
+    """Tell each warehouse of the order's allocation to stop: one FulfillmentCancelled event each
+    (warehouses dedupe on order id + warehouse id, so a repeat is harmless)."""
+    entries = [
+        {
+            "EventBusName": event_bus,
+            "Source": ORDERS_SOURCE,
+            "DetailType": "FulfillmentCancelled",
+            "Detail": json.dumps({"order_id": record.order_id, "warehouse_id": warehouse, "reason": reason}),
+            "Resources": [f"order/{record.order_id}"],
+        }
+        for warehouse in sorted({line.warehouse_id for line in record.allocation or []})
+    ]
+    if entries:
+        response = client("events").put_events(Entries=entries)
+        if response.get("FailedEntryCount"):
+            raise RuntimeError("EventBridge refused FulfillmentCancelled events")

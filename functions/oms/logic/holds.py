@@ -21,7 +21,7 @@ def orders_on_hold(reason: HoldReason | None = None) -> Iterator[OrderRecord]:
 def release_hold(order_id: str, *, by: str, note: str, workflow_arn: str, now: datetime) -> OrderRecord:
     """Accept a held order as it is: VALIDATED with who released it and why, then on to allocation.
 
-    A stock hold (OUT_OF_STOCK) is released the same way: allocation is simply tried again.
+    An expired reservation (RESERVATION_EXPIRED) is released the same way: allocation is tried again.
     """
     record = get_order(order_id)
     if record.status != OrderStatus.ON_HOLD.value:

@@ -20,15 +20,23 @@ class IntakeResult:
     duplicate: bool
 
 
-def start_lifecycle(order_id: str, workflow_arn: str, *, execution_name: str | None = None) -> None:
+def start_lifecycle(
+    order_id: str,
+    workflow_arn: str,
+    *,
+    execution_name: str | None = None,
+    resume_at_allocation: bool = False,
+) -> None:
     """Start the order's workflow, named by the order id (or by order id and revision after an amendment;
-    idempotent by name where AWS makes it so)."""
+    idempotent by name where AWS makes it so). `resume_at_allocation`: a served backorder continues at
+    the Allocate step (validation is behind it)."""
     sfn = client("stepfunctions")
+    payload = {"order_id": order_id, "resume": "ALLOCATION" if resume_at_allocation else "VALIDATION"}
     try:
         sfn.start_execution(
             stateMachineArn=workflow_arn,
             name=execution_name or order_id,
-            input=json.dumps({"order_id": order_id}),
+            input=json.dumps(payload),
         )
     except sfn.exceptions.ExecutionAlreadyExists:
         logger.info("workflow already started", extra={"order_id": order_id})

@@ -1,0 +1,188 @@
+"""Serving the backorder queues when stock comes back, and the scheduled sweep that keeps stock honest.
+
+* `serve_backorders`: stock of a SKU arrived (a receipt) or came back (a release): the SKU's queue is
+  served oldest first. Each order is allocated as a whole; the first one that still cannot get this SKU
+  stops the serving (strict first come, first served: a large old order is not starved by small new
+  ones). Allocated orders continue through the workflow from the Allocate step.
+* `expire_reservations`: stock reserved for an order that has not shipped within its hold time goes back,
+  exactly once; the order is put ON_HOLD (RESERVATION_EXPIRED) and its warehouses are told.
+* `escalate_overdue_backorders`: a backorder waiting longer than its limit escalates once
+  (BackorderOverdue on the bus for purchasing and operations).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from oms.aws import client
+from oms.data.backorders import drop_entry, mark_escalated, overdue, waiting_orders
+from oms.data.inventory import ReservationState, close_reservation, expired_reservations
+from oms.data.models import OrderRecord
+from oms.data.orders import find_order, transition
+from oms.domain.errors import InvalidTransitionError
+from oms.domain.status import HoldReason, OrderStatus
+from oms.logic.allocation import ALLOCATABLE, allocate_order
+from oms.logic.allocation_policy import AllocationPolicy
+from oms.logic.fulfillment import withdraw_fulfillment_requests
+from oms.logic.intake import start_lifecycle
+from oms.observability import MetricUnit, logger, metrics
+
+INVENTORY_SOURCE = "oms.inventory"
+ORDERS_SOURCE = "oms.orders"
+SWEEPER = "schedule:stock-sweeper"
+
+
+@dataclass
+class ServeResult:
+    sku: str
+    allocated: list[str] = field(default_factory=list)
+    still_waiting_head: str | None = None
+    """The oldest order that still cannot get the SKU (serving stopped there), if any."""
+    dropped: list[str] = field(default_factory=list)
+    """Entries of orders that no longer wait (cancelled, allocated elsewhere): removed from the queue."""
+
+
+def serve_backorders(sku: str, *, policy: AllocationPolicy, workflow_arn: str, now: datetime) -> ServeResult:
+    """Serve one SKU's queue oldest first. Safe to run twice or concurrently: allocation is idempotent and
+    conditional, and a served order leaves the queue in the transaction that reserves its stock."""
+    result = ServeResult(sku)
+    for entry in waiting_orders(sku):
+        record = find_order(entry.order_id)
+        if (
+            record is None
+            or record.status not in ALLOCATABLE
+            or record.backorder_queue_key != entry.queue_key
+        ):
+            drop_entry(sku, entry.queue_key)  # its order no longer waits here
+            result.dropped.append(entry.order_id)
+            continue
+        outcome = allocate_order(entry.order_id, policy=policy, now=now)
+        if outcome.outcome is OrderStatus.ALLOCATED:
+            start_lifecycle(
+                entry.order_id,
+                workflow_arn,
+                execution_name=f"{entry.order_id}-backorder-{int(now.timestamp() * 1000)}",
+                resume_at_allocation=True,
+            )
+            metrics.add_metric(name="BackordersServed", unit=MetricUnit.Count, value=1)
+            result.allocated.append(entry.order_id)
+        elif outcome.outcome is OrderStatus.BACKORDERED and sku in outcome.missing:
+            result.still_waiting_head = entry.order_id
+            break
+    logger.info(
+        "backorder queue served",
+        extra={"sku": sku, "allocated": len(result.allocated), "head": result.still_waiting_head},
+    )
+    return result
+
+
+def announce_stock_returned(lines: Iterable[tuple[str, str, int]], *, reason: str, event_bus: str) -> None:
+    """Tell the backorder queues that stock came back (a released reservation): StockReleased per SKU and
+    warehouse. `lines`: (sku, warehouse id, units)."""
+    entries = [
+        {
+            "EventBusName": event_bus,
+            "Source": INVENTORY_SOURCE,
+            "DetailType": "StockReleased",
+            "Detail": json.dumps(
+                {"sku": sku, "warehouse_id": warehouse_id, "quantity": quantity, "reason": reason}
+            ),
+            "Resources": [f"sku/{sku}"],
+        }
+        for sku, warehouse_id, quantity in lines
+    ]
+    for start in range(0, len(entries), 10):
+        response = client("events").put_events(Entries=entries[start : start + 10])
+        if response.get("FailedEntryCount"):
+            raise RuntimeError("EventBridge refused StockReleased events")
+
+
+def reservation_lines(record: OrderRecord) -> list[tuple[str, str, int]]:
+    return [(line.sku, line.warehouse_id, int(line.quantity)) for line in record.allocation or []]
+
+
+@dataclass
+class SweepResult:
+    reservations_expired: list[str] = field(default_factory=list)
+    backorders_escalated: list[str] = field(default_factory=list)
+
+
+def expire_reservations(*, event_bus: str, now: datetime) -> list[str]:
+    """Release every reservation past its hold time whose order has not shipped. Exactly once per
+    reservation (the release is conditional on RESERVED); returns the orders whose stock went back."""
+    expired = []
+    for reservation in expired_reservations(now):
+        order_id = reservation.order_id
+        record = find_order(order_id)
+        status = OrderStatus(record.status) if record else None
+        if status not in (OrderStatus.ALLOCATED, OrderStatus.FULFILLMENT_REQUESTED):
+            # Shipped, delivered or cancelled: the reservation is consumed or released by that path.
+            logger.warning(
+                "open reservation of an order past allocation", extra={"order_id": order_id, "status": status}
+            )
+            continue
+        reason = f"reservation expired at {reservation.expires_at_key} before the order shipped"
+        if not close_reservation(
+            order_id, to_state=ReservationState.RELEASED, by=SWEEPER, at=now, reason=reason
+        ):
+            continue  # closed meanwhile (shipped, cancelled, or another sweep)
+        assert record is not None
+        try:
+            transition(
+                record,
+                OrderStatus.ON_HOLD,
+                by=SWEEPER,
+                at=now,
+                reason=f"{HoldReason.RESERVATION_EXPIRED.value}: {reason}",
+                extra=[OrderRecord.hold_reason.set(HoldReason.RESERVATION_EXPIRED.value)],
+            )
+        except InvalidTransitionError:
+            logger.warning("order moved while its reservation expired", extra={"order_id": order_id})
+        if status is OrderStatus.FULFILLMENT_REQUESTED:
+            withdraw_fulfillment_requests(record, event_bus=event_bus, reason="reservation expired")
+        announce_stock_returned(reservation_lines(record), reason="reservation expired", event_bus=event_bus)
+        metrics.add_metric(name="ReservationsExpired", unit=MetricUnit.Count, value=1)
+        expired.append(order_id)
+    return expired
+
+
+def escalate_overdue_backorders(*, event_bus: str, now: datetime) -> list[str]:
+    """Escalate, once each, the backorders waiting longer than their limit: BackorderOverdue events."""
+    escalated = []
+    for entry in overdue(now):
+        if not mark_escalated(entry, now):
+            continue
+        waited = now - entry.queued_at
+        detail = {
+            "order_id": entry.order_id,
+            "sku": entry.sku,
+            "quantity": int(entry.quantity),
+            "backordered_at": entry.queued_at.isoformat(),
+            "waiting_hours": round(waited.total_seconds() / 3600, 1),
+        }
+        response = client("events").put_events(
+            Entries=[
+                {
+                    "EventBusName": event_bus,
+                    "Source": ORDERS_SOURCE,
+                    "DetailType": "BackorderOverdue",
+                    "Detail": json.dumps(detail),
+                    "Resources": [f"order/{entry.order_id}", f"sku/{entry.sku}"],
+                }
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            raise RuntimeError("EventBridge refused a BackorderOverdue event")
+        metrics.add_metric(name="BackordersEscalated", unit=MetricUnit.Count, value=1)
+        escalated.append(entry.order_id)
+    return escalated
+
+
+def sweep(*, event_bus: str, now: datetime) -> SweepResult:
+    return SweepResult(
+        reservations_expired=expire_reservations(event_bus=event_bus, now=now),
+        backorders_escalated=escalate_overdue_backorders(event_bus=event_bus, now=now),
+    )

@@ -1,0 +1,18 @@
+"""Business rules kept in SSM parameters, read through Powertools' parameters utility (cached 5 minutes
+per container, so a change applies within 5 minutes without a deploy)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities import parameters
+
+from oms.config import Settings
+from oms.logic.allocation_policy import AllocationPolicy
+
+POLICY_MAX_AGE_SECONDS = 300
+
+
+def allocation_policy(settings: Settings) -> AllocationPolicy:
+    raw = parameters.get_parameter(
+        settings.require("allocation_policy_parameter"), transform="json", max_age=POLICY_MAX_AGE_SECONDS
+    )
+    return AllocationPolicy.model_validate(raw)

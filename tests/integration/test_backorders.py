@@ -1,0 +1,235 @@
+"""Backorders on the embedded AWS: short orders wait in per-SKU queues, stock coming back serves them
+oldest first through the workflow, cancellations leave the queue, reservations expire exactly once and
+old backorders escalate once."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from infra import DeployedStack
+from oms.data.backorders import waiting_orders
+from oms.data.models import InventoryRecord, ReservationRecord
+from tests.support.world import (
+    bind,
+    get_order,
+    post_webhook,
+    seed_catalog,
+    seed_warehouses,
+    set_stock,
+    shopify_order,
+    shopify_webhook,
+    stock_of,
+)
+
+
+@pytest.fixture(scope="module")
+def world(embedded_aws: DeployedStack) -> DeployedStack:
+    bind(embedded_aws)
+    seed_catalog({"BO-1": "10.00", "BO-2": "20.00", "BO-3": "30.00", "BO-4": "40.00"})
+    seed_warehouses({"WH-NJ": 1, "WH-TX": 2})
+    for sku in ("BO-1", "BO-2", "BO-3", "BO-4"):
+        set_stock(sku, "WH-NJ", 0)
+    return embedded_aws
+
+
+@pytest.fixture(scope="module")
+def bus_events(world: DeployedStack) -> list[dict[str, Any]]:
+    """Everything the OMS puts on its bus from here on, through a rule and queue of the test's own."""
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    bus = world.outputs["EventBusName"]
+    url = sqs.create_queue(QueueName="test-bus-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="test-bus-tap",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": ["oms.orders", "oms.inventory"]}),
+    )
+    events.put_targets(Rule="test-bus-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+    seen: list[dict[str, Any]] = []
+
+    class Tap(list[dict[str, Any]]):
+        def drain(self) -> list[dict[str, Any]]:
+            while True:
+                batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                if not batch:
+                    return self
+                for message in batch:
+                    self.append(json.loads(message["Body"]))
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    return Tap(seen)
+
+
+def _place(world: DeployedStack, number: int, lines: list[tuple[str, int, str]]) -> dict[str, Any]:
+    response = post_webhook(world, shopify_webhook(shopify_order(number, lines)))
+    assert response.status_code == 202, response.text
+    world.embedded.wait_idle(timeout=60)
+    order: dict[str, Any] = get_order(world, response.json()["order_id"]).json()
+    return order
+
+
+def _order(world: DeployedStack, order_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = get_order(world, order_id).json()
+    return result
+
+
+def _receive(world: DeployedStack, sku: str, warehouse_id: str, quantity: int) -> None:
+    """Goods in: on hand and available go up, and StockReceived goes on the bus (as a receipt does)."""
+    InventoryRecord(sku, warehouse_id).update(
+        actions=[InventoryRecord.on_hand.add(quantity), InventoryRecord.available.add(quantity)]
+    )
+    boto3.client("events").put_events(
+        Entries=[
+            {
+                "EventBusName": world.outputs["EventBusName"],
+                "Source": "oms.inventory",
+                "DetailType": "StockReceived",
+                "Detail": json.dumps({"sku": sku, "warehouse_id": warehouse_id, "quantity": quantity}),
+            }
+        ]
+    )
+    world.embedded.wait_idle(timeout=120)
+
+
+def _sweep(world: DeployedStack, at: datetime) -> dict[str, Any]:
+    response = boto3.client("lambda").invoke(
+        FunctionName=world.function_name("StockSweeperFunction"),
+        Payload=json.dumps({"time": at.isoformat()}).encode(),
+    )
+    assert "FunctionError" not in response, response["Payload"].read()
+    world.embedded.wait_idle(timeout=120)
+    result: dict[str, Any] = json.loads(response["Payload"].read())
+    return result
+
+
+def test_a_backordered_order_says_what_it_waits_for(world: DeployedStack) -> None:
+    # Given no BO-1 in stock
+    # When an order for 2 BO-1 and 1 BO-2 arrives
+    order = _place(world, 9101, [("BO-1", 2, "10.00")])
+    # Then it is BACKORDERED, the API shows the missing units and why, and nothing is reserved
+    assert order["status"] == "BACKORDERED"
+    assert order["backorder"] == [{"sku": "BO-1", "quantity": 2}]
+    assert "BO-1 short by 2" in order["allocation_reason"]
+    assert [h["status"] for h in order["history"]] == ["RECEIVED", "VALIDATED", "BACKORDERED"]
+    assert [e.order_id for e in waiting_orders("BO-1")] == [order["order_id"]]
+    with pytest.raises(ReservationRecord.DoesNotExist):
+        ReservationRecord.get(order["order_id"])
+
+
+def test_received_stock_serves_the_queue_oldest_first_through_the_workflow(world: DeployedStack) -> None:
+    # Given the order of the previous test waits for 2 BO-1, and two newer orders wait for 1 each
+    first = next(iter(waiting_orders("BO-1"))).order_id
+    second = _place(world, 9102, [("BO-1", 1, "10.00")])["order_id"]
+    third = _place(world, 9103, [("BO-1", 1, "10.00")])["order_id"]
+    assert [e.order_id for e in waiting_orders("BO-1")] == [first, second, third]
+    # When 3 units arrive
+    _receive(world, "BO-1", "WH-NJ", 3)
+    # Then the two oldest orders get them and go on to the warehouse; the third keeps waiting
+    assert _order(world, first)["status"] == "FULFILLMENT_REQUESTED"
+    assert _order(world, second)["status"] == "FULFILLMENT_REQUESTED"
+    assert _order(world, third)["status"] == "BACKORDERED"
+    assert [e.order_id for e in waiting_orders("BO-1")] == [third]
+    assert stock_of("BO-1", "WH-NJ") == (3, 3, 0)
+    history = [h["status"] for h in _order(world, first)["history"]]
+    assert history[-3:] == ["BACKORDERED", "ALLOCATED", "FULFILLMENT_REQUESTED"]
+    assert _order(world, first)["backorder"] == []
+
+
+def test_the_head_of_the_queue_is_not_skipped_for_a_smaller_newer_order(world: DeployedStack) -> None:
+    # Given an order waits for 5 BO-2 and a newer one for 1 BO-2
+    big = _place(world, 9104, [("BO-2", 5, "20.00")])["order_id"]
+    small = _place(world, 9105, [("BO-2", 1, "20.00")])["order_id"]
+    # When 2 units arrive (enough for the small order, not for the big one)
+    _receive(world, "BO-2", "WH-NJ", 2)
+    # Then both keep waiting: first come, first served; the stock stays available for the head
+    assert _order(world, big)["status"] == "BACKORDERED"
+    assert _order(world, small)["status"] == "BACKORDERED"
+    # And a brand-new order does not take the units the queue is waiting for
+    newcomer = _place(world, 9106, [("BO-2", 1, "20.00")])
+    assert newcomer["status"] == "BACKORDERED"
+    assert "behind" in newcomer["allocation_reason"]
+    assert stock_of("BO-2", "WH-NJ") == (2, 0, 2)
+
+
+def test_a_cancelled_backorder_leaves_the_queue_and_the_next_is_served(world: DeployedStack) -> None:
+    # Given the big BO-2 order of the previous test heads the queue
+    head = next(iter(waiting_orders("BO-2")))
+    # When the channel cancels it
+    payload = shopify_order(9104, [("BO-2", 5, "20.00")])
+    payload["cancelled_at"] = "2026-11-02T15:00:00-05:00"
+    payload["cancel_reason"] = "customer"
+    response = post_webhook(world, shopify_webhook(payload, topic="orders/cancelled"))
+    assert response.status_code in (200, 202), response.text
+    world.embedded.wait_idle(timeout=60)
+    # Then it is CANCELLED and out of the queue
+    assert _order(world, head.order_id)["status"] == "CANCELLED"
+    assert head.order_id not in [e.order_id for e in waiting_orders("BO-2")]
+    # And when stock next moves, the waiting orders behind it are served with the 2 units on hand
+    _receive(world, "BO-2", "WH-NJ", 0)
+    statuses = [_order(world, e)["status"] for e in (_order_id(world, 9105), _order_id(world, 9106))]
+    assert statuses == ["FULFILLMENT_REQUESTED", "FULFILLMENT_REQUESTED"]
+    assert list(waiting_orders("BO-2")) == []
+
+
+def _order_id(world: DeployedStack, number: int) -> str:
+    from oms.domain.order import order_id_for
+
+    return order_id_for("shopify", str(number))
+
+
+def test_a_reservation_past_its_hold_time_is_released_once_and_serves_the_queue(
+    world: DeployedStack, bus_events: Any
+) -> None:
+    # Given one BO-3 in stock, an order that reserved it (sent to the warehouse), and one waiting behind
+    set_stock("BO-3", "WH-NJ", 1)
+    holder = _place(world, 9107, [("BO-3", 1, "30.00")])
+    waiter = _place(world, 9108, [("BO-3", 1, "30.00")])
+    assert (holder["status"], waiter["status"]) == ("FULFILLMENT_REQUESTED", "BACKORDERED")
+    bus_events.drain()
+    # When the sweep runs after the 72-hour hold time
+    later = datetime.now(UTC) + timedelta(hours=73)
+    first = _sweep(world, later)
+    # Then the holder's stock went back, the holder is ON_HOLD for a person, its warehouse was told
+    assert holder["order_id"] in first["reservations_expired"]
+    held = _order(world, holder["order_id"])
+    assert (held["status"], held["hold_reason"]) == ("ON_HOLD", "RESERVATION_EXPIRED")
+    assert ReservationRecord.get(holder["order_id"]).state == "RELEASED"
+    kinds = [
+        (e["detail-type"], e["detail"].get("order_id") or e["detail"].get("sku")) for e in bus_events.drain()
+    ]
+    assert ("FulfillmentCancelled", holder["order_id"]) in kinds
+    assert ("StockReleased", "BO-3") in kinds
+    # And the released unit went to the waiting order, through the workflow
+    assert _order(world, waiter["order_id"])["status"] == "FULFILLMENT_REQUESTED"
+    assert stock_of("BO-3", "WH-NJ") == (1, 1, 0)
+    # And a second sweep at the same time releases nothing of the holder's again
+    second = _sweep(world, later)
+    assert holder["order_id"] not in second["reservations_expired"]
+    assert ReservationRecord.get(holder["order_id"]).closed_by == "schedule:stock-sweeper"
+
+
+def test_a_backorder_older_than_its_limit_escalates_once(world: DeployedStack, bus_events: Any) -> None:
+    # Given an order waiting for BO-4
+    waiting = _place(world, 9109, [("BO-4", 1, "40.00")])
+    assert waiting["status"] == "BACKORDERED"
+    bus_events.drain()
+    # When sweeps run before and after its 72-hour limit
+    early = _sweep(world, datetime.now(UTC) + timedelta(hours=1))
+    late = _sweep(world, datetime.now(UTC) + timedelta(hours=80))
+    again = _sweep(world, datetime.now(UTC) + timedelta(hours=81))
+    # Then it escalates exactly once, with a BackorderOverdue event for purchasing
+    assert waiting["order_id"] not in early["backorders_escalated"]
+    assert waiting["order_id"] in late["backorders_escalated"]
+    assert waiting["order_id"] not in again["backorders_escalated"]
+    overdue = [
+        e
+        for e in bus_events.drain()
+        if e["detail-type"] == "BackorderOverdue" and e["detail"]["sku"] == "BO-4"
+    ]
+    assert [(e["detail"]["order_id"], e["detail"]["sku"]) for e in overdue] == [(waiting["order_id"], "BO-4")]
+    assert overdue[0]["detail"]["waiting_hours"] >= 72
