@@ -5,7 +5,9 @@ old backorders escalate once."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -233,3 +235,51 @@ def test_a_backorder_older_than_its_limit_escalates_once(world: DeployedStack, b
     ]
     assert [(e["detail"]["order_id"], e["detail"]["sku"]) for e in overdue] == [(waiting["order_id"], "BO-4")]
     assert overdue[0]["detail"]["waiting_hours"] >= 72
+
+
+@pytest.fixture
+def ship_available(world: DeployedStack) -> Iterator[None]:
+    """The Shopify channel's policy switched to ship-what-is-available for one test (then restored)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    ssm = boto3.client("ssm")
+    name = world.resources["AllocationPolicyParameter"]
+    original = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    policy = json.loads(original)
+    policy["channels"] = {"shopify": {"backorder": "SHIP_AVAILABLE"}}
+    ssm.put_parameter(Name=name, Value=json.dumps(policy), Overwrite=True)
+    parameters.clear_caches()  # as if the functions' 5-minute cache had expired
+    yield
+    ssm.put_parameter(Name=name, Value=original, Overwrite=True)
+    parameters.clear_caches()
+
+
+def test_ship_available_splits_off_a_backorder_order_that_ships_when_stock_arrives(
+    world: DeployedStack, ship_available: None
+) -> None:
+    # Given one BO-5 in stock and a channel whose policy is to ship what is available
+    seed_catalog({"BO-5": "15.00", "BO-6": "7.50"})
+    set_stock("BO-5", "WH-NJ", 1)
+    set_stock("BO-6", "WH-NJ", 5)
+    lines = [("BO-5", 3, "15.00"), ("BO-6", 1, "7.50")]
+    payload = shopify_order(9110, lines)
+    # When an order for 3 BO-5 (and 1 BO-6) arrives
+    parent = _place(world, 9110, lines)
+    # Then the available unit ships now with the BO-6, and a child order waits for the other 2
+    assert parent["status"] == "FULFILLMENT_REQUESTED", parent["allocation_reason"]
+    assert sorted((x["sku"], x["quantity"]) for x in parent["lines"]) == [("BO-5", 1), ("BO-6", 1)]
+    child = _order(world, parent["backorder_order_id"])
+    assert child["status"] == "BACKORDERED"
+    assert child["split_from_order_id"] == parent["order_id"]
+    assert [(x["sku"], x["quantity"]) for x in child["lines"]] == [("BO-5", 2)]
+    assert child["backorder"] == [{"sku": "BO-5", "quantity": 2}]
+    # And the money of the two parts adds up to the channel's order exactly
+    for name, channel_total in (("grand_total", "total_price"), ("tax_total", "total_tax")):
+        assert Decimal(parent["totals"][name]) + Decimal(child["totals"][name]) == Decimal(
+            payload[channel_total]
+        )
+    # When the missing units arrive
+    _receive(world, "BO-5", "WH-NJ", 2)
+    # Then the child ships on its own
+    assert _order(world, child["order_id"])["status"] == "FULFILLMENT_REQUESTED"
+    assert stock_of("BO-5", "WH-NJ") == (3, 3, 0)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderRecord
-from oms.data.orders import transition_update
+from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderLineAttribute, OrderRecord
+from oms.data.orders import history_entry, transition_update
 from oms.domain.errors import ReservationConflictError
 from oms.domain.status import OrderStatus
 
@@ -28,13 +30,15 @@ def backordered_skus(record: OrderRecord) -> dict[str, int]:
     return {line.sku: int(line.quantity) for line in record.backorder or []}
 
 
-def older_waiters(skus: Iterable[str], *, ahead_of: str | None) -> set[str]:
+def older_waiters(skus: Iterable[str], *, ahead_of: str | None, ignoring: str | None = None) -> set[str]:
     """The SKUs whose queue holds an order older than `ahead_of` (any order, when None): stock of those
-    SKUs belongs to the queue first, so a newer order may not take it."""
+    SKUs belongs to the queue first, so a newer order may not take it. `ignoring`: an order that does not
+    count (an order's own backorder child, split off from it)."""
     blocked = set()
     for sku in sorted(set(skus)):
         condition = BackorderRecord.queue_key < ahead_of if ahead_of else None
-        for _ in BackorderRecord.query(sku, range_key_condition=condition, limit=1, consistent_read=True):
+        entries = BackorderRecord.query(sku, range_key_condition=condition, limit=2, consistent_read=True)
+        if any(entry.order_id != ignoring for entry in entries):
             blocked.add(sku)
     return blocked
 
@@ -147,3 +151,91 @@ def _queued_at(key: str, default: datetime) -> datetime:
         return datetime.strptime(key.split("#", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError:
         return default
+
+
+def split_order(
+    record: OrderRecord,
+    *,
+    child_id: str,
+    ships_now: Sequence[Mapping[str, Any]],
+    backordered: Sequence[Mapping[str, Any]],
+    child_totals: Mapping[str, Decimal],
+    missing: Mapping[str, int],
+    escalate_after: timedelta,
+    by: str,
+    at: datetime,
+) -> bool:
+    """One transaction: the order keeps `ships_now` (its totals reduced by the child's), a new BACKORDERED
+    order `child_id` takes `backordered`, and the child waits in the queues of `missing`.
+
+    Returns False when the order changed meanwhile (split already, amended, or moved on)."""
+    key = queue_key(at, child_id)
+    reason = f"split from {record.order_id}: the units not available at {at.isoformat()}"
+    child = OrderRecord(
+        child_id,
+        channel=record.channel,
+        external_id=f"{record.external_id}#backorder",
+        status=OrderStatus.BACKORDERED.value,
+        billing_status=record.billing_status,
+        currency=record.currency,
+        customer=record.customer,
+        shipping_address=record.shipping_address,
+        lines=[OrderLineAttribute(**line) for line in backordered],
+        computed_tax_total=child_totals["tax_total"],
+        placed_at=record.placed_at,
+        received_at=record.received_at,
+        updated_at=at,
+        entered_by=record.entered_by,
+        revision=1,
+        history=[history_entry(OrderStatus.BACKORDERED.value, None, at, by, reason)],
+        split_from_order_id=record.order_id,
+        backorder=[BackorderLineAttribute(sku=sku, quantity=qty) for sku, qty in sorted(missing.items())],
+        backorder_queue_key=key,
+        allocation_reason=f"backordered: {', '.join(f'{s} x{q}' for s, q in sorted(missing.items()))}",
+    )
+    for name in TOTALS:
+        setattr(child, name, child_totals[name])
+    units = sum(missing.values())
+    parent_actions: list[Action] = [
+        OrderRecord.lines.set([OrderLineAttribute(**line) for line in ships_now]),
+        OrderRecord.revision.add(1),
+        OrderRecord.backorder_order_id.set(child_id),
+        OrderRecord.updated_at.set(at),
+        OrderRecord.allocation_reason.set(f"split: {units} unit(s) backordered as order {child_id}"),
+        *(getattr(OrderRecord, name).set(getattr(record, name) - child_totals[name]) for name in TOTALS),
+    ]
+    if record.computed_tax_total is not None:
+        parent_actions.append(
+            OrderRecord.computed_tax_total.set(record.computed_tax_total - child_totals["tax_total"])
+        )
+    condition = (
+        (OrderRecord.status == OrderStatus.VALIDATED.value)
+        & (OrderRecord.revision == int(record.revision))
+        & OrderRecord.backorder_order_id.does_not_exist()
+    )
+    try:
+        with TransactWrite(connection=OrderRecord._get_connection().connection) as tx:
+            tx.update(OrderRecord(record.order_id), actions=parent_actions, condition=condition)
+            tx.save(child, condition=OrderRecord.order_id.does_not_exist())
+            for sku, qty in sorted(missing.items()):
+                tx.save(
+                    BackorderRecord(
+                        sku,
+                        key,
+                        order_id=child_id,
+                        quantity=qty,
+                        queued_at=at,
+                        escalate_at=at + escalate_after,
+                    )
+                )
+    except TransactWriteError as exc:
+        codes = [r.code if r else None for r in exc.cancellation_reasons]
+        if "ConditionalCheckFailed" in codes[:2]:
+            return False
+        if "TransactionConflict" in codes:
+            raise ReservationConflictError(f"split of {record.order_id} conflicted; retry") from exc
+        raise
+    return True
+
+
+TOTALS = ("subtotal", "discount_total", "shipping_total", "tax_total", "grand_total")

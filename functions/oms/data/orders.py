@@ -215,6 +215,8 @@ def to_view(record: OrderRecord) -> OrderView:
         allocation_reason=record.allocation_reason,
         allocation_choices=list(record.allocation_choices or []),
         backorder=[BackorderLine(sku=b.sku, quantity=int(b.quantity)) for b in (record.backorder or [])],
+        backorder_order_id=record.backorder_order_id,
+        split_from_order_id=record.split_from_order_id,
         invoice_number=record.invoice_number,
         invoice_pdf_key=record.invoice_pdf_key,
         carrier=record.carrier,

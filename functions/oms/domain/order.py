@@ -194,6 +194,10 @@ class OrderView(BaseModel):
     """Why each warehouse was chosen, one sentence per warehouse."""
     backorder: list[BackorderLine] = Field(default_factory=list)
     """While BACKORDERED: units per SKU the order waits for."""
+    backorder_order_id: str | None = None
+    """Ship-what-is-available: the child order that carries this order's backordered units."""
+    split_from_order_id: str | None = None
+    """Ship-what-is-available: the order this backorder order was split from."""
     invoice_number: str | None = None
     invoice_pdf_key: str | None = None
     tracking_number: str | None = None

@@ -16,7 +16,8 @@ from oms.data.orders import get_order
 from oms.domain.errors import ReservationConflictError
 from oms.domain.status import OrderStatus
 from oms.logic.allocation_plan import AllocationPlan, demand_by_sku, plan_allocation, shortfall_reason
-from oms.logic.allocation_policy import AllocationPolicy, AllocationRules
+from oms.logic.allocation_policy import AllocationPolicy, AllocationRules, BackorderPolicy
+from oms.logic.backorder_split import split_off_backorder
 from oms.observability import MetricUnit, metrics
 
 ACTOR = "workflow:allocate"
@@ -57,13 +58,40 @@ class AllocationDecision:
 
 def decide(record: OrderRecord, policy: AllocationPolicy) -> AllocationDecision:
     """Plan the order's allocation against current stock, without writing anything."""
-    rules = policy.rules_for(record.channel, record.customer.customer_id)
     address = record.shipping_address
-    destination, distances = policy.distances_to(address.country, address.region)
-    demand = demand_by_sku([(line.sku, int(line.quantity)) for line in record.lines])
+    return plan_for(
+        policy,
+        channel=record.channel,
+        customer_id=record.customer.customer_id,
+        country=address.country,
+        region=address.region,
+        lines=[(line.sku, int(line.quantity)) for line in record.lines],
+        ahead_of=record.backorder_queue_key if record.status == OrderStatus.BACKORDERED.value else None,
+        ignoring=record.backorder_order_id,
+    )
+
+
+def plan_for(
+    policy: AllocationPolicy,
+    *,
+    channel: str,
+    customer_id: str,
+    country: str,
+    region: str | None,
+    lines: list[tuple[str, int]],
+    ahead_of: str | None = None,
+    ignoring: str | None = None,
+) -> AllocationDecision:
+    """The allocation decision for these lines now (reads stock and the backorder queues, writes nothing).
+
+    `ahead_of`: the order's own place in the backorder queues, when it waits there (only older waiters
+    then come first); None for an order that is not queued (every waiter comes first).
+    """
+    rules = policy.rules_for(channel, customer_id)
+    destination, distances = policy.distances_to(country, region)
+    demand = demand_by_sku(lines)
     # Stock of a SKU that older orders are waiting for goes to them first (oldest first, when it arrives).
-    ahead_of = record.backorder_queue_key if record.status == OrderStatus.BACKORDERED.value else None
-    blocked = older_waiters(demand, ahead_of=ahead_of)
+    blocked = older_waiters(demand, ahead_of=ahead_of, ignoring=ignoring)
     stock = available_stock(demand)
     for sku in blocked:
         stock[sku] = {}
@@ -91,6 +119,18 @@ def allocate_order(order_id: str, *, policy: AllocationPolicy, now: datetime) ->
         decision = decide(record, policy)
         plan = decision.plan
         if not plan.complete:
+            if (
+                decision.rules.backorder is BackorderPolicy.SHIP_AVAILABLE
+                and plan.lines
+                and record.status == OrderStatus.VALIDATED.value
+                and not record.backorder_order_id
+            ):
+                escalate_after = timedelta(hours=decision.rules.backorder_escalation_hours)
+                if split_off_backorder(
+                    record, plan.missing, escalate_after=escalate_after, by=ACTOR, now=now
+                ):
+                    metrics.add_metric(name="OrdersSplitForBackorder", unit=MetricUnit.Count, value=1)
+                continue  # the order now holds only what can ship (or moved meanwhile): plan it again
             placed = place_backorder(
                 record,
                 plan.missing,

@@ -199,11 +199,11 @@ def _greedy_fewest(
             )
         )
     missing = {sku: qty for sku, qty in remaining.items() if qty}
-    if choices:
-        reason = (
-            f"fewest shipments: no single warehouse holds every line; split over {len(choices)} from "
-            + (", ".join(c.warehouse_id for c in choices))
-        )
+    if len(choices) == 1:
+        reason = f"fewest shipments: {choices[0].warehouse_id} ships what is available"
+    elif choices:
+        shippers = ", ".join(c.warehouse_id for c in choices)
+        reason = f"fewest shipments: no single warehouse holds every line; split over {shippers}"
     else:
         reason = "fewest shipments: nothing available"
     if missing:

@@ -16,6 +16,9 @@ from oms.logic.allocation_plan import Strategy
 class BackorderPolicy(StrEnum):
     HOLD_UNTIL_COMPLETE = "HOLD_UNTIL_COMPLETE"
     """Reserve nothing until every line can be reserved; the whole order waits in the backorder queues."""
+    SHIP_AVAILABLE = "SHIP_AVAILABLE"
+    """Reserve and ship what is available now; the rest becomes a child backorder order that waits in the
+    queues and ships (and is invoiced) on its own when stock arrives."""
 
 
 class AllocationRules(BaseModel):

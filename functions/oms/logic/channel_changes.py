@@ -155,6 +155,14 @@ def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: da
             announce_stock_returned(reservation_lines(record), reason="order cancelled", event_bus=event_bus)
         for sku, key in entry_keys(record):
             drop_entry(sku, key)  # a cancelled backorder leaves its queues
+        if record.backorder_order_id:  # the units split off to wait for stock are cancelled with it
+            cancel_order(
+                record.backorder_order_id,
+                by=by,
+                reason=f"{reason} (backorder of {order_id})",
+                event_bus=event_bus,
+                now=now,
+            )
         metrics.add_metric(name="OrdersCancelled", unit=MetricUnit.Count, value=1)
         return ChangeResult(order_id, OrderStatus.CANCELLED.value, applied=True, note=reason)
     logger.warning("cancellation kept racing the workflow", extra={"order_id": order_id})
