@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 _FIELDS = {
     "orders_table": "ORDERS_TABLE",
     "inventory_table": "INVENTORY_TABLE",
+    "movements_table": "INVENTORY_MOVEMENTS_TABLE",
     "reservations_table": "RESERVATIONS_TABLE",
     "catalog_table": "CATALOG_TABLE",
     "customers_table": "CUSTOMERS_TABLE",
@@ -39,6 +40,7 @@ class Settings(BaseModel):
 
     orders_table: str = ""
     inventory_table: str = ""
+    movements_table: str = ""
     reservations_table: str = ""
     catalog_table: str = ""
     customers_table: str = ""
