@@ -31,6 +31,15 @@ class Accepted(BaseModel):
     note: str | None = None
 
 
+class StockProblem(Problem):
+    """A refused stock movement, with the numbers it was refused on."""
+
+    on_hand: int = Field(description="Units on hand when the movement was refused")
+    reserved: int = Field(description="Units reserved for orders")
+    available: int = Field(description="on_hand - reserved")
+    quantity_change: int = Field(description="The change the movement asked for")
+
+
 def problem(status: int, code: str, reason: str) -> Response[Problem]:
     return Response(
         status_code=status,
@@ -39,8 +48,8 @@ def problem(status: int, code: str, reason: str) -> Response[Problem]:
     )
 
 
-def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
-    """The OpenAPI `responses` entries of the given 4xx statuses."""
+def problem_responses(*statuses: int, described: dict[int, str] | None = None) -> dict[int, dict[str, Any]]:
+    """The OpenAPI `responses` entries of the given 4xx statuses (`described`: route-specific wording)."""
     descriptions = {
         400: "Malformed request",
         401: "Missing or invalid signature or token",
@@ -50,7 +59,7 @@ def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
         413: "Body too large",
         415: "Unsupported content type",
         422: "The payload is not a valid order",
-    }
+    } | (described or {})
     return {
         status: {"description": descriptions[status], "content": {"application/json": {"model": Problem}}}
         for status in statuses
