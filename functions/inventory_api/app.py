@@ -7,7 +7,10 @@ each recorded in the stock ledger with the user who sent it."""
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -69,7 +72,7 @@ def _movement_responses() -> dict[int, Any]:
             201: {"description": "Recorded", **answer},
             200: {"description": "Already recorded under this reference; nothing changed", **answer},
         }
-        | problem_responses(400, 401, 403, 404, 422, described=_DESCRIBED)
+        | problem_responses(400, 401, 403, 404, 415, 422, described=_DESCRIBED)
         | {409: {"description": _DESCRIBED[409], "content": {"application/json": {"model": StockProblem}}}}
     )
 
@@ -95,6 +98,12 @@ def _refused(error: OmsError) -> Response[Problem]:
 @app.exception_handler(RequestValidationError)
 def _invalid(error: RequestValidationError) -> Response[Problem]:
     return validation_problem(error)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported(error: RequestUnsupportedContentType) -> Response[Problem]:
+    content_type = app.current_event.headers.get("content-type", "")
+    return problem(415, "UNSUPPORTED_CONTENT_TYPE", f"content type {content_type!r}: send application/json")
 
 
 def _answer(result: MovementResult) -> Response[Movement]:

@@ -68,8 +68,11 @@ def problem_responses(*statuses: int, described: dict[int, str] | None = None) -
 
 def validation_problem(error: RequestValidationError) -> Response[Problem]:
     """Powertools' request validation in the same shape as every other 4xx: a malformed path or query
-    parameter is a 400, a body that breaks its schema a 422."""
+    parameter, or a body that is not JSON at all, is a 400; a body that breaks its schema a 422."""
     first = error.errors()[0] if error.errors() else {}
+    if first.get("type") == "json_invalid":
+        detail = (first.get("ctx") or {}).get("error", "invalid JSON")
+        return problem(400, "MALFORMED_BODY", f"body is not valid JSON: {detail}")
     location = tuple(str(part) for part in first.get("loc", ()))
     status = 422 if location[:1] == ("body",) else 400
     return problem(status, "INVALID_REQUEST", f"{'.'.join(location)}: {first.get('msg', 'invalid')}")
