@@ -100,10 +100,32 @@ def _invalid(error: RequestValidationError) -> Response[Problem]:
     return validation_problem(error)
 
 
+def _unsupported_content_type() -> Response[Problem] | None:
+    content_type = app.current_event.headers.get("content-type", "").strip()
+    if not content_type or content_type.lower().startswith("application/json"):
+        return None
+    return problem(415, "UNSUPPORTED_CONTENT_TYPE", f"content type {content_type!r}: send application/json")
+
+
 @app.exception_handler(RequestUnsupportedContentType)
 def _unsupported(error: RequestUnsupportedContentType) -> Response[Problem]:
-    content_type = app.current_event.headers.get("content-type", "")
-    return problem(415, "UNSUPPORTED_CONTENT_TYPE", f"content type {content_type!r}: send application/json")
+    return _unsupported_content_type() or problem(415, "UNSUPPORTED_CONTENT_TYPE", "send application/json")
+
+
+@app.exception_handler(UnicodeDecodeError)
+def _not_utf8(error: UnicodeDecodeError) -> Response[Problem]:
+    """Powertools decodes the body before validating it: bytes that are not UTF-8 are a malformed body."""
+    return problem(400, "MALFORMED_BODY", f"body is not UTF-8 text: {error.reason} at byte {error.start}")
+
+
+@app.exception_handler(ValueError)
+def _unparseable(error: ValueError) -> Response[Problem]:
+    """Powertools raises a bare ValueError for a multipart body without a boundary, before any route code:
+    a body that is not JSON is the client's mistake (415). Any other ValueError is a defect: re-raised."""
+    answer = _unsupported_content_type()
+    if answer is None:
+        raise error
+    return answer
 
 
 def _answer(result: MovementResult) -> Response[Movement]:

@@ -32,12 +32,14 @@ class Accepted(BaseModel):
 
 
 class StockProblem(Problem):
-    """A refused stock movement, with the numbers it was refused on."""
+    """A refused stock movement; refused for stock below reserved, with the numbers it was refused on."""
 
-    on_hand: int = Field(description="Units on hand when the movement was refused")
-    reserved: int = Field(description="Units reserved for orders")
-    available: int = Field(description="on_hand - reserved")
-    quantity_change: int = Field(description="The change the movement asked for")
+    on_hand: int | None = Field(default=None, description="STOCK_BELOW_RESERVED: units on hand")
+    reserved: int | None = Field(default=None, description="STOCK_BELOW_RESERVED: units reserved for orders")
+    available: int | None = Field(default=None, description="STOCK_BELOW_RESERVED: on_hand - reserved")
+    quantity_change: int | None = Field(
+        default=None, description="STOCK_BELOW_RESERVED: the change the movement asked for"
+    )
 
 
 def problem(status: int, code: str, reason: str) -> Response[Problem]:

@@ -341,15 +341,25 @@ def test_bad_movements_get_a_clear_4xx_naming_the_problem_and_write_nothing(
     assert _item("INV-NOPE", "WH-NJ") is None
 
 
-def test_a_body_that_is_not_json_is_415_and_writes_nothing(world: DeployedStack) -> None:
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "error"),
+    [
+        (b"warehouse_id=WH-NJ quantity=3", "text/plain", 415, "UNSUPPORTED_CONTENT_TYPE"),
+        (b"--x\r\n\r\n--x--", "multipart/form-data", 415, "UNSUPPORTED_CONTENT_TYPE"),
+        (b'{"warehouse_id": "WH-NJ", "note": "\xdf"}', "application/json", 400, "MALFORMED_BODY"),
+    ],
+    ids=["text body", "multipart without boundary", "bytes that are not UTF-8"],
+)
+def test_a_body_that_is_not_json_text_is_a_4xx_and_writes_nothing(
+    world: DeployedStack, content: bytes, content_type: str, status: int, error: str
+) -> None:
     """Given stock of INV-CABLE in WH-NJ
-    When a receipt is posted as text/plain
-    Then 415 UNSUPPORTED_CONTENT_TYPE in the Problem shape, and nothing is written."""
+    When a receipt is posted as text, as multipart without a boundary, or as JSON that is not UTF-8
+    Then a 415 or 400 Problem answers (never a 5xx), and nothing is written."""
     before = _item("INV-CABLE", "WH-NJ"), _ledger("INV-CABLE", "WH-NJ")
-    body = b"warehouse_id=WH-NJ quantity=3"
-    response = _post(world, "/inventory/INV-CABLE/receipts", body, content_type="text/plain")
-    assert response.status_code == 415, response.text
-    assert response.json()["error"] == "UNSUPPORTED_CONTENT_TYPE"
+    response = _post(world, "/inventory/INV-CABLE/receipts", content, content_type=content_type)
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error
     assert (_item("INV-CABLE", "WH-NJ"), _ledger("INV-CABLE", "WH-NJ")) == before
 
 

@@ -6,6 +6,7 @@ same reference sent twice is one movement (decision 0012).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -14,6 +15,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from oms.domain.errors import OmsError
 from oms.domain.order import SafeId
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 MAX_UNITS = 1_000_000
 """Largest quantity one movement may move or count: a typo guard, far above any real pallet count."""
@@ -26,7 +29,12 @@ class MovementKind(StrEnum):
 
 
 def _non_blank(value: str) -> str:
-    cleaned = " ".join(value.split())
+    """Whitespace and control characters collapsed to single spaces; blank or non-Unicode text refused."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    cleaned = " ".join(_CONTROL.sub(" ", value).split())
     if not cleaned:
         raise ValueError("must not be blank")
     return cleaned
