@@ -295,6 +295,10 @@ def test_a_cycle_count_retries_when_stock_moves_between_its_read_and_its_write(
             InvalidMovementError,
         ),
         (
+            lambda: adjustment("ELC-PSU-65W", "WH-NJ", 2, reference="A-1", reason="\ud800", by="u", now=NOW),
+            InvalidMovementError,
+        ),
+        (
             lambda: cycle_count("ELC-PSU-65W", "WH-NJ", -1, reference="C-1", reason="x", by=CLERK, now=NOW),
             InvalidMovementError,
         ),
@@ -311,6 +315,7 @@ def test_a_cycle_count_retries_when_stock_moves_between_its_read_and_its_write(
         "unsafe reference",
         "zero adjustment",
         "blank reason",
+        "reason that is not unicode text",
         "negative count",
         "malformed sku",
     ],
