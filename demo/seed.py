@@ -23,6 +23,7 @@ DEMO_WEBHOOK_SECRETS = {"shopify": "demo-shopify-app-secret-not-for-production"}
 _TABLES = {
     "orders_table": "OrdersTable",
     "inventory_table": "InventoryTable",
+    "movements_table": "InventoryMovementsTable",
     "reservations_table": "ReservationsTable",
     "backorders_table": "BackordersTable",
     "catalog_table": "CatalogTable",

@@ -13,6 +13,7 @@ from oms.logic.webhooks import IntakeTargets
 _TABLE_FIELDS = {
     "orders_table": "OrdersTable",
     "inventory_table": "InventoryTable",
+    "movements_table": "InventoryMovementsTable",
     "reservations_table": "ReservationsTable",
     "catalog_table": "CatalogTable",
     "customers_table": "CustomersTable",

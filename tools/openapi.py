@@ -18,14 +18,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "docs" / "openapi.json"
 TITLE = "Serverless OMS API"
 VERSION = "0.1.0"
+INVENTORY_MOVEMENTS = ("/inventory/{sku}/receipts", "/inventory/{sku}/adjustments", "/inventory/{sku}/counts")
 
 
 def _resolvers() -> list[APIGatewayHttpResolver]:
+    from inventory_api.app import app as inventory_api
     from order_api.app import app as order_api
     from order_entry.app import app as order_entry
     from order_intake.app import app as order_intake
 
-    return [order_intake, order_entry, order_api]
+    return [order_intake, order_entry, order_api, inventory_api]
 
 
 def _order_document_schema() -> dict[str, Any]:
@@ -69,6 +71,9 @@ def build_spec() -> dict[str, Any]:
     }
     paths["/orders"]["post"]["security"] = [{"OmsJwt": ["oms/orders.write"]}]
     paths["/orders/{order_id}"]["get"]["security"] = [{"OmsJwt": ["oms/orders.read"]}]
+    paths["/inventory/{sku}"]["get"]["security"] = [{"OmsJwt": ["oms/inventory.read"]}]
+    for movement in INVENTORY_MOVEMENTS:
+        paths[movement]["post"]["security"] = [{"OmsJwt": ["oms/inventory.write"]}]
     # On JWT routes, API Gateway's authorizer answers 401/403 itself, in its own shape, before the function.
     components["schemas"]["GatewayMessage"] = {
         "type": "object",
@@ -76,7 +81,8 @@ def build_spec() -> dict[str, Any]:
         "properties": {"message": {"type": "string", "examples": ["Unauthorized", "Forbidden"]}},
         "title": "GatewayMessage",
     }
-    for path, method in (("/orders", "post"), ("/orders/{order_id}", "get")):
+    jwt_routes = [("/orders", "post"), ("/orders/{order_id}", "get"), ("/inventory/{sku}", "get")]
+    for path, method in jwt_routes + [(movement, "post") for movement in INVENTORY_MOVEMENTS]:
         responses = paths[path][method]["responses"]
         responses["401"]["content"]["application/json"]["schema"] = {
             "anyOf": [
@@ -89,7 +95,8 @@ def build_spec() -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}},
         }
     spec["info"]["description"] = (
-        "Order intake (signed webhooks), order entry by people (JWT) and order tracking."
+        "Order intake (signed webhooks), order entry by people (JWT), order tracking, and inventory: "
+        "stock per warehouse, receipts, adjustments and cycle counts (JWT)."
     )
     return spec
 

@@ -31,6 +31,17 @@ class Accepted(BaseModel):
     note: str | None = None
 
 
+class StockProblem(Problem):
+    """A refused stock movement; refused for stock below reserved, with the numbers it was refused on."""
+
+    on_hand: int | None = Field(default=None, description="STOCK_BELOW_RESERVED: units on hand")
+    reserved: int | None = Field(default=None, description="STOCK_BELOW_RESERVED: units reserved for orders")
+    available: int | None = Field(default=None, description="STOCK_BELOW_RESERVED: on_hand - reserved")
+    quantity_change: int | None = Field(
+        default=None, description="STOCK_BELOW_RESERVED: the change the movement asked for"
+    )
+
+
 def problem(status: int, code: str, reason: str) -> Response[Problem]:
     return Response(
         status_code=status,
@@ -39,8 +50,8 @@ def problem(status: int, code: str, reason: str) -> Response[Problem]:
     )
 
 
-def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
-    """The OpenAPI `responses` entries of the given 4xx statuses."""
+def problem_responses(*statuses: int, described: dict[int, str] | None = None) -> dict[int, dict[str, Any]]:
+    """The OpenAPI `responses` entries of the given 4xx statuses (`described`: route-specific wording)."""
     descriptions = {
         400: "Malformed request",
         401: "Missing or invalid signature or token",
@@ -50,7 +61,7 @@ def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
         413: "Body too large",
         415: "Unsupported content type",
         422: "The payload is not a valid order",
-    }
+    } | (described or {})
     return {
         status: {"description": descriptions[status], "content": {"application/json": {"model": Problem}}}
         for status in statuses
@@ -59,8 +70,11 @@ def problem_responses(*statuses: int) -> dict[int, dict[str, Any]]:
 
 def validation_problem(error: RequestValidationError) -> Response[Problem]:
     """Powertools' request validation in the same shape as every other 4xx: a malformed path or query
-    parameter is a 400, a body that breaks its schema a 422."""
+    parameter, or a body that is not JSON at all, is a 400; a body that breaks its schema a 422."""
     first = error.errors()[0] if error.errors() else {}
+    if first.get("type") == "json_invalid":
+        detail = (first.get("ctx") or {}).get("error", "invalid JSON")
+        return problem(400, "MALFORMED_BODY", f"body is not valid JSON: {detail}")
     location = tuple(str(part) for part in first.get("loc", ()))
     status = 422 if location[:1] == ("body",) else 400
     return problem(status, "INVALID_REQUEST", f"{'.'.join(location)}: {first.get('msg', 'invalid')}")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 _FIELDS = {
     "orders_table": "ORDERS_TABLE",
     "inventory_table": "INVENTORY_TABLE",
+    "movements_table": "INVENTORY_MOVEMENTS_TABLE",
     "reservations_table": "RESERVATIONS_TABLE",
     "backorders_table": "BACKORDERS_TABLE",
     "allocation_policy_parameter": "ALLOCATION_POLICY_PARAMETER",
@@ -41,6 +42,7 @@ class Settings(BaseModel):
 
     orders_table: str = ""
     inventory_table: str = ""
+    movements_table: str = ""
     reservations_table: str = ""
     backorders_table: str = ""
     allocation_policy_parameter: str = ""

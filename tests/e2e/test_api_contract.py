@@ -32,6 +32,9 @@ def _headers(api: DeployedStack, path: str) -> dict[str, Any]:
     if path.startswith("/orders") and mint is not None:
         token = mint("contract-tester", scopes=["oms/orders.read", "oms/orders.write"])
         return {"Authorization": f"Bearer {token}"}
+    if path.startswith("/inventory") and mint is not None:
+        token = mint("contract-tester", scopes=["oms/inventory.read", "oms/inventory.write"])
+        return {"Authorization": f"Bearer {token}"}
     return {}
 
 

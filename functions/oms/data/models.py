@@ -144,6 +144,36 @@ class InventoryRecord(Model):
     available = NumberAttribute()
     reorder_point = NumberAttribute(default=0)
     updated_at = UTCDateTime()
+    low_stock_since = UTCDateTime(null=True)
+    """Set (once, conditionally) when `available` fell below `reorder_point` and InventoryLow went out;
+    cleared when stock is back at or above it, so the next crossing alerts again."""
+
+
+class InventoryMovementRecord(Model):
+    """One line of the stock ledger: a receipt, an adjustment or a cycle count of one SKU in one warehouse.
+
+    Keyed by the client's reference (`movement_id` = "<kind>#<reference>"), so a retried request finds the
+    movement it already recorded instead of moving the stock twice.
+    """
+
+    class Meta(_Unbound):
+        pass
+
+    stock_key = UnicodeAttribute(hash_key=True)  # "<sku>#<warehouse_id>"
+    movement_id = UnicodeAttribute(range_key=True)  # "<kind>#<reference>"
+    sku = UnicodeAttribute()
+    warehouse_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # RECEIPT | ADJUSTMENT | CYCLE_COUNT
+    quantity_change = NumberAttribute()
+    on_hand_before = NumberAttribute()
+    on_hand_after = NumberAttribute()
+    available_after = NumberAttribute()
+    reference = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    by = UnicodeAttribute()
+    at = UTCDateTime()
+    published_at = UTCDateTime(null=True)
+    """When the movement's integration event (StockReceived) was accepted by EventBridge."""
 
 
 class OpenReservationsIndex(GlobalSecondaryIndex["ReservationRecord"]):
@@ -274,6 +304,7 @@ class ShipmentRecord(Model):
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
+    (InventoryMovementRecord, "movements_table"),
     (ReservationRecord, "reservations_table"),
     (BackorderRecord, "backorders_table"),
     (WarehouseRecord, "warehouses_table"),

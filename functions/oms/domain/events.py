@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -63,3 +64,35 @@ class TrackingUpdated(BaseModel):
     status: TrackingStatus
     occurred_at: datetime
     description: str | None = Field(default=None, max_length=500)
+
+
+# -------------------------------------------------------------------------------------------- inventory
+INVENTORY_SOURCE = "oms.inventory"
+
+
+class StockReceived(BaseModel):
+    """Units arrived in a warehouse (published once per receipt; consumers dedupe on `movement_id`).
+
+    The backorder queue listens: waiting orders for the SKU can be allocated now.
+    """
+
+    detail_type: ClassVar[str] = "StockReceived"
+    sku: Sku
+    warehouse_id: SafeId
+    quantity: int = Field(gt=0)
+    movement_id: str
+    available_after: int
+
+
+class InventoryLow(BaseModel):
+    """Available stock of a SKU in a warehouse fell below its reorder point (once per crossing).
+
+    Purchasing listens. `at` is when the crossing was recorded (the stock item's `low_stock_since`).
+    """
+
+    detail_type: ClassVar[str] = "InventoryLow"
+    sku: Sku
+    warehouse_id: SafeId
+    available: int
+    reorder_point: int
+    at: datetime
