@@ -59,6 +59,7 @@ def main(
         table.add_row(f"  failed: {reason}", str(count))
     console.print(table)
     console.print(f"HTTP answers: {summary.http_statuses}")
+    console.print(f"Purchase orders received for backordered SKUs: {summary.purchase_orders_received}")
     console.print(f"Invoices issued: {summary.invoices_issued}; total invoiced: {summary.total_invoiced}")
     console.print(f"Invoice PDFs checked and written to {out / 'invoices'}: {summary.invoice_pdfs_checked}")
     rate = summary.orders_sent / summary.elapsed_seconds if summary.elapsed_seconds else 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from demo.business_day import generate_shopify_orders, sign_delivery
 from demo.seed import DEMO_WEBHOOK_SECRETS, seed_reference_data
 from demo.simulators import CarrierSimulator, WarehouseSimulator
 from infra import EmbeddedAws
-from oms.data.models import InvoiceRecord, OrderRecord
+from oms.data.models import BackorderRecord, InvoiceRecord, OrderRecord
 from oms.domain.events import TrackingStatus
 from oms.domain.status import OrderStatus
 
@@ -46,6 +47,7 @@ class DaySummary:
     elapsed_seconds: float
     phases: dict[str, float] = field(default_factory=dict)
     invoice_pdfs_checked: int = 0
+    purchase_orders_received: int = 0
 
     @property
     def accounted(self) -> bool:
@@ -63,6 +65,30 @@ def _send(client: httpx.Client, url: str, headers: dict[str, str], body: bytes) 
             return response.status_code
         time.sleep(0.2 * (attempt + 1))
     return 599
+
+
+def _receive_purchase_orders(stack: Any, base_url: str, seed: int, share: float = 0.7) -> int:
+    """Receive stock for a seeded share of the backordered SKUs: as many units as their queues wait for."""
+    waiting: Counter[str] = Counter()
+    for entry in BackorderRecord.scan(consistent_read=True):
+        waiting[entry.sku] += int(entry.quantity)
+    rng = random.Random(seed)
+    arriving = [sku for sku in sorted(waiting) if rng.random() < share]
+    token = stack.mint_token("purchasing-bot", ["oms/inventory.write"])
+    with httpx.Client(
+        base_url=base_url, timeout=60.0, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        for sku in arriving:
+            body = {
+                "warehouse_id": "WH-NJ",
+                "quantity": waiting[sku],
+                "reference": f"PO-{seed}-{sku}",
+                "note": "purchase order for backorders",
+            }
+            response = client.post(f"/inventory/{sku}/receipts", json=body)
+            if response.status_code not in (200, 201):
+                raise RuntimeError(f"receipt of {sku} refused: {response.status_code} {response.text}")
+    return len(arriving)
 
 
 def run_business_day(
@@ -107,6 +133,14 @@ def run_business_day(
         aws.wait_idle(timeout=600)
         phases["intake_and_workflow"] = time.perf_counter() - t0
 
+        # Mid-day, purchase orders arrive for most of what was backordered: the receipts go through the
+        # inventory API and the waiting orders are served oldest first, on to the warehouse like the rest.
+        t0 = time.perf_counter()
+        receipts = _receive_purchase_orders(stack, base_url, seed)
+        report("purchase orders received", receipts, receipts)
+        aws.wait_idle(timeout=600)
+        phases["receipts_and_backorders"] = time.perf_counter() - t0
+
         t0 = time.perf_counter()
         warehouse = WarehouseSimulator(
             queue_url=stack.outputs["FulfillmentRequestsQueueUrl"],
@@ -132,6 +166,7 @@ def run_business_day(
             out=out,
         )
         summary.phases = phases
+        summary.purchase_orders_received = receipts
         summary.elapsed_seconds = time.perf_counter() - started
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2, sort_keys=True))
     return summary

@@ -7,10 +7,7 @@ each recorded in the stock ledger with the user who sent it."""
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,6 +15,7 @@ from oms.api import (
     NotAuthenticatedError,
     Problem,
     StockProblem,
+    guard_json_bodies,
     oms_error_status,
     problem,
     problem_responses,
@@ -44,6 +42,7 @@ from oms.observability import logger, metrics, tracer
 from oms.runtime import now, prepare
 
 app = APIGatewayHttpResolver(enable_validation=True)
+guard_json_bodies(app)
 
 SKU = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
 
@@ -98,34 +97,6 @@ def _refused(error: OmsError) -> Response[Problem]:
 @app.exception_handler(RequestValidationError)
 def _invalid(error: RequestValidationError) -> Response[Problem]:
     return validation_problem(error)
-
-
-def _unsupported_content_type() -> Response[Problem] | None:
-    content_type = app.current_event.headers.get("content-type", "").strip()
-    if not content_type or content_type.lower().startswith("application/json"):
-        return None
-    return problem(415, "UNSUPPORTED_CONTENT_TYPE", f"content type {content_type!r}: send application/json")
-
-
-@app.exception_handler(RequestUnsupportedContentType)
-def _unsupported(error: RequestUnsupportedContentType) -> Response[Problem]:
-    return _unsupported_content_type() or problem(415, "UNSUPPORTED_CONTENT_TYPE", "send application/json")
-
-
-@app.exception_handler(UnicodeDecodeError)
-def _not_utf8(error: UnicodeDecodeError) -> Response[Problem]:
-    """Powertools decodes the body before validating it: bytes that are not UTF-8 are a malformed body."""
-    return problem(400, "MALFORMED_BODY", f"body is not UTF-8 text: {error.reason} at byte {error.start}")
-
-
-@app.exception_handler(ValueError)
-def _unparseable(error: ValueError) -> Response[Problem]:
-    """Powertools raises a bare ValueError for a multipart body without a boundary, before any route code:
-    a body that is not JSON is the client's mistake (415). Any other ValueError is a defect: re-raised."""
-    answer = _unsupported_content_type()
-    if answer is None:
-        raise error
-    return answer
 
 
 def _answer(result: MovementResult) -> Response[Movement]:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from pydantic import BaseModel, Field
 
 from oms.domain.errors import OmsError
@@ -98,3 +101,37 @@ def user_principal(authorizer_claims: dict[str, Any] | None) -> str:
         raise NotAuthenticatedError("this route needs a verified user token")
     # Identity providers use characters ("auth0|123") that ids here do not; map them, keep it readable.
     return "user:" + re.sub(r"[^A-Za-z0-9._:\-]", "-", subject)[:70]
+
+
+def guard_json_bodies(app: APIGatewayHttpResolver) -> None:
+    """Register the handlers that turn Powertools' failures to read a JSON body into 4xx answers.
+
+    Powertools decodes and parses the body before any route code runs; without these a client's bad body
+    (wrong content type, multipart without a boundary, bytes that are not UTF-8) would be a 500.
+    """
+
+    def unsupported_content_type() -> Response[Problem] | None:
+        content_type = app.current_event.headers.get("content-type", "").strip()
+        if not content_type or content_type.lower().startswith("application/json"):
+            return None
+        return problem(
+            415, "UNSUPPORTED_CONTENT_TYPE", f"content type {content_type!r}: send application/json"
+        )
+
+    def unsupported(error: RequestUnsupportedContentType) -> Response[Problem]:
+        return unsupported_content_type() or problem(415, "UNSUPPORTED_CONTENT_TYPE", "send application/json")
+
+    def not_utf8(error: UnicodeDecodeError) -> Response[Problem]:
+        return problem(400, "MALFORMED_BODY", f"body is not UTF-8 text: {error.reason} at byte {error.start}")
+
+    def unparseable(error: ValueError) -> Response[Problem]:
+        """Powertools raises a bare ValueError for a multipart body without a boundary, before any route
+        code: a body that is not JSON is the client's mistake (415). Any other ValueError is a defect."""
+        answer = unsupported_content_type()
+        if answer is None:
+            raise error
+        return answer
+
+    app.exception_handler(RequestUnsupportedContentType)(unsupported)
+    app.exception_handler(UnicodeDecodeError)(not_utf8)
+    app.exception_handler(ValueError)(unparseable)

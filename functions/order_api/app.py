@@ -1,4 +1,5 @@
-"""GET /orders/{order_id}: an order with its status, allocation, invoice and history (JWT-authenticated)."""
+"""GET /orders/{order_id}: an order with its status, allocation, invoice and history.
+POST /allocations/preview: the allocation dry run. JWT-authenticated, read-only."""
 
 # No `from __future__ import annotations` here: Powertools reads the route signatures' annotations at
 # run time to validate parameters and to generate the OpenAPI document.
@@ -7,17 +8,21 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from oms.api import Problem, problem, problem_responses, validation_problem
+from oms.api import Problem, guard_json_bodies, problem, problem_responses, validation_problem
 from oms.data.orders import get_order, to_view
+from oms.domain.allocation import AllocationPreview, AllocationPreviewRequest
 from oms.domain.errors import OrderNotFoundError
 from oms.domain.order import OrderView
+from oms.logic.allocation import preview_allocation
 from oms.observability import logger, metrics, tracer
-from oms.runtime import prepare
+from oms.policies import allocation_policy
+from oms.runtime import now, prepare
 
 app = APIGatewayHttpResolver(enable_validation=True)
+guard_json_bodies(app)
 
 ORDER_ID = r"^ord_[0-9a-f]{24}$"
 
@@ -45,6 +50,29 @@ def get_order_view(order_id: Annotated[str, Path(pattern=ORDER_ID)]) -> Response
     logger.set_correlation_id(order_id)
     view = to_view(get_order(order_id, consistent=False))
     return Response(200, content_types.APPLICATION_JSON, view)
+
+
+@app.post(
+    "/allocations/preview",
+    summary="Allocation dry run: what allocation would do now for an order, or for lines, without reserving",
+    description="Give `order_id`, or `lines` with `ship_to` (and optionally `channel` and `customer_id`, "
+    "whose allocation rules then apply). Answers which warehouses would ship what and why, what is short, "
+    "and whether the order would be allocated, backordered or split. Nothing is written.",
+    responses={
+        200: {"description": "The decision", "content": {"application/json": {"model": AllocationPreview}}}
+    }
+    | problem_responses(400, 401, 403, 404, 415, 422),
+    tags=["orders"],
+)
+@tracer.capture_method
+def post_allocation_preview(
+    request: Annotated[AllocationPreviewRequest, Body()],
+) -> Response[AllocationPreview]:
+    settings = prepare()
+    if request.order_id:
+        logger.set_correlation_id(request.order_id)
+    preview = preview_allocation(request, policy=allocation_policy(settings), now=now())
+    return Response(200, content_types.APPLICATION_JSON, preview)
 
 
 @logger.inject_lambda_context(clear_state=True)

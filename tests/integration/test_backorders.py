@@ -4,6 +4,7 @@ old backorders escalate once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,11 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
 from infra import DeployedStack
 from oms.data.backorders import waiting_orders
-from oms.data.models import InventoryRecord, ReservationRecord
+from oms.data.models import ReservationRecord
 from tests.support.world import (
     bind,
     get_order,
@@ -80,21 +82,19 @@ def _order(world: DeployedStack, order_id: str) -> dict[str, Any]:
     return result
 
 
+_receipts = itertools.count(1)
+
+
 def _receive(world: DeployedStack, sku: str, warehouse_id: str, quantity: int) -> None:
-    """Goods in: on hand and available go up, and StockReceived goes on the bus (as a receipt does)."""
-    InventoryRecord(sku, warehouse_id).update(
-        actions=[InventoryRecord.on_hand.add(quantity), InventoryRecord.available.add(quantity)]
+    """Goods in, through the inventory API (which announces StockReceived); then let the system settle."""
+    token = world.mint_token("receiving-clerk", ["oms/inventory.write"])
+    response = httpx.post(
+        f"{world.api_url}/inventory/{sku}/receipts",
+        json={"warehouse_id": warehouse_id, "quantity": quantity, "reference": f"GRN-{next(_receipts)}"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
     )
-    boto3.client("events").put_events(
-        Entries=[
-            {
-                "EventBusName": world.outputs["EventBusName"],
-                "Source": "oms.inventory",
-                "DetailType": "StockReceived",
-                "Detail": json.dumps({"sku": sku, "warehouse_id": warehouse_id, "quantity": quantity}),
-            }
-        ]
-    )
+    assert response.status_code == 201, response.text
     world.embedded.wait_idle(timeout=120)
 
 
@@ -171,8 +171,7 @@ def test_a_cancelled_backorder_leaves_the_queue_and_the_next_is_served(world: De
     # Then it is CANCELLED and out of the queue
     assert _order(world, head.order_id)["status"] == "CANCELLED"
     assert head.order_id not in [e.order_id for e in waiting_orders("BO-2")]
-    # And when stock next moves, the waiting orders behind it are served with the 2 units on hand
-    _receive(world, "BO-2", "WH-NJ", 0)
+    # And the waiting orders behind it were served with the 2 units on hand
     statuses = [_order(world, e)["status"] for e in (_order_id(world, 9105), _order_id(world, 9106))]
     assert statuses == ["FULFILLMENT_REQUESTED", "FULFILLMENT_REQUESTED"]
     assert list(waiting_orders("BO-2")) == []
@@ -283,3 +282,59 @@ def test_ship_available_splits_off_a_backorder_order_that_ships_when_stock_arriv
     # Then the child ships on its own
     assert _order(world, child["order_id"])["status"] == "FULFILLMENT_REQUESTED"
     assert stock_of("BO-5", "WH-NJ") == (3, 3, 0)
+
+
+def _preview(world: DeployedStack, body: dict[str, Any]) -> httpx.Response:
+    token = world.mint_token("planner", ["oms/orders.read"])
+    return httpx.post(
+        f"{world.api_url}/allocations/preview",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+
+def test_the_dry_run_explains_the_decision_and_reserves_nothing(world: DeployedStack) -> None:
+    # Given BO-6 in stock at WH-NJ, and an order waiting in the BO-4 queue
+    before = stock_of("BO-6", "WH-NJ")
+    waiting = next(iter(waiting_orders("BO-4"))).order_id
+    # When a planner asks what would happen to 2 BO-6 for California, and to the waiting order
+    lines = _preview(
+        world, {"lines": [{"sku": "BO-6", "quantity": 2}], "ship_to": {"country": "US", "region": "CA"}}
+    )
+    order = _preview(world, {"order_id": waiting})
+    # Then the lines would be allocated from WH-NJ, with the reason, and nothing was reserved
+    assert lines.status_code == 200, lines.text
+    answer = lines.json()
+    assert (answer["would"], answer["strategy"], answer["destination"]) == (
+        "ALLOCATE",
+        "FEWEST_SHIPMENTS",
+        "US-CA",
+    )
+    assert answer["lines"] == [{"sku": "BO-6", "warehouse_id": "WH-NJ", "quantity": 2}]
+    assert answer["choices"][0].startswith("WH-NJ: holds every line")
+    assert stock_of("BO-6", "WH-NJ") == before
+    # And the waiting order would stay backordered, behind nobody but short of BO-4
+    assert order.status_code == 200, order.text
+    assert order.json()["would"] == "BACKORDER"
+    assert order.json()["order_status"] == "BACKORDERED"
+    assert order.json()["missing"] == [{"sku": "BO-4", "quantity": 1}]
+
+
+def test_a_new_order_behind_waiting_backorders_is_told_so(world: DeployedStack) -> None:
+    answer = _preview(world, {"lines": [{"sku": "BO-4", "quantity": 1}], "ship_to": {"country": "US"}}).json()
+    assert answer["would"] == "BACKORDER"
+    assert answer["waiting_behind_older_backorders"] == ["BO-4"]
+
+
+def test_a_dry_run_request_that_is_not_one_thing_or_the_other_is_422_and_an_unknown_order_404(
+    world: DeployedStack,
+) -> None:
+    both = _preview(world, {"order_id": "ord_" + "0" * 24, "lines": [{"sku": "BO-6", "quantity": 1}]})
+    assert both.status_code == 422
+    assert "either order_id or lines" in both.json()["reason"]
+    no_address = _preview(world, {"lines": [{"sku": "BO-6", "quantity": 1}]})
+    assert no_address.status_code == 422
+    unknown = _preview(world, {"order_id": "ord_" + "0" * 24})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == "ORDER_NOT_FOUND"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,7 +32,14 @@ SELLER = SellerProfile(name="Northwind", address_lines=["1 Way"], tax_id="US-1")
 
 
 @pytest.fixture(scope="module")
-def world(embedded_aws: DeployedStack) -> DeployedStack:
+def world(embedded_aws: DeployedStack) -> Iterator[DeployedStack]:
+    with pytest.MonkeyPatch.context() as env:
+        # This test calls the allocation logic directly, so it runs with the allocate function's bus.
+        env.setenv("EVENT_BUS_NAME", embedded_aws.outputs["EventBusName"])
+        yield _world(embedded_aws)
+
+
+def _world(embedded_aws: DeployedStack) -> DeployedStack:
     bind(embedded_aws)
     seed_catalog({"ELC-HOT": "49.00", "ELC-A": "19.99"})
     seed_warehouses({"WH-NJ": 1, "WH-TX": 2})

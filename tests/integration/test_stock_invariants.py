@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,7 +33,14 @@ _order_numbers = itertools.count(810_000)
 
 
 @pytest.fixture(scope="module")
-def world(embedded_aws: DeployedStack) -> DeployedStack:
+def world(embedded_aws: DeployedStack) -> Iterator[DeployedStack]:
+    with pytest.MonkeyPatch.context() as env:
+        # This test calls the allocation logic directly, so it runs with the allocate function's bus.
+        env.setenv("EVENT_BUS_NAME", embedded_aws.outputs["EventBusName"])
+        yield _world(embedded_aws)
+
+
+def _world(embedded_aws: DeployedStack) -> DeployedStack:
     bind(embedded_aws)
     seed_warehouses({"WH-NJ": 1, "WH-TX": 2})
     return embedded_aws

@@ -13,11 +13,14 @@ from oms.data.backorders import entry_keys, older_waiters, place_backorder
 from oms.data.inventory import active_warehouses, available_stock, reserve
 from oms.data.models import OrderRecord
 from oms.data.orders import get_order
+from oms.domain.allocation import AllocationPreview, AllocationPreviewRequest
 from oms.domain.errors import ReservationConflictError
+from oms.domain.order import BackorderLine
 from oms.domain.status import OrderStatus
 from oms.logic.allocation_plan import AllocationPlan, demand_by_sku, plan_allocation, shortfall_reason
 from oms.logic.allocation_policy import AllocationPolicy, AllocationRules, BackorderPolicy
 from oms.logic.backorder_split import split_off_backorder
+from oms.logic.stock_alerts import check_low_stock
 from oms.observability import MetricUnit, metrics
 
 ACTOR = "workflow:allocate"
@@ -161,9 +164,52 @@ def allocate_order(order_id: str, *, policy: AllocationPolicy, now: datetime) ->
             continue  # another order took stock between our read and write: plan again
         if outcome.reserved:
             metrics.add_metric(name="OrdersAllocated", unit=MetricUnit.Count, value=1)
+            check_low_stock({(line.sku, line.warehouse_id) for line in plan.lines}, now=now)
             return AllocationResult(OrderStatus.ALLOCATED, decision.reason)
         latest = get_order(order_id)  # an earlier attempt reserved, or the order moved: report what it is
         if latest.status in ALLOCATABLE:
             continue
         return AllocationResult(OrderStatus(latest.status), latest.allocation_reason or decision.reason)
     raise ReservationConflictError(f"stock for order {order_id} kept changing; retry later")
+
+
+def preview_allocation(
+    request: AllocationPreviewRequest, *, policy: AllocationPolicy, now: datetime
+) -> AllocationPreview:
+    """The dry run: what allocation would decide now for an order or for lines. Reads, never writes."""
+    record = get_order(request.order_id, consistent=False) if request.order_id else None
+    if record is not None:
+        decision = decide(record, policy)
+    else:
+        assert request.lines is not None  # the request model guarantees lines with ship_to
+        assert request.ship_to is not None
+        decision = plan_for(
+            policy,
+            channel=request.channel,
+            customer_id=request.customer_id,
+            country=request.ship_to.country,
+            region=request.ship_to.region,
+            lines=[(line.sku, line.quantity) for line in request.lines],
+        )
+    plan = decision.plan
+    if plan.complete:
+        would = "ALLOCATE"
+    elif decision.rules.backorder is BackorderPolicy.SHIP_AVAILABLE and plan.lines:
+        would = "SPLIT"
+    else:
+        would = "BACKORDER"
+    return AllocationPreview(
+        order_id=request.order_id,
+        order_status=record.status if record is not None else None,
+        would=would,
+        strategy=decision.rules.strategy.value,
+        backorder_policy=decision.rules.backorder.value,
+        destination=decision.destination,
+        reason=decision.reason,
+        lines=list(plan.lines) if would != "BACKORDER" else [],
+        choices=decision.choices if would != "BACKORDER" else [],
+        missing=[BackorderLine(sku=sku, quantity=qty) for sku, qty in sorted(plan.missing.items())],
+        waiting_behind_older_backorders=sorted(decision.blocked),
+        reservation_hold_hours=decision.rules.reservation_hold_hours,
+        evaluated_at=now,
+    )

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from oms.aws import client
-from oms.data.backorders import drop_entry, mark_escalated, overdue, waiting_orders
+from oms.data.backorders import drop_entry, entry_keys, mark_escalated, overdue, waiting_orders
 from oms.data.inventory import ReservationState, close_reservation, expired_reservations
 from oms.data.models import OrderRecord
 from oms.data.orders import find_order, transition
 from oms.domain.errors import InvalidTransitionError
+from oms.domain.events import INVENTORY_SOURCE, ORDERS_SOURCE
 from oms.domain.status import HoldReason, OrderStatus
 from oms.logic.allocation import ALLOCATABLE, allocate_order
 from oms.logic.allocation_policy import AllocationPolicy
@@ -30,8 +31,6 @@ from oms.logic.fulfillment import withdraw_fulfillment_requests
 from oms.logic.intake import start_lifecycle
 from oms.observability import MetricUnit, logger, metrics
 
-INVENTORY_SOURCE = "oms.inventory"
-ORDERS_SOURCE = "oms.orders"
 SWEEPER = "schedule:stock-sweeper"
 
 
@@ -98,6 +97,28 @@ def announce_stock_returned(lines: Iterable[tuple[str, str, int]], *, reason: st
         response = client("events").put_events(Entries=entries[start : start + 10])
         if response.get("FailedEntryCount"):
             raise RuntimeError("EventBridge refused StockReleased events")
+
+
+def leave_queues(record: OrderRecord, *, reason: str, event_bus: str) -> None:
+    """Take an order out of every backorder queue it waits in (it was cancelled or failed) and announce
+    BackorderWithdrawn per SKU, so the orders behind it are served with what is on hand."""
+    keys = entry_keys(record)
+    for sku, key in keys:
+        drop_entry(sku, key)
+    entries = [
+        {
+            "EventBusName": event_bus,
+            "Source": INVENTORY_SOURCE,
+            "DetailType": "BackorderWithdrawn",
+            "Detail": json.dumps({"sku": sku, "order_id": record.order_id, "reason": reason}),
+            "Resources": [f"sku/{sku}", f"order/{record.order_id}"],
+        }
+        for sku, _ in keys
+    ]
+    for start in range(0, len(entries), 10):
+        response = client("events").put_events(Entries=entries[start : start + 10])
+        if response.get("FailedEntryCount"):
+            raise RuntimeError("EventBridge refused BackorderWithdrawn events")
 
 
 def reservation_lines(record: OrderRecord) -> list[tuple[str, str, int]]:

@@ -10,14 +10,13 @@ from typing import Literal
 from pydantic import BaseModel, model_validator
 from pynamodb.exceptions import UpdateError
 
-from oms.data.backorders import drop_entry, entry_keys
 from oms.data.inventory import ReservationState, close_reservation
 from oms.data.models import AddressAttribute, CustomerAttribute, OrderLineAttribute, OrderRecord
 from oms.data.orders import append_history, find_order, history_entry, transition
 from oms.domain.errors import InvalidTransitionError
 from oms.domain.order import CanonicalOrder, SafeId
 from oms.domain.status import ALLOWED_TRANSITIONS, OrderStatus
-from oms.logic.backorders import announce_stock_returned, reservation_lines
+from oms.logic.backorders import announce_stock_returned, leave_queues, reservation_lines
 from oms.logic.fulfillment import withdraw_fulfillment_requests
 from oms.logic.intake import receive_order, start_lifecycle
 from oms.observability import MetricUnit, logger, metrics
@@ -153,8 +152,7 @@ def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: da
             withdraw_fulfillment_requests(record, event_bus=event_bus, reason=reason)
         if released:
             announce_stock_returned(reservation_lines(record), reason="order cancelled", event_bus=event_bus)
-        for sku, key in entry_keys(record):
-            drop_entry(sku, key)  # a cancelled backorder leaves its queues
+        leave_queues(record, reason="order cancelled", event_bus=event_bus)  # a cancelled backorder
         if record.backorder_order_id:  # the units split off to wait for stock are cancelled with it
             cancel_order(
                 record.backorder_order_id,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from oms.data.backorders import drop_entry, entry_keys
 from oms.data.inventory import ReservationState, close_reservation
 from oms.data.orders import get_order, transition
 from oms.domain.status import ALLOWED_TRANSITIONS, OrderStatus
-from oms.logic.backorders import announce_stock_returned, reservation_lines
+from oms.logic.backorders import announce_stock_returned, leave_queues, reservation_lines
 from oms.observability import MetricUnit, logger, metrics
 
 ACTOR = "workflow:compensate"
@@ -24,8 +23,7 @@ def fail_order(order_id: str, *, reason: str, event_bus: str, now: datetime) -> 
     if released:
         metrics.add_metric(name="ReservationsReleased", unit=MetricUnit.Count, value=1)
         announce_stock_returned(reservation_lines(record), reason="workflow step failed", event_bus=event_bus)
-    for sku, key in entry_keys(record):
-        drop_entry(sku, key)
+    leave_queues(record, reason="order failed", event_bus=event_bus)
     if OrderStatus(record.status) in ALLOWED_TRANSITIONS[OrderStatus.FAILED]:
         transition(record, OrderStatus.FAILED, by=ACTOR, at=now, reason=reason)
         metrics.add_metric(name="OrdersFailed", unit=MetricUnit.Count, value=1)
