@@ -24,7 +24,15 @@ from oms.domain.status import OrderStatus
 from oms.logic.allocation import allocate_order
 from oms.logic.allocation_policy import AllocationPolicy
 from oms.logic.invoicing import SellerProfile, issue_invoice
-from tests.support.world import bind, seed_catalog, seed_warehouses, set_stock, shopify_order, stock_of
+from tests.support.world import (
+    bind,
+    seed_catalog,
+    seed_warehouses,
+    set_stock,
+    shopify_order,
+    stock_of,
+    with_the_bus,
+)
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 POLICY = AllocationPolicy()
@@ -33,9 +41,7 @@ SELLER = SellerProfile(name="Northwind", address_lines=["1 Way"], tax_id="US-1")
 
 @pytest.fixture(scope="module")
 def world(embedded_aws: DeployedStack) -> Iterator[DeployedStack]:
-    with pytest.MonkeyPatch.context() as env:
-        # This test calls the allocation logic directly, so it runs with the allocate function's bus.
-        env.setenv("EVENT_BUS_NAME", embedded_aws.outputs["EventBusName"])
+    with with_the_bus(embedded_aws):
         yield _world(embedded_aws)
 
 

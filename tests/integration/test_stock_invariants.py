@@ -24,7 +24,7 @@ from oms.logic.allocation import allocate_order
 from oms.logic.allocation_policy import AllocationPolicy
 from oms.logic.backorders import expire_reservations, serve_backorders
 from oms.logic.channel_changes import cancel_order
-from tests.support.world import bind, seed_warehouses, shopify_order
+from tests.support.world import bind, seed_warehouses, shopify_order, with_the_bus
 
 WAREHOUSES = ("WH-NJ", "WH-TX")
 POLICY = AllocationPolicy()
@@ -34,9 +34,7 @@ _order_numbers = itertools.count(810_000)
 
 @pytest.fixture(scope="module")
 def world(embedded_aws: DeployedStack) -> Iterator[DeployedStack]:
-    with pytest.MonkeyPatch.context() as env:
-        # This test calls the allocation logic directly, so it runs with the allocate function's bus.
-        env.setenv("EVENT_BUS_NAME", embedded_aws.outputs["EventBusName"])
+    with with_the_bus(embedded_aws):
         yield _world(embedded_aws)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,6 +13,7 @@ from typing import Any
 
 import boto3
 import httpx
+import pytest
 
 from demo.seed import stack_settings
 from infra import DeployedStack
@@ -42,6 +45,15 @@ def bind(stack: DeployedStack) -> None:
             {"shopify": SHOPIFY_SECRET, "woocommerce": WOOCOMMERCE_SECRET, "webshop": WEBSHOP_SECRETS}
         ),
     )
+
+
+@contextmanager
+def with_the_bus(stack: DeployedStack) -> Iterator[None]:
+    """For tests that call logic directly (as the allocate function would): EVENT_BUS_NAME set as in the
+    function's environment, so the events the logic puts (low stock, releases) go to the stack's bus."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("EVENT_BUS_NAME", stack.outputs["EventBusName"])
+        yield
 
 
 def seed_catalog(prices: dict[str, str], currency: str = "USD") -> None:

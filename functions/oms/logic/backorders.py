@@ -71,7 +71,7 @@ def serve_backorders(sku: str, *, policy: AllocationPolicy, workflow_arn: str, n
         elif outcome.outcome is OrderStatus.BACKORDERED and sku in outcome.missing:
             result.still_waiting_head = entry.order_id
             break
-    logger.info(
+    logger.debug(
         "backorder queue served",
         extra={"sku": sku, "allocated": len(result.allocated), "head": result.still_waiting_head},
     )
