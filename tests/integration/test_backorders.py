@@ -17,7 +17,7 @@ import pytest
 
 from infra import DeployedStack
 from oms.data.backorders import waiting_orders
-from oms.data.models import ReservationRecord
+from oms.data.models import InventoryRecord, ReservationRecord
 from tests.support.world import (
     bind,
     get_order,
@@ -338,3 +338,22 @@ def test_a_dry_run_request_that_is_not_one_thing_or_the_other_is_422_and_an_unkn
     unknown = _preview(world, {"order_id": "ord_" + "0" * 24})
     assert unknown.status_code == 404
     assert unknown.json()["error"] == "ORDER_NOT_FOUND"
+
+
+def test_a_reservation_that_takes_stock_below_its_reorder_point_raises_inventory_low_once(
+    world: DeployedStack, bus_events: Any
+) -> None:
+    # Given 5 BO-7 in WH-NJ with a reorder point of 3
+    seed_catalog({"BO-7": "12.00"})
+    InventoryRecord(
+        "BO-7", "WH-NJ", on_hand=5, reserved=0, available=5, reorder_point=3, updated_at=datetime.now(UTC)
+    ).save()
+    bus_events.drain()
+    # When orders reserve 1 unit (4 left), then 2 (2 left: below 3), then 1 more (1 left)
+    statuses = [_place(world, 9120 + n, [("BO-7", q, "12.00")])["status"] for n, q in enumerate((1, 2, 1))]
+    # Then all three are allocated and exactly one InventoryLow went out, when the stock crossed 3
+    assert statuses == ["FULFILLMENT_REQUESTED"] * 3
+    lows = [e["detail"] for e in bus_events.drain() if e["detail-type"] == "InventoryLow"]
+    assert [(low["sku"], low["warehouse_id"], low["available"], low["reorder_point"]) for low in lows] == [
+        ("BO-7", "WH-NJ", 2, 3)
+    ]

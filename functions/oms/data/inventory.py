@@ -46,14 +46,21 @@ def active_warehouses() -> list[Warehouse]:
     return [Warehouse(w.warehouse_id, int(w.priority)) for w in WarehouseRecord.scan() if w.active]
 
 
-def available_stock(skus: Iterable[str]) -> dict[str, dict[str, int]]:
-    """sku -> warehouse -> available units (strongly consistent)."""
+def available_stock(
+    skus: Iterable[str], *, headroom: dict[tuple[str, str], int] | None = None
+) -> dict[str, dict[str, int]]:
+    """sku -> warehouse -> available units (strongly consistent).
+
+    `headroom`, when given, is filled with (sku, warehouse) -> available minus reorder point, read in the
+    same query: a reservation of more than that may cross the reorder point (a low-stock check is due).
+    """
     stock: dict[str, dict[str, int]] = {}
     for sku in sorted(set(skus)):
-        stock[sku] = {
-            item.warehouse_id: int(item.available)
-            for item in InventoryRecord.query(sku, consistent_read=True)
-        }
+        stock[sku] = {}
+        for item in InventoryRecord.query(sku, consistent_read=True):
+            stock[sku][item.warehouse_id] = int(item.available)
+            if headroom is not None:
+                headroom[(sku, item.warehouse_id)] = int(item.available) - int(item.reorder_point or 0)
     return stock
 
 

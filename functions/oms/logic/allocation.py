@@ -45,6 +45,17 @@ class AllocationDecision:
     plan: AllocationPlan
     blocked: frozenset[str]
     """SKUs the order may not take because older backorders wait for them."""
+    headroom: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(sku, warehouse) -> available minus reorder point, as read for this plan."""
+
+    def may_cross_reorder_point(self) -> set[tuple[str, str]]:
+        """The stock items this plan's reservation could take below their reorder point (only those need a
+        low-stock check after reserving; the others had more than enough headroom when read)."""
+        taken: dict[tuple[str, str], int] = {}
+        for line in self.plan.lines:
+            key = (line.sku, line.warehouse_id)
+            taken[key] = taken.get(key, 0) + line.quantity
+        return {key for key, units in taken.items() if units > self.headroom.get(key, 0)}
 
     @property
     def reason(self) -> str:
@@ -95,7 +106,8 @@ def plan_for(
     demand = demand_by_sku(lines)
     # Stock of a SKU that older orders are waiting for goes to them first (oldest first, when it arrives).
     blocked = older_waiters(demand, ahead_of=ahead_of, ignoring=ignoring)
-    stock = available_stock(demand)
+    headroom: dict[tuple[str, str], int] = {}
+    stock = available_stock(demand, headroom=headroom)
     for sku in blocked:
         stock[sku] = {}
     plan = plan_allocation(
@@ -106,7 +118,7 @@ def plan_for(
         distances=distances,
         destination=destination,
     )
-    return AllocationDecision(rules, destination, plan, frozenset(blocked))
+    return AllocationDecision(rules, destination, plan, frozenset(blocked), headroom)
 
 
 def allocate_order(order_id: str, *, policy: AllocationPolicy, now: datetime) -> AllocationResult:
@@ -164,7 +176,7 @@ def allocate_order(order_id: str, *, policy: AllocationPolicy, now: datetime) ->
             continue  # another order took stock between our read and write: plan again
         if outcome.reserved:
             metrics.add_metric(name="OrdersAllocated", unit=MetricUnit.Count, value=1)
-            check_low_stock({(line.sku, line.warehouse_id) for line in plan.lines}, now=now)
+            check_low_stock(decision.may_cross_reorder_point(), now=now)
             return AllocationResult(OrderStatus.ALLOCATED, decision.reason)
         latest = get_order(order_id)  # an earlier attempt reserved, or the order moved: report what it is
         if latest.status in ALLOCATABLE:
