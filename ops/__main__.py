@@ -6,8 +6,9 @@ from datetime import UTC, date, datetime
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
+from oms.data.backorders import backorder_queues
 from oms.domain.status import HoldReason
 from oms.logic.holds import orders_on_hold, release_hold
 from oms.logic.replay import replay_archive
@@ -35,6 +36,33 @@ def holds(
             order.hold_reason or "",
             detail,
         )
+    console.print(table)
+
+
+@app.command()
+def backorders(
+    stack: str = STACK, sku: str | None = typer.Option(None, help="Only the queue of this SKU.")
+) -> None:
+    """List the orders waiting for stock, per SKU, oldest first (the order they will be served in)."""
+    resources_of(stack)
+    now = datetime.now(UTC)
+    table = Table(
+        "sku", "place", Column("order", no_wrap=True, min_width=28), "units", "waiting since", "hours"
+    )
+    table.add_column("escalated")
+    for entry_sku, entries in backorder_queues(sku):
+        for place, entry in enumerate(entries, start=1):
+            hours = (now - entry.queued_at).total_seconds() / 3600
+            escalated = entry.escalated_at.isoformat(timespec="minutes") if entry.escalated_at else ""
+            table.add_row(
+                entry_sku,
+                str(place),
+                entry.order_id,
+                str(int(entry.quantity)),
+                entry.queued_at.isoformat(timespec="seconds"),
+                f"{hours:.1f}",
+                escalated,
+            )
     console.print(table)
 
 

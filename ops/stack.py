@@ -15,6 +15,7 @@ _TABLE_FIELDS = {
     "inventory_table": "InventoryTable",
     "movements_table": "InventoryMovementsTable",
     "reservations_table": "ReservationsTable",
+    "backorders_table": "BackordersTable",
     "catalog_table": "CatalogTable",
     "customers_table": "CustomersTable",
     "warehouses_table": "WarehousesTable",
@@ -35,6 +36,7 @@ def resources_of(stack_name: str) -> StackResources:
     physical = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+        if "PhysicalResourceId" in r  # the embedded AWS leaves some (Lambda permissions) without one
     }
     sqs = boto3.client("sqs")
     changes_queue = sqs.get_queue_url(QueueName=physical["ChannelChangesQueue"].rsplit("/", 1)[-1])[

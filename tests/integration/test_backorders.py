@@ -357,3 +357,21 @@ def test_a_reservation_that_takes_stock_below_its_reorder_point_raises_inventory
     assert [(low["sku"], low["warehouse_id"], low["available"], low["reorder_point"]) for low in lows] == [
         ("BO-7", "WH-NJ", 2, 3)
     ]
+
+
+def test_operations_list_the_backorder_queues_in_serving_order(world: DeployedStack) -> None:
+    from typer.testing import CliRunner
+
+    from ops.__main__ import app
+
+    # Given an order waiting in the BO-4 queue (from the escalation test)
+    waiting = next(iter(waiting_orders("BO-4"))).order_id
+    # When an operator lists the BO-4 queue
+    result = CliRunner().invoke(
+        app, ["backorders", "--stack", world.stack_name, "--sku", "BO-4"], terminal_width=200
+    )
+    # Then the waiting order is shown first in line, with its units
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if waiting in line)
+    assert "BO-4" in row
+    assert "│ 1 " in row

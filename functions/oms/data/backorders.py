@@ -48,6 +48,12 @@ def waiting_orders(sku: str) -> Iterator[BackorderRecord]:
     yield from BackorderRecord.query(sku, consistent_read=True)
 
 
+def backorder_queues(sku: str | None = None) -> list[tuple[str, list[BackorderRecord]]]:
+    """Every SKU's queue (or one SKU's), oldest first: what operations and purchasing look at."""
+    skus = [sku] if sku else sorted({entry.sku for entry in BackorderRecord.scan(attributes_to_get=["sku"])})
+    return [(each, list(waiting_orders(each))) for each in skus]
+
+
 def overdue(now: datetime) -> Iterator[BackorderRecord]:
     """Waiting entries past their escalation time that have not escalated yet.
 
