@@ -1,4 +1,5 @@
-"""Scheduled (every 15 minutes): release reservations past their hold time, escalate overdue backorders.
+"""Scheduled (every 15 minutes): release reservations past their hold time, escalate overdue backorders,
+resume allocated orders whose workflow was lost.
 
 The scheduled event's `time` is the sweep's "now", so a sweep retried later judges by the same clock.
 """
@@ -26,6 +27,7 @@ class SweepOutput(BaseModel):
     swept_at: datetime
     reservations_expired: list[str]
     backorders_escalated: list[str]
+    allocations_resumed: list[str]
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -34,9 +36,14 @@ class SweepOutput(BaseModel):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = prepare()
     scheduled = ScheduledEvent.model_validate(event)
-    result = sweep(event_bus=settings.require("event_bus_name"), now=scheduled.time)
+    result = sweep(
+        event_bus=settings.require("event_bus_name"),
+        workflow_arn=settings.require("order_workflow_arn"),
+        now=scheduled.time,
+    )
     return SweepOutput(
         swept_at=scheduled.time,
         reservations_expired=result.reservations_expired,
         backorders_escalated=result.backorders_escalated,
+        allocations_resumed=result.allocations_resumed,
     ).model_dump(mode="json")

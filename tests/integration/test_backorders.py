@@ -16,8 +16,12 @@ import httpx
 import pytest
 
 from infra import DeployedStack
+from oms.channels.shopify import parse_shopify_order
 from oms.data.backorders import waiting_orders
 from oms.data.models import InventoryRecord, ReservationRecord
+from oms.data.orders import new_order_record
+from oms.logic.allocation import allocate_order
+from oms.logic.allocation_policy import AllocationPolicy
 from tests.support.world import (
     bind,
     get_order,
@@ -28,6 +32,7 @@ from tests.support.world import (
     shopify_order,
     shopify_webhook,
     stock_of,
+    with_the_bus,
 )
 
 
@@ -375,3 +380,24 @@ def test_operations_list_the_backorder_queues_in_serving_order(world: DeployedSt
     row = next(line for line in result.output.splitlines() if waiting in line)
     assert "BO-4" in row
     assert "│ 1 " in row
+
+
+def test_an_allocated_order_whose_workflow_was_lost_is_resumed_by_the_sweep(world: DeployedStack) -> None:
+    # Given an order that was allocated by a process that died before it started the order's workflow
+    seed_catalog({"BO-8": "8.00"})
+    set_stock("BO-8", "WH-NJ", 3)
+    payload = shopify_order(9130, [("BO-8", 1, "8.00")])
+    record = new_order_record(parse_shopify_order(payload), datetime.now(UTC))
+    record.status = "VALIDATED"
+    record.save()
+    with with_the_bus(world):
+        allocated = allocate_order(record.order_id, policy=AllocationPolicy(), now=datetime.now(UTC))
+    assert allocated.outcome.value == "ALLOCATED"
+    # When the sweep runs a few minutes later (not yet stranded) and then 20 minutes later
+    soon = _sweep(world, datetime.now(UTC) + timedelta(minutes=5))
+    late = _sweep(world, datetime.now(UTC) + timedelta(minutes=20))
+    # Then only the second one resumes it, and the order goes on to the warehouse
+    assert record.order_id not in soon["allocations_resumed"]
+    assert record.order_id in late["allocations_resumed"]
+    assert _order(world, record.order_id)["status"] == "FULFILLMENT_REQUESTED"
+    assert stock_of("BO-8", "WH-NJ") == (3, 1, 2)

@@ -8,6 +8,8 @@
   exactly once; the order is put ON_HOLD (RESERVATION_EXPIRED) and its warehouses are told.
 * `escalate_overdue_backorders`: a backorder waiting longer than its limit escalates once
   (BackorderOverdue on the bus for purchasing and operations).
+* `resume_stranded_allocations`: an order left ALLOCATED without a workflow (its allocator died before
+  starting it) goes on to the warehouse.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from oms.aws import client
 from oms.data.backorders import drop_entry, entry_keys, mark_escalated, overdue, waiting_orders
@@ -125,10 +127,15 @@ def reservation_lines(record: OrderRecord) -> list[tuple[str, str, int]]:
     return [(line.sku, line.warehouse_id, int(line.quantity)) for line in record.allocation or []]
 
 
+STRANDED_AFTER = timedelta(minutes=15)
+"""An order ALLOCATED this long ago and not yet sent to the warehouse lost its workflow execution."""
+
+
 @dataclass
 class SweepResult:
     reservations_expired: list[str] = field(default_factory=list)
     backorders_escalated: list[str] = field(default_factory=list)
+    allocations_resumed: list[str] = field(default_factory=list)
 
 
 def expire_reservations(*, event_bus: str, now: datetime) -> list[str]:
@@ -202,8 +209,28 @@ def escalate_overdue_backorders(*, event_bus: str, now: datetime) -> list[str]:
     return escalated
 
 
-def sweep(*, event_bus: str, now: datetime) -> SweepResult:
+def resume_stranded_allocations(*, workflow_arn: str, now: datetime) -> list[str]:
+    """Orders that were allocated but never sent to the warehouse (the process that allocated them died
+    before it could start their workflow, e.g. a served backorder): start the workflow again at the
+    Allocate step, which finds the reservation and goes on to RequestFulfillment."""
+    resumed = []
+    stale = OrderRecord.updated_at < now - STRANDED_AFTER
+    for record in OrderRecord.by_status.query(OrderStatus.ALLOCATED.value, filter_condition=stale):
+        start_lifecycle(
+            record.order_id,
+            workflow_arn,
+            execution_name=f"{record.order_id}-resume-{int(now.timestamp())}",
+            resume_at_allocation=True,
+        )
+        logger.warning("stranded allocation resumed", extra={"order_id": record.order_id})
+        metrics.add_metric(name="StrandedAllocationsResumed", unit=MetricUnit.Count, value=1)
+        resumed.append(record.order_id)
+    return resumed
+
+
+def sweep(*, event_bus: str, workflow_arn: str, now: datetime) -> SweepResult:
     return SweepResult(
         reservations_expired=expire_reservations(event_bus=event_bus, now=now),
         backorders_escalated=escalate_overdue_backorders(event_bus=event_bus, now=now),
+        allocations_resumed=resume_stranded_allocations(workflow_arn=workflow_arn, now=now),
     )
