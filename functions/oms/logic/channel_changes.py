@@ -76,8 +76,10 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         return ChangeResult(created.order_id, created.status, applied=True, note="created from an update")
     status = OrderStatus(record.status)
     by = order.entered_by
-    if status not in AMENDABLE:
+    if status not in AMENDABLE or record.backorder_order_id:
         note = f"channel update not applied: order is already {status.value}"
+        if record.backorder_order_id:
+            note = f"channel update not applied: order was split into {record.backorder_order_id}"
         _note(record, note, by=by, at=now)
         metrics.add_metric(name="AmendmentsRefused", unit=MetricUnit.Count, value=1)
         return ChangeResult(record.order_id, status.value, applied=False, note=note)
