@@ -282,6 +282,18 @@ def test_ship_available_splits_off_a_backorder_order_that_ships_when_stock_arriv
         assert Decimal(parent["totals"][name]) + Decimal(child["totals"][name]) == Decimal(
             payload[channel_total]
         )
+    # When the shop then edits the order (Shopify orders/updated)
+    edited = shopify_order(9110, [("BO-5", 4, "15.00"), ("BO-6", 1, "7.50")])
+    response = post_webhook(world, shopify_webhook(edited, topic="orders/updated"))
+    assert response.status_code in (200, 202), response.text
+    world.embedded.wait_idle(timeout=60)
+    # Then the split order is not amended (its child carries part of it), and the history says why
+    after = _order(world, parent["order_id"])
+    assert sorted((x["sku"], x["quantity"]) for x in after["lines"]) == [("BO-5", 1), ("BO-6", 1)]
+    assert (
+        after["history"][-1]["reason"]
+        == f"channel update not applied: order was split into {child['order_id']}"
+    )
     # When the missing units arrive
     _receive(world, "BO-5", "WH-NJ", 2)
     # Then the child ships on its own
