@@ -18,7 +18,7 @@ import pytest
 from infra import DeployedStack
 from oms.channels.shopify import parse_shopify_order
 from oms.data.backorders import waiting_orders
-from oms.data.models import InventoryRecord, ReservationRecord
+from oms.data.models import ReservationRecord
 from oms.data.orders import new_order_record
 from oms.logic.allocation import allocate_order
 from oms.logic.allocation_policy import AllocationPolicy
@@ -362,9 +362,7 @@ def test_a_reservation_that_takes_stock_below_its_reorder_point_raises_inventory
 ) -> None:
     # Given 5 BO-7 in WH-NJ with a reorder point of 3
     seed_catalog({"BO-7": "12.00"})
-    InventoryRecord(
-        "BO-7", "WH-NJ", on_hand=5, reserved=0, available=5, reorder_point=3, updated_at=datetime.now(UTC)
-    ).save()
+    set_stock("BO-7", "WH-NJ", 5, reorder_point=3)
     bus_events.drain()
     # When orders reserve 1 unit (4 left), then 2 (2 left: below 3), then 1 more (1 left)
     statuses = [_place(world, 9120 + n, [("BO-7", q, "12.00")])["status"] for n, q in enumerate((1, 2, 1))]

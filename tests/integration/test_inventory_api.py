@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -16,7 +16,7 @@ import pytest
 
 from infra import DeployedStack
 from oms.data.models import InventoryMovementRecord, InventoryRecord
-from tests.support.world import bind, seed_catalog, seed_warehouses
+from tests.support.world import bind, seed_catalog, seed_warehouses, set_stock
 
 READ = ["oms/inventory.read"]
 WRITE = ["oms/inventory.write"]
@@ -63,9 +63,9 @@ def world(embedded_aws: DeployedStack) -> DeployedStack:
     bind(embedded_aws)
     seed_catalog({"INV-CABLE": "4.99", "INV-DOCK": "189.00", "INV-FRESH": "12.00", "INV-LOW": "9.00"})
     seed_warehouses({"WH-NJ": 1, "WH-TX": 2})
-    _put("INV-CABLE", "WH-NJ", on_hand=100, reserved=0, reorder_point=0)
-    _put("INV-DOCK", "WH-NJ", on_hand=10, reserved=8, reorder_point=0)
-    _put("INV-LOW", "WH-TX", on_hand=20, reserved=0, reorder_point=15)
+    set_stock("INV-CABLE", "WH-NJ", 100)
+    set_stock("INV-DOCK", "WH-NJ", 10, reserved=8)
+    set_stock("INV-LOW", "WH-TX", 20, reorder_point=15)
     return embedded_aws
 
 
@@ -74,18 +74,6 @@ def tap(world: DeployedStack) -> Iterator[BusTap]:
     bus_tap = BusTap(world.outputs["EventBusName"])
     yield bus_tap
     bus_tap.close()
-
-
-def _put(sku: str, warehouse_id: str, *, on_hand: int, reserved: int, reorder_point: int) -> None:
-    InventoryRecord(
-        sku,
-        warehouse_id,
-        on_hand=on_hand,
-        reserved=reserved,
-        available=on_hand - reserved,
-        reorder_point=reorder_point,
-        updated_at=datetime.now(UTC),
-    ).save()
 
 
 def _headers(world: DeployedStack, scopes: list[str] | None, subject: str = "clerk-7") -> dict[str, str]:

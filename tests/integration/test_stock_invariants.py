@@ -24,7 +24,7 @@ from oms.logic.allocation import allocate_order
 from oms.logic.allocation_policy import AllocationPolicy
 from oms.logic.backorders import expire_reservations, serve_backorders
 from oms.logic.channel_changes import cancel_order
-from tests.support.world import bind, seed_warehouses, shopify_order, with_the_bus
+from tests.support.world import bind, seed_warehouses, set_stock, shopify_order, with_the_bus
 
 WAREHOUSES = ("WH-NJ", "WH-TX")
 POLICY = AllocationPolicy()
@@ -65,9 +65,7 @@ class Example:
         self.now = datetime.now(UTC)
         for sku in self.skus:
             for warehouse in WAREHOUSES:
-                InventoryRecord(
-                    sku, warehouse, on_hand=2, reserved=0, available=2, updated_at=self.now
-                ).save()
+                set_stock(sku, warehouse, 2)
 
     def place(self, lines: list[tuple[int, int]]) -> None:
         payload = shopify_order(next(_order_numbers), [(self.skus[i], q, "1.00") for i, q in lines])

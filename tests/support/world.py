@@ -66,9 +66,18 @@ def seed_warehouses(priorities: dict[str, int]) -> None:
         WarehouseRecord(warehouse_id, name=warehouse_id, region="US", priority=priority).save()
 
 
-def set_stock(sku: str, warehouse_id: str, on_hand: int) -> None:
+def set_stock(
+    sku: str, warehouse_id: str, on_hand: int, *, reserved: int = 0, reorder_point: int = 0
+) -> None:
+    """A stock item as allocation leaves it: `reserved` of the `on_hand` units held for orders."""
     InventoryRecord(
-        sku, warehouse_id, on_hand=on_hand, reserved=0, available=on_hand, updated_at=datetime.now(UTC)
+        sku,
+        warehouse_id,
+        on_hand=on_hand,
+        reserved=reserved,
+        available=on_hand - reserved,
+        reorder_point=reorder_point,
+        updated_at=datetime.now(UTC),
     ).save()
 
 

@@ -14,13 +14,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from oms.aws import client
 from oms.data.backorders import drop_entry, entry_keys, mark_escalated, overdue, waiting_orders
+from oms.data.bus import put_events
 from oms.data.inventory import ReservationState, close_reservation, expired_reservations
 from oms.data.models import OrderRecord
 from oms.data.orders import find_order, transition
@@ -83,22 +82,18 @@ def serve_backorders(sku: str, *, policy: AllocationPolicy, workflow_arn: str, n
 def announce_stock_returned(lines: Iterable[tuple[str, str, int]], *, reason: str, event_bus: str) -> None:
     """Tell the backorder queues that stock came back (a released reservation): StockReleased per SKU and
     warehouse. `lines`: (sku, warehouse id, units)."""
-    entries = [
-        {
-            "EventBusName": event_bus,
-            "Source": INVENTORY_SOURCE,
-            "DetailType": "StockReleased",
-            "Detail": json.dumps(
-                {"sku": sku, "warehouse_id": warehouse_id, "quantity": quantity, "reason": reason}
-            ),
-            "Resources": [f"sku/{sku}"],
-        }
-        for sku, warehouse_id, quantity in lines
-    ]
-    for start in range(0, len(entries), 10):
-        response = client("events").put_events(Entries=entries[start : start + 10])
-        if response.get("FailedEntryCount"):
-            raise RuntimeError("EventBridge refused StockReleased events")
+    put_events(
+        event_bus,
+        INVENTORY_SOURCE,
+        "StockReleased",
+        [
+            (
+                {"sku": sku, "warehouse_id": warehouse_id, "quantity": quantity, "reason": reason},
+                [f"sku/{sku}"],
+            )
+            for sku, warehouse_id, quantity in lines
+        ],
+    )
 
 
 def leave_queues(record: OrderRecord, *, reason: str, event_bus: str) -> None:
@@ -107,20 +102,18 @@ def leave_queues(record: OrderRecord, *, reason: str, event_bus: str) -> None:
     keys = entry_keys(record)
     for sku, key in keys:
         drop_entry(sku, key)
-    entries = [
-        {
-            "EventBusName": event_bus,
-            "Source": INVENTORY_SOURCE,
-            "DetailType": "BackorderWithdrawn",
-            "Detail": json.dumps({"sku": sku, "order_id": record.order_id, "reason": reason}),
-            "Resources": [f"sku/{sku}", f"order/{record.order_id}"],
-        }
-        for sku, _ in keys
-    ]
-    for start in range(0, len(entries), 10):
-        response = client("events").put_events(Entries=entries[start : start + 10])
-        if response.get("FailedEntryCount"):
-            raise RuntimeError("EventBridge refused BackorderWithdrawn events")
+    put_events(
+        event_bus,
+        INVENTORY_SOURCE,
+        "BackorderWithdrawn",
+        [
+            (
+                {"sku": sku, "order_id": record.order_id, "reason": reason},
+                [f"sku/{sku}", f"order/{record.order_id}"],
+            )
+            for sku, _ in keys
+        ],
+    )
 
 
 def reservation_lines(record: OrderRecord) -> list[tuple[str, str, int]]:
@@ -191,19 +184,8 @@ def escalate_overdue_backorders(*, event_bus: str, now: datetime) -> list[str]:
             "backordered_at": entry.queued_at.isoformat(),
             "waiting_hours": round(waited.total_seconds() / 3600, 1),
         }
-        response = client("events").put_events(
-            Entries=[
-                {
-                    "EventBusName": event_bus,
-                    "Source": ORDERS_SOURCE,
-                    "DetailType": "BackorderOverdue",
-                    "Detail": json.dumps(detail),
-                    "Resources": [f"order/{entry.order_id}", f"sku/{entry.sku}"],
-                }
-            ]
-        )
-        if response.get("FailedEntryCount"):
-            raise RuntimeError("EventBridge refused a BackorderOverdue event")
+        resources = [f"order/{entry.order_id}", f"sku/{entry.sku}"]
+        put_events(event_bus, ORDERS_SOURCE, "BackorderOverdue", [(detail, resources)])
         metrics.add_metric(name="BackordersEscalated", unit=MetricUnit.Count, value=1)
         escalated.append(entry.order_id)
     return escalated

@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from oms.aws import client
+from oms.data.bus import put_events
 from oms.data.models import OrderRecord
 from oms.data.orders import get_order, ship_to, transition
 from oms.domain.events import ORDERS_SOURCE, FulfillmentLine, FulfillmentRequested
@@ -65,17 +66,15 @@ def request_fulfillment(order_id: str, *, event_bus: str, now: datetime) -> list
 def withdraw_fulfillment_requests(record: OrderRecord, *, event_bus: str, reason: str) -> None:
     """Tell each warehouse of the order's allocation to stop: one FulfillmentCancelled event each
     (warehouses dedupe on order id + warehouse id, so a repeat is harmless)."""
-    entries = [
-        {
-            "EventBusName": event_bus,
-            "Source": ORDERS_SOURCE,
-            "DetailType": "FulfillmentCancelled",
-            "Detail": json.dumps({"order_id": record.order_id, "warehouse_id": warehouse, "reason": reason}),
-            "Resources": [f"order/{record.order_id}"],
-        }
-        for warehouse in sorted({line.warehouse_id for line in record.allocation or []})
-    ]
-    if entries:
-        response = client("events").put_events(Entries=entries)
-        if response.get("FailedEntryCount"):
-            raise RuntimeError("EventBridge refused FulfillmentCancelled events")
+    put_events(
+        event_bus,
+        ORDERS_SOURCE,
+        "FulfillmentCancelled",
+        [
+            (
+                {"order_id": record.order_id, "warehouse_id": warehouse, "reason": reason},
+                [f"order/{record.order_id}"],
+            )
+            for warehouse in sorted({line.warehouse_id for line in record.allocation or []})
+        ],
+    )
