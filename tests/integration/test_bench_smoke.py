@@ -89,3 +89,40 @@ def test_memory_is_reported_for_the_run_and_the_handlers(results: dict[str, Any]
 def test_results_file_is_plain_json(results: dict[str, Any], tmp_path: Path) -> None:
     assert results["schema"] == "oms-bench/1"
     (tmp_path / "copy.json").write_text(json.dumps(results))
+
+
+def test_every_aws_call_a_function_made_is_allowed_by_its_own_policy(results: dict[str, Any]) -> None:
+    """The embedded AWS does not enforce IAM: this checks, for every call the metering saw a function make,
+    that the function's policy in template.yaml names the action (transactions are checked per item kind
+    by reading; here only their own action is not an IAM action)."""
+    from cfnlint.decode import cfn_yaml
+
+    template = cfn_yaml.load(str(Path(__file__).resolve().parents[2] / "template.yaml"))
+    allowed: dict[str, set[str]] = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        statements = [s for policy in resource["Properties"].get("Policies", []) for s in policy["Statement"]]
+        allowed[name] = {
+            a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        }
+    iam_prefix = {
+        "dynamodb": "dynamodb",
+        "sqs": "sqs",
+        "events": "events",
+        "stepfunctions": "states",
+        "s3": "s3",
+        "ssm": "ssm",
+        "secretsmanager": "secretsmanager",
+    }
+    missing = []
+    for operation, callers in results["cost"]["requests"].items():
+        service, name = operation.split(".", 1)
+        if service not in iam_prefix or name == "TransactWriteItems":
+            continue
+        for caller in callers:
+            function = caller.removeprefix("lambda:")
+            if caller.startswith("lambda:") and f"{iam_prefix[service]}:{name}" not in allowed[function]:
+                missing.append(f"{function}: {iam_prefix[service]}:{name}")
+    assert missing == []
+    assert len(results["cost"]["requests"]) > 5  # the metering saw the calls at all
