@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 
 from demo import reference_data as ref
-from oms.config import Settings
+from oms.config import TABLE_RESOURCES, Settings
 from oms.data.models import (
     CatalogItemRecord,
     CustomerRecord,
@@ -20,23 +20,10 @@ from oms.data.models import (
 
 DEMO_WEBHOOK_SECRETS = {"shopify": "demo-shopify-app-secret-not-for-production"}
 
-_TABLES = {
-    "orders_table": "OrdersTable",
-    "inventory_table": "InventoryTable",
-    "movements_table": "InventoryMovementsTable",
-    "reservations_table": "ReservationsTable",
-    "backorders_table": "BackordersTable",
-    "catalog_table": "CatalogTable",
-    "customers_table": "CustomersTable",
-    "warehouses_table": "WarehousesTable",
-    "invoices_table": "InvoicesTable",
-    "shipments_table": "ShipmentsTable",
-}
-
 
 def stack_settings(stack: Any) -> Settings:
     """Settings naming every resource of a deployed stack (for tools that work on the whole system)."""
-    values = {field: stack.resources[logical] for field, logical in _TABLES.items()}
+    values = {field: stack.resources[logical] for field, logical in TABLE_RESOURCES.items()}
     values["documents_bucket"] = stack.resources["DocumentsBucket"]
     values["event_bus_name"] = stack.outputs["EventBusName"]
     values["allocation_policy_parameter"] = stack.resources["AllocationPolicyParameter"]

@@ -6,22 +6,9 @@ from dataclasses import dataclass
 
 import boto3
 
-from oms.config import Settings
+from oms.config import TABLE_RESOURCES, Settings
 from oms.data.models import bind_tables
 from oms.logic.webhooks import IntakeTargets
-
-_TABLE_FIELDS = {
-    "orders_table": "OrdersTable",
-    "inventory_table": "InventoryTable",
-    "movements_table": "InventoryMovementsTable",
-    "reservations_table": "ReservationsTable",
-    "backorders_table": "BackordersTable",
-    "catalog_table": "CatalogTable",
-    "customers_table": "CustomersTable",
-    "warehouses_table": "WarehousesTable",
-    "invoices_table": "InvoicesTable",
-    "shipments_table": "ShipmentsTable",
-}
 
 
 @dataclass(frozen=True)
@@ -43,7 +30,7 @@ def resources_of(stack_name: str) -> StackResources:
         "QueueUrl"
     ]
     settings = Settings(
-        **{field: physical[logical] for field, logical in _TABLE_FIELDS.items()},
+        **{field: physical[logical] for field, logical in TABLE_RESOURCES.items()},
         documents_bucket=physical["DocumentsBucket"],
         raw_payloads_bucket=physical["RawPayloadsBucket"],
         channel_changes_queue_url=changes_queue,

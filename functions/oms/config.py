@@ -35,6 +35,22 @@ _FIELDS = {
 }
 
 
+#: Each table setting and the logical id of its table in template.yaml: what tools that work on a whole
+#: deployed stack (the demo, the operator CLI, tests) use to bind every model.
+TABLE_RESOURCES = {
+    "orders_table": "OrdersTable",
+    "inventory_table": "InventoryTable",
+    "movements_table": "InventoryMovementsTable",
+    "reservations_table": "ReservationsTable",
+    "backorders_table": "BackordersTable",
+    "catalog_table": "CatalogTable",
+    "customers_table": "CustomersTable",
+    "warehouses_table": "WarehousesTable",
+    "invoices_table": "InvoicesTable",
+    "shipments_table": "ShipmentsTable",
+}
+
+
 class Settings(BaseModel):
     """Every setting a function may need; each function's template entry sets only the ones it uses."""
 

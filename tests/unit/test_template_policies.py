@@ -77,3 +77,11 @@ def test_the_workflow_definition_comes_from_statemachine_with_every_placeholder_
     placeholders = {part.split("}", 1)[0] for part in definition.split("${")[1:]}
     assert placeholders == set(machine["DefinitionSubstitutions"])
     assert machine["Type"] == "EXPRESS"
+
+
+def test_every_table_setting_names_a_table_of_the_template() -> None:
+    from oms.config import TABLE_RESOURCES, Settings
+
+    tables = set(_of_type("AWS::DynamoDB::Table"))
+    assert set(TABLE_RESOURCES.values()) == tables
+    assert set(TABLE_RESOURCES) == {field for field in Settings.model_fields if field.endswith("_table")}
