@@ -165,6 +165,7 @@ class EmbeddedAws:
         emit_metrics: bool | None = None,
         function_env: dict[str, str] | None = None,
         esm_concurrency: int = 1,
+        verify_speedups: bool = False,
     ) -> None:
         """
         :param retry_delay: seconds after which a message that failed in an SQS event-source mapping
@@ -174,6 +175,8 @@ class EmbeddedAws:
         :param function_env: variables forced on every function (win over the template's).
         :param esm_concurrency: batches processed at once per SQS event-source mapping (AWS scales
             this out on its own; 1 keeps local runs simple and ordered).
+        :param verify_speedups: run moto's own serializer beside the fast one on every response and
+            record differences in ``speedups.json_responses.mismatches`` (tests; doubles the cost).
         """
         self.region = region
         self.retry_delay = retry_delay
@@ -191,7 +194,7 @@ class EmbeddedAws:
         self._ddb = DynamoDbSerializer()
         self._sfn_patch = StateMachineCfnPatch()
         self._fixes = MotoFixes()
-        self._speedups = MotoSpeedups()
+        self._speedups = MotoSpeedups(verify_serializer=verify_speedups)
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._servers: list[HttpApiServer] = []
@@ -389,6 +392,11 @@ class EmbeddedAws:
         return values
 
     # ------------------------------------------------------------------ observation
+    @property
+    def speedups(self) -> MotoSpeedups:
+        """The like-for-like replacements of moto internals installed while running."""
+        return self._speedups
+
     def stats(self) -> dict[str, Any]:
         """In-process Lambda invocations: ``{"functions": {name: {"invocations", "errors",
         "duration_s", "max_duration_s"}}, "invocations": N, "errors": E, "duration_s": T}``."""

@@ -31,8 +31,12 @@ def _fast_clock(original: Any, scale: float) -> Any:
 
 
 class MotoSpeedups:
-    def __init__(self) -> None:
+    def __init__(self, *, verify_serializer: bool = False) -> None:
+        from ._serialize import FastJsonResponses
+
         self._saved: list[tuple[Any, str, Any]] = []
+        #: DynamoDB responses serialized by exact member names (see ``_serialize``)
+        self.json_responses = FastJsonResponses(verify=verify_serializer)
 
     def _set(self, owner: Any, name: str, value: Any) -> None:
         self._saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
@@ -44,8 +48,10 @@ class MotoSpeedups:
         self._stepfunctions_parse_trees()
         self._dynamodb_transactions()
         self._jsonpath_parsers()
+        self.json_responses.install()
 
     def uninstall(self) -> None:
+        self.json_responses.uninstall()
         while self._saved:
             owner, name, value = self._saved.pop()
             if value is _MISSING:
