@@ -352,3 +352,234 @@ def test_jsonpath_parses_are_shared_and_still_correct(
     for _ in range(2):
         with pytest.raises(JsonPathParserError):  # every time: errors are not cached
             parse("$.[[")
+
+
+# ------------------------------------------------------------------------- like for like, on a corpus
+
+
+def _outcome(call: Any) -> Any:
+    """A call's answer without per-request metadata, or its error code and message."""
+    try:
+        answer = call()
+    except ClientError as exc:
+        return ("error", exc.response["Error"].get("Code"), exc.response["Error"].get("Message"))
+    answer.pop("ResponseMetadata", None)
+    return answer
+
+
+def _dynamodb_corpus(ddb: Any, name: str) -> list[Any]:
+    """Queries (partitions, conditions, pages, both directions, filters, an index), update expressions
+    (every action, functions, nested paths, conditions that fail, syntax errors), items at the size limit."""
+    outcomes: list[Any] = []
+    for p in range(3):
+        for s in range(6):
+            ddb.put_item(
+                TableName=name,
+                Item={
+                    "pk": {"S": f"p{p}"},
+                    "sk": {"S": f"s{s:02d}"},
+                    "g": {"S": f"g{s % 2}"},
+                    "n": {"N": str(s * 10 + p)},
+                    "doc": {
+                        "M": {
+                            "tags": {"L": [{"S": "a"}, {"N": str(s)}]},
+                            "deep": {"M": {"x": {"BOOL": True}}},
+                        }
+                    },
+                },
+            )
+    key = {"pk": {"S": "p1"}, "sk": {"S": "s02"}}
+    queries: list[dict[str, Any]] = [
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p1"}}},
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
+        {
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":p": {"S": "p2"}, ":a": {"S": "s01"}, ":b": {"S": "s04"}},
+            "ScanIndexForward": False,
+        },
+        {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": {":p": {"S": "p0"}, ":s": {"S": "s0"}},
+            "Limit": 2,
+        },
+        {
+            "KeyConditionExpression": "pk = :p",
+            "FilterExpression": "n > :n",
+            "ExpressionAttributeValues": {":p": {"S": "p1"}, ":n": {"N": "20"}},
+            "ProjectionExpression": "sk, doc.tags[1]",
+        },
+        {
+            "IndexName": "by-g",
+            "KeyConditionExpression": "g = :g",
+            "ExpressionAttributeValues": {":g": {"S": "g1"}},
+        },
+    ]
+    for query in queries:
+        outcomes.append(_outcome(lambda query=query: ddb.query(TableName=name, **query)))
+    page = ddb.query(
+        TableName=name,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p2"}},
+        Limit=4,
+    )
+    outcomes.append(
+        _outcome(
+            lambda: ddb.query(
+                TableName=name,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "p2"}},
+                ExclusiveStartKey=page["LastEvaluatedKey"],
+            )
+        )
+    )
+    updates: list[dict[str, Any]] = [
+        {
+            "UpdateExpression": "SET n = n + :one, added = :v",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":v": {"S": "x"}},
+        },
+        {
+            "UpdateExpression": "SET doc.tags[0] = :v, doc.deep.y = :v",
+            "ExpressionAttributeValues": {":v": {"S": "y"}},
+        },
+        {
+            "UpdateExpression": "SET doc.tags = list_append(doc.tags, :l)",
+            "ExpressionAttributeValues": {":l": {"L": [{"S": "z"}]}},
+        },
+        {
+            "UpdateExpression": "SET fresh = if_not_exists(fresh, :z)",
+            "ExpressionAttributeValues": {":z": {"N": "0"}},
+        },
+        {"UpdateExpression": "REMOVE added, doc.deep.x"},
+        {
+            "UpdateExpression": "ADD counter :c, tags :t",
+            "ExpressionAttributeValues": {":c": {"N": "2"}, ":t": {"SS": ["a", "b"]}},
+        },
+        {"UpdateExpression": "DELETE tags :t", "ExpressionAttributeValues": {":t": {"SS": ["a"]}}},
+        {
+            "UpdateExpression": "SET n = :n",
+            "ConditionExpression": "n = :old",
+            "ExpressionAttributeValues": {":n": {"N": "1"}, ":old": {"N": "-1"}},
+        },
+        {"UpdateExpression": "SET n = = :n", "ExpressionAttributeValues": {":n": {"N": "1"}}},
+        {
+            "UpdateExpression": "SET #s = :s",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "A"}},
+        },
+        {
+            "UpdateExpression": "SET #s = :s",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "B"}},
+        },
+        {"UpdateExpression": "SET missing.path = :s", "ExpressionAttributeValues": {":s": {"S": "B"}}},
+    ]
+    for update in updates:
+        outcomes.append(
+            _outcome(
+                lambda update=update: ddb.update_item(
+                    TableName=name, Key=key, ReturnValues="ALL_NEW", **update
+                )
+            )
+        )
+    outcomes.append(_outcome(lambda: ddb.get_item(TableName=name, Key=key, ConsistentRead=True)))
+    big = "x" * 1000
+    for attributes in (400, 405):  # just under and just over moto's size limit
+        item = {"pk": {"S": "big"}, "sk": {"S": str(attributes)}}
+        item.update({f"a{i:03d}": {"S": big} for i in range(attributes)})
+        outcomes.append(_outcome(lambda item=item: ddb.put_item(TableName=name, Item=item)))
+    outcomes.append(_outcome(lambda: ddb.scan(TableName=name, ConsistentRead=True, Select="COUNT")))
+    return [json.loads(json.dumps(o, default=repr).replace(name, "TABLE")) for o in outcomes]
+
+
+def test_speedups_answer_exactly_as_moto_does(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+    # Given the same DynamoDB work run with the speed-ups installed and with moto's own code
+    aws, _ = embedded_probe
+    ddb = boto3.client("dynamodb")
+
+    def fresh_table() -> str:
+        name = f"corpus-{uuid.uuid4().hex[:8]}"
+        ddb.create_table(
+            TableName=name,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "g", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-g",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+        return name
+
+    fast = _dynamodb_corpus(ddb, fresh_table())
+    aws.speedups.uninstall()
+    try:
+        plain = _dynamodb_corpus(boto3.client("dynamodb"), fresh_table())
+    finally:
+        aws.speedups.install()
+    # Then every answer and every error is the same
+    assert len(fast) == len(plain)
+    for index, (got, expected) in enumerate(zip(fast, plain, strict=True)):
+        assert got == expected, index
+    errors = [o[1] for o in fast if isinstance(o, list) and o[0] == "error"]
+    assert "ConditionalCheckFailedException" in errors
+    assert "ValidationException" in errors
+    size_refusal = fast[-2]
+    assert size_refusal[0] == "error" and "maximum allowed size" in size_refusal[2]
+    assert fast[-3] == {}  # the item just under the limit was stored
+
+
+def test_user_agent_is_botocore_s_own(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+    # Given clients with different configurations and a request context with features
+    from botocore import useragent
+    from botocore.config import Config
+    from botocore.context import ClientContext, start_as_current_context
+
+    from infra.embedded import _speedups
+
+    plain_to_string = next(
+        value for owner, name, value in reversed(_embedded_saved(embedded_probe[0])) if name == "to_string"
+    )
+    clients = [
+        boto3.client("dynamodb"),
+        boto3.client("sqs", config=Config(user_agent_extra="extra/1", user_agent_appid="oms-test")),
+        boto3.client("s3", config=Config(retries={"mode": "adaptive"})),
+    ]
+    for client in clients:
+        ua = client._user_agent_creator  # type: ignore[attr-defined]
+        # When the header is built with and without request features, twice
+        assert ua.to_string() == plain_to_string(ua)
+        assert ua.to_string() == plain_to_string(ua)
+        with start_as_current_context(ClientContext(features={"Z", "b"})):
+            # Then it is always the string botocore itself builds
+            assert ua.to_string() == plain_to_string(ua)
+            assert "Z" in ua.to_string()
+    assert isinstance(useragent.UserAgentString.__dict__["to_string"], type(_speedups._fast_clock))
+
+
+def _embedded_saved(aws: EmbeddedAws) -> list[tuple[Any, str, Any]]:
+    return aws.speedups._saved
+
+
+def test_speedups_refuse_to_start_when_a_moto_internal_moved() -> None:
+    # Given a speed-up whose target is not where moto 5.2.5 defines it
+    from infra.embedded._speedups import MotoSpeedups
+
+    class Moved:
+        pass
+
+    speedups = MotoSpeedups()
+    # When it is installed
+    # Then start-up fails loudly, naming the internal
+    with pytest.raises(RuntimeError, match=r"Moved\.query is gone"):
+        speedups._set(Moved, "query", lambda: None)
+    assert speedups._saved == []
