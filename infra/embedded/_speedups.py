@@ -35,6 +35,8 @@ class MotoSpeedups:
         from ._serialize import FastJsonResponses
 
         self._saved: list[tuple[Any, str, Any]] = []
+        #: UpdateExpression text -> its parse tree, shared by every caller (see _dynamodb_update_expressions)
+        self.update_expression_trees: dict[str, Any] = {}
         #: DynamoDB responses serialized by exact member names (see ``_serialize``)
         self.json_responses = FastJsonResponses(verify=verify_serializer)
 
@@ -71,6 +73,7 @@ class MotoSpeedups:
         self._dynamodb_update_expressions()
         self._dynamodb_item_sizes()
         self._dynamodb_regular_json()
+        self._dynamodb_value_copies()
         self._backend_urls()
         self._request_routing()
         self._action_methods()
@@ -336,14 +339,19 @@ class MotoSpeedups:
         self._set(Table, "query", query)
 
     def _dynamodb_update_expressions(self) -> None:
-        """Tokenize and parse each UpdateExpression once.
+        """Tokenize and parse each UpdateExpression once; validate with each processor's node map built once.
 
         ``UpdateExpressionParser.make`` tokenizes and parses the expression text twice per UpdateItem
-        (the request handler, then the backend). The AST is a pure function of the text, but moto's
-        validators then rewrite it in place (placeholders become values), so every caller gets its
-        own deep copy of the cached tree, exactly what a fresh parse would have built. Syntax errors
-        are not cached and raise as before. The copy is :func:`_clone_tree` (``copy.deepcopy`` of a
-        tree costs as much as parsing it again).
+        (the request handler, then the backend). The tree is a pure function of the text and its
+        callers only read it: the request handlers look for placeholders (``find_clauses``), and the
+        validator that rewrites placeholders into values starts from its own ``deepcopy`` of it. So
+        the parsed tree is shared (a test checks that a corpus of updates leaves every cached tree as
+        a fresh parse builds it). The validator's copy is :func:`_clone_tree` (``copy.deepcopy`` of a
+        tree costs as much as parsing it again). Syntax errors are not cached and raise as before.
+
+        The validator then runs ten processors over the tree; each asks its ``_processing_map()`` (a
+        new dict of its own bound methods) once per node visited, twice. Those maps are literals, so
+        each processor instance keeps the first one it builds.
         """
         import threading
 
@@ -352,6 +360,7 @@ class MotoSpeedups:
 
         make = UpdateExpressionParser.__dict__["make"].__func__
         trees: dict[str, Any] = {}
+        self.update_expression_trees = trees
         lock = threading.Lock()
 
         def cached_make(cls: Any, expression_str: str) -> Any:
@@ -361,9 +370,8 @@ class MotoSpeedups:
                 with lock:
                     if len(trees) >= MAX_CACHED_EXPRESSIONS:
                         trees.clear()
-                    trees[expression_str] = _clone_tree(tree)
-                return tree
-            return _clone_tree(tree)
+                    trees[expression_str] = tree
+            return tree
 
         self._set(UpdateExpressionParser, "make", classmethod(cached_make))
 
@@ -372,6 +380,29 @@ class MotoSpeedups:
             return _clone_tree(node)
 
         self._add(Node, "__deepcopy__", __deepcopy__)
+
+        from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
+
+        def processing_map(traverser: Any) -> Any:
+            cached = traverser.__dict__.get("_embedded_map")
+            if cached is None:
+                cached = traverser.__dict__["_embedded_map"] = traverser._processing_map()
+            return cached
+
+        def nodes_to_be_processed(traverser: Any) -> tuple[Any, ...]:
+            cached = traverser.__dict__.get("_embedded_types")
+            if cached is None:
+                cached = traverser.__dict__["_embedded_types"] = tuple(processing_map(traverser).keys())
+            return cached  # type: ignore[no-any-return]
+
+        def process(traverser: Any, node: Any) -> Any:
+            for class_key, processor in processing_map(traverser).items():
+                if isinstance(node, class_key):
+                    return processor(node)
+            return None
+
+        self._set(DepthFirstTraverser, "nodes_to_be_processed", nodes_to_be_processed)
+        self._set(DepthFirstTraverser, "process", process)
 
     def _dynamodb_regular_json(self) -> None:
         """``DynamoType.to_regular_json`` converts nested values once instead of copying them first.
@@ -437,6 +468,83 @@ class MotoSpeedups:
             item.attrs = values
 
         self._set(Item, "__init__", __init__)
+
+    def _dynamodb_value_copies(self) -> None:
+        """Attribute values are copied and measured by direct recursion.
+
+        ``UpdateItem`` deep-copies the stored item twice (the request handler keeps the old values for
+        ``ReturnValues``; the backend keeps one for a stream) and re-measures the whole item for the
+        400 KB limit after each action. moto's ``DynamoType.__deepcopy__`` goes through
+        ``copy.deepcopy`` and its memo for every nested value, and ``DynamoType.size`` wraps every value
+        of a map in a new ``DynamoType`` (which re-wraps its children) before measuring it, so both grow
+        with the nesting depth (an order's history is a list of maps). The replacements walk the same
+        tree once: a copy has the same type and value at every node, shares the immutable scalars as
+        moto's does and copies sets into new lists as moto's does; a size is moto's arithmetic (number
+        text length, UTF-8 bytes, 1 for booleans and NULL, names of map keys) on the same nodes.
+        Attribute value trees are acyclic (moto's own comment), so the memo's sharing never applies.
+        """
+        from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+        from moto.dynamodb.models.utilities import bytesize
+
+        new = object.__new__
+        sets = ("SS", "NS", "BS")
+
+        def clone(value: Any) -> Any:
+            copied = new(DynamoType)
+            kind = copied.type = value.type
+            inner = value.value
+            if kind == "L":
+                copied.value = [clone(v) for v in inner]
+            elif kind == "M":
+                copied.value = {k: clone(v) for k, v in inner.items()}
+            elif kind in sets:
+                copied.value = list(inner)
+            else:
+                copied.value = inner
+            return copied
+
+        def value_deepcopy(value: Any, memo: Any) -> Any:
+            return clone(value)
+
+        def item_deepcopy(item: Any, memo: Any) -> Any:
+            copied: Any = new(Item)
+            copied.hash_key = clone(item.hash_key) if item.hash_key is not None else None
+            copied.range_key = clone(item.range_key) if item.range_key is not None else None
+            attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+            dict.__init__(attrs)
+            for key, value in item.attrs.items():
+                dict.__setitem__(attrs, key, clone(value))
+            copied.attrs = attrs
+            return copied
+
+        def scalar_size(kind: str, inner: Any) -> int:
+            if kind == "N":
+                return len(str(inner))
+            if isinstance(inner, bool):
+                return 1
+            return bytesize(inner)
+
+        def size(value: Any) -> int:
+            kind = value.type
+            inner = value.value
+            if kind == "N":
+                return len(str(inner))
+            if kind in sets:
+                return sum(scalar_size(kind[0], v) for v in inner)
+            if kind == "L":
+                return sum(size(v) for v in inner)
+            if kind == "M":
+                return sum(
+                    bytesize(k) + size(v if type(v) is DynamoType else DynamoType(v))
+                    for k, v in inner.items()
+                )
+            if isinstance(inner, bool):
+                return 1
+            return bytesize(inner)
+
+        self._set(DynamoType, "__deepcopy__", value_deepcopy)
+        self._set(Item, "__deepcopy__", item_deepcopy)
+        self._set(DynamoType, "size", size)
 
     def _backend_urls(self) -> None:
         """Each backend's URL map is built once per run, not on every request.
