@@ -24,6 +24,7 @@ from ._fixes import MotoFixes
 from ._http import HttpApiServer, Route, routes_from_template
 from ._runtime import LambdaRuntime, local_runtime_env
 from ._sam import SamError, load_template, package, translate
+from ._scheduler import LocalScheduler
 from ._speedups import MotoSpeedups
 from ._workers import WorkerContainers
 
@@ -202,6 +203,8 @@ class EmbeddedAws:
         self._fixes = MotoFixes()
         self._speedups = MotoSpeedups(verify_serializer=verify_speedups)
         self.use_workers = workers
+        #: the template's EventBridge Scheduler schedules, on a clock that ``scheduler.advance()`` moves
+        self.scheduler = LocalScheduler(region, self.account_id)
         self.endpoint = AwsEndpoint()
         self._workers: WorkerContainers | None = None
         self._mock: Any = None
@@ -276,6 +279,7 @@ class EmbeddedAws:
         for server in self._servers:
             server.stop()
         self._servers.clear()
+        self.scheduler.stop()
         self._pollers.stop()
         if self._workers is not None:
             self._workers.stop()
@@ -391,6 +395,7 @@ class EmbeddedAws:
             _aws=self,
         )
         self.stacks[stack_name] = stack
+        self.scheduler.add_from_template(stack_name, prepared.schedules, resources, types)
         self._pollers.sync()
         LOG.info("embedded AWS: deployed %s (%d resources)", stack_name, len(resources))
         return stack
