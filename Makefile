@@ -16,7 +16,7 @@ help:
 	@echo "make demo    - replay a business day ($(ORDERS) signed webhooks) on the embedded AWS; output in ./out"
 	@echo "make test    - lint, type check, template checks and the whole test suite with a coverage gate"
 	@echo "make bench   - benchmarks and the cost model; results in out/bench/results.json"
-	@echo "make serve   - the embedded AWS as a long-running local server (HTTP API on 127.0.0.1:3000)"
+	@echo "make serve   - the OMS on the embedded AWS as a local stack (HTTP API 127.0.0.1:3000, AWS 127.0.0.1:4566)"
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ demo: $(STAMP)
 	$(PY) -m demo --orders $(ORDERS) --seed $(SEED) --out out
 
 serve: $(STAMP)
-	$(PY) -m infra serve --port 3000 --seed demo.seed:seed_reference_data
+	$(PY) -m demo.serve --port 3000 --endpoint-port 4566
 
 lint: $(STAMP)
 	$(PY) -m ruff check functions infra demo ops bench tools tests

@@ -20,7 +20,7 @@ import httpx
 from pypdf import PdfReader
 
 from demo.business_day import generate_shopify_orders, sign_delivery
-from demo.seed import DEMO_WEBHOOK_SECRETS, seed_reference_data
+from demo.seed import DEMO_SHOPIFY_SECRET, seed_reference_data
 from demo.simulators import CarrierSimulator, WarehouseSimulator
 from infra import EmbeddedAws
 from oms.data.models import BackorderRecord, InvoiceRecord, OrderRecord
@@ -114,7 +114,7 @@ def run_business_day(
         phases["deploy_and_seed"] = time.perf_counter() - t0
 
         deliveries = generate_shopify_orders(orders, seed, datetime(2026, 11, 2, 13, 0, tzinfo=UTC))
-        signed = [sign_delivery(d, DEMO_WEBHOOK_SECRETS["shopify"]) for d in deliveries]
+        signed = [sign_delivery(d, DEMO_SHOPIFY_SECRET) for d in deliveries]
         # Channels deliver at least once: replay a share of the webhooks a second time.
         step = max(1, round(1 / duplicate_share)) if duplicate_share > 0 else 0
         replays = signed[::step] if step else []
