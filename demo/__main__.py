@@ -22,6 +22,9 @@ def main(
     out: Path = typer.Option(Path("out"), help="Where the invoice PDFs and summary.json go."),
     concurrency: int = typer.Option(8, min=1, max=64, help="Concurrent HTTP connections from the channel."),
     duplicates: float = typer.Option(0.02, min=0.0, max=1.0, help="Share of webhooks delivered twice."),
+    workers: bool = typer.Option(
+        False, "--workers", help="Run each Lambda handler in processes of its own (uses every core)."
+    ),
 ) -> None:
     with Progress(
         TextColumn("{task.description:<22}"),
@@ -44,6 +47,7 @@ def main(
             concurrency=concurrency,
             duplicate_share=duplicates,
             report=report,
+            workers=workers,
         )
 
     table = Table(
