@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderLineAttribute, OrderRecord
+from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderRecord
 from oms.data.orders import history_entry, transition_update
+from oms.data.pricing import line_attribute
 from oms.domain.errors import ReservationConflictError
+from oms.domain.order import OrderLine
 from oms.domain.status import OrderStatus
 
 
@@ -163,8 +164,8 @@ def split_order(
     record: OrderRecord,
     *,
     child_id: str,
-    ships_now: Sequence[Mapping[str, Any]],
-    backordered: Sequence[Mapping[str, Any]],
+    ships_now: Sequence[OrderLine],
+    backordered: Sequence[OrderLine],
     child_totals: Mapping[str, Decimal],
     missing: Mapping[str, int],
     escalate_after: timedelta,
@@ -186,7 +187,10 @@ def split_order(
         currency=record.currency,
         customer=record.customer,
         shipping_address=record.shipping_address,
-        lines=[OrderLineAttribute(**line) for line in backordered],
+        lines=[line_attribute(line) for line in backordered],
+        prices_include_tax=record.prices_include_tax,
+        tax_rounding=record.tax_rounding,
+        tax_calculator=record.tax_calculator,
         computed_tax_total=child_totals["tax_total"],
         placed_at=record.placed_at,
         received_at=record.received_at,
@@ -203,7 +207,7 @@ def split_order(
         setattr(child, name, child_totals[name])
     units = sum(missing.values())
     parent_actions: list[Action] = [
-        OrderRecord.lines.set([OrderLineAttribute(**line) for line in ships_now]),
+        OrderRecord.lines.set([line_attribute(line) for line in ships_now]),
         OrderRecord.revision.add(1),
         OrderRecord.backorder_order_id.set(child_id),
         OrderRecord.updated_at.set(at),

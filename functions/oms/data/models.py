@@ -42,6 +42,20 @@ class CustomerAttribute(MapAttribute[str, Any]):
     email = UnicodeAttribute(null=True)
 
 
+class TaxLineAttribute(MapAttribute[str, Any]):
+    title = UnicodeAttribute()
+    rate = DecimalAttribute(null=True)
+    amount = DecimalAttribute()
+    level = UnicodeAttribute()
+    jurisdiction = UnicodeAttribute(null=True)
+    compound = BooleanAttribute(default=False)
+
+
+class DiscountAllocationAttribute(MapAttribute[str, Any]):
+    discount = UnicodeAttribute()
+    amount = DecimalAttribute()
+
+
 class OrderLineAttribute(MapAttribute[str, Any]):
     line_id = UnicodeAttribute()
     sku = UnicodeAttribute()
@@ -50,6 +64,44 @@ class OrderLineAttribute(MapAttribute[str, Any]):
     unit_price = DecimalAttribute()
     discount = DecimalAttribute()
     tax = DecimalAttribute()
+    discounts = ListAttribute(of=DiscountAllocationAttribute, null=True)
+    taxes = ListAttribute(of=TaxLineAttribute, null=True)
+    taxable = BooleanAttribute(null=True)
+
+
+class ChargeAttribute(MapAttribute[str, Any]):
+    """A shipping line or a fee."""
+
+    charge_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    amount = DecimalAttribute()
+    discount = DecimalAttribute()
+    discounts = ListAttribute(of=DiscountAllocationAttribute, null=True)
+    tax = DecimalAttribute()
+    taxes = ListAttribute(of=TaxLineAttribute, null=True)
+    taxable = BooleanAttribute(default=True)
+
+
+class OrderDiscountAttribute(MapAttribute[str, Any]):
+    key = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    code = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    target = UnicodeAttribute()
+    value_type = UnicodeAttribute(null=True)
+    value = DecimalAttribute(null=True)
+    allocation_method = UnicodeAttribute(null=True)
+    target_selection = UnicodeAttribute(null=True)
+    amount = DecimalAttribute(null=True)
+
+
+class ChannelTotalsAttribute(MapAttribute[str, Any]):
+    subtotal = DecimalAttribute(null=True)
+    net_subtotal = DecimalAttribute(null=True)
+    discount_total = DecimalAttribute(null=True)
+    shipping_tax = DecimalAttribute(null=True)
+    fee_total = DecimalAttribute(null=True)
+    tax_lines = ListAttribute(of=TaxLineAttribute, null=True)
 
 
 class StatusChangeAttribute(MapAttribute[str, Any]):
@@ -103,6 +155,16 @@ class OrderRecord(Model):
     tax_total = DecimalAttribute()
     grand_total = DecimalAttribute()
     computed_tax_total = DecimalAttribute(null=True)
+    prices_include_tax = BooleanAttribute(null=True)
+    tax_rounding = UnicodeAttribute(null=True)
+    discounts = ListAttribute(of=OrderDiscountAttribute, null=True)
+    """The order's discounts as the channel declared them (codes, automatic discounts, coupons)."""
+    shipping_lines = ListAttribute(of=ChargeAttribute, null=True)
+    fees = ListAttribute(of=ChargeAttribute, null=True)
+    channel_totals = ChannelTotalsAttribute(null=True)
+    """Totals the channel stated beyond tax and grand total (checked by validation)."""
+    tax_calculator = UnicodeAttribute(null=True)
+    """Which calculator validation checked the tax with, and its source (table version, engine)."""
     allocation = ListAttribute(of=AllocationLineAttribute, null=True)
     allocation_reason = UnicodeAttribute(null=True)
     allocation_choices = ListAttribute[str](null=True)

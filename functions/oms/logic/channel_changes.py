@@ -11,10 +11,11 @@ from pydantic import BaseModel, model_validator
 from pynamodb.exceptions import UpdateError
 
 from oms.data.inventory import ReservationState, close_reservation
-from oms.data.models import AddressAttribute, CustomerAttribute, OrderLineAttribute, OrderRecord
+from oms.data.models import AddressAttribute, CustomerAttribute, OrderRecord
 from oms.data.orders import append_history, find_order, history_entry, transition
+from oms.data.pricing import pricing_actions
 from oms.domain.errors import InvalidTransitionError
-from oms.domain.order import CanonicalOrder, SafeId
+from oms.domain.order import CanonicalOrder, SafeId, pricing_input_of
 from oms.domain.status import ALLOWED_TRANSITIONS, OrderStatus
 from oms.logic.backorders import announce_stock_returned, leave_queues, reservation_lines
 from oms.logic.fulfillment import withdraw_fulfillment_requests
@@ -87,7 +88,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
     actions = [
         OrderRecord.customer.set(CustomerAttribute(**order.customer.model_dump())),
         OrderRecord.shipping_address.set(AddressAttribute(**order.shipping_address.model_dump())),
-        OrderRecord.lines.set([OrderLineAttribute(**line.model_dump()) for line in order.lines]),
+        *pricing_actions(pricing_input_of(order)),
         OrderRecord.subtotal.set(order.subtotal),
         OrderRecord.discount_total.set(order.discount_total),
         OrderRecord.shipping_total.set(order.shipping_total),
@@ -97,6 +98,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         OrderRecord.status.set(OrderStatus.RECEIVED.value),
         OrderRecord.hold_reason.remove(),
         OrderRecord.computed_tax_total.remove(),
+        OrderRecord.tax_calculator.remove(),
         OrderRecord.updated_at.set(now),
         append_history(
             history_entry(
