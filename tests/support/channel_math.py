@@ -55,3 +55,32 @@ def inclusive_taxes(gross: Decimal, rates: list[tuple[str, Decimal]]) -> list[tu
     """(title, rate, amount) of each tax line contained in a tax-inclusive amount."""
     total = sum((rate for _, rate in rates), Decimal(0))
     return [(title, rate, half_up(gross * rate / (1 + total))) for title, rate in rates]
+
+
+#: One combined rate per destination, for tests that need only one tax line (hand-written test data).
+TAX_RATES: dict[str, Decimal] = {
+    "US-CA": Decimal("0.0725"),
+    "US-NY": Decimal("0.08875"),
+    "US-TX": Decimal("0.0825"),
+    "US-WA": Decimal("0.1035"),
+    "US-IL": Decimal("0.1025"),
+    "US-FL": Decimal("0.07"),
+    "US-NJ": Decimal("0.06625"),
+    "US-MA": Decimal("0.0625"),
+    "US-OR": Decimal("0"),
+    "US-DE": Decimal("0"),
+    "CA-ON": Decimal("0.13"),
+    "CA-BC": Decimal("0.12"),
+    "GB": Decimal("0.20"),
+    "DE": Decimal("0.19"),
+    "FR": Decimal("0.20"),
+    "NL": Decimal("0.21"),
+}
+
+
+def line_tax(net: Decimal, rate: Decimal, currency: str = "USD") -> Decimal:
+    """A channel's tax on one line: net x rate, half-up to the cent (nothing on a zero or negative net)."""
+    if net <= 0:
+        return Decimal("0.00")
+    places = Decimal(1) if currency == "JPY" else CENT
+    return (net * rate).quantize(places, rounding=ROUND_HALF_UP)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oms.domain.order import Address, OrderLine, PricingInput
-from oms.domain.pricing import Charge, ChannelTotals, DiscountAllocation, OrderDiscount, TaxLevel, TaxLine
+from oms.domain.pricing import ChannelTotals, Charge, DiscountAllocation, OrderDiscount, TaxLevel, TaxLine
 from oms.domain.status import HoldReason
 from oms.logic.validation import CatalogPrice, PricingPolicy, ValidationResult, calculator_for, check_order
 from oms.tax.policy import TaxPolicy
