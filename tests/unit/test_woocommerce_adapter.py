@@ -466,7 +466,7 @@ def test_unit_price_that_does_not_divide_to_the_cent_is_rejected(payload: Payloa
 def test_jpy_unit_prices_must_be_whole_yen(payload: Payload) -> None:
     payload["currency"] = "JPY"
     for item in payload["line_items"]:
-        item.update(quantity=2, subtotal="301", total="301", total_tax="0")
+        item.update(quantity=2, subtotal="301", total="301", subtotal_tax="0", total_tax="0", taxes=[])
     payload.update(discount_total="0", total_tax="0", total="915", shipping_total="12", coupon_lines=[])
     payload["shipping_lines"][0]["total"] = "12"
     payload["tax_lines"][0].update(tax_total="0")

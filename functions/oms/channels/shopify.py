@@ -340,14 +340,14 @@ def _discounts(order: ShopifyOrder, keys: list[str]) -> list[OrderDiscount]:
         )
     listed = {d.code for d in discounts if d.code}
     # Codes with no application (payloads of older API versions) are still declared with their amount.
-    for code in order.discount_codes:
-        if code.code.strip() not in listed:
+    for unlisted in order.discount_codes:
+        if unlisted.code.strip() not in listed:
             discounts.append(
                 OrderDiscount(
-                    key=code.code.strip(),
-                    code=code.code.strip(),
-                    target="shipping_line" if code.type == "shipping" else "line_item",
-                    amount=code.amount,
+                    key=unlisted.code.strip(),
+                    code=unlisted.code.strip(),
+                    target="shipping_line" if unlisted.type == "shipping" else "line_item",
+                    amount=unlisted.amount,
                 )
             )
     return discounts

@@ -266,7 +266,11 @@ def _money_fields(order: WooOrder) -> list[tuple[str, Decimal]]:
             (f"line_items[{i}].total", item.total),
             (f"line_items[{i}].total_tax", item.total_tax),
         ]
-    for kind, charges in (("shipping_lines", order.shipping_lines), ("fee_lines", order.fee_lines)):
+    charge_lists: tuple[tuple[str, Sequence[WooShippingLine | WooFeeLine]], ...] = (
+        ("shipping_lines", order.shipping_lines),
+        ("fee_lines", order.fee_lines),
+    )
+    for kind, charges in charge_lists:
         for i, charge in enumerate(charges):
             amounts += [(f"{kind}[{i}].total", charge.total), (f"{kind}[{i}].total_tax", charge.total_tax)]
     for i, coupon in enumerate(order.coupon_lines):
@@ -299,13 +303,15 @@ def _semantic_checks(order: WooOrder) -> None:
         if item.total > item.subtotal:
             raise ChannelPayloadError(f"line_items[{i}].total: exceeds the line subtotal")
         _unit_price(item, i, order.currency, order.prices_include_tax)
-    for kind, items in (
+    taxed: tuple[tuple[str, Sequence[WooLineItem | WooShippingLine | WooFeeLine]], ...] = (
         ("line_items", order.line_items),
         ("shipping_lines", order.shipping_lines),
         ("fee_lines", order.fee_lines),
-    ):
-        for i, item in enumerate(items):
-            for j, tax in enumerate(item.taxes):
+    )
+    for kind, items in taxed:
+        for i, taxed_item in enumerate(items):
+            item_taxes = taxed_item.taxes
+            for j, tax in enumerate(item_taxes):
                 if tax.id not in rates:
                     raise ChannelPayloadError(f"{kind}[{i}].taxes[{j}].id: names no order tax_lines rate_id")
 

@@ -363,6 +363,27 @@ class ShipmentRecord(Model):
     events = ListAttribute(of=StatusChangeAttribute)
 
 
+class ChannelNotificationRecord(Model):
+    """One notification to a sales channel (a shipment, a delivery, a cancellation) and how it went: the
+    audit of what the channel was told, and the guard that tells each fact once."""
+
+    class Meta(_Unbound):
+        pass
+
+    notification_id = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    shipment_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()  # SENDING | DELIVERED | SKIPPED
+    attempts = NumberAttribute(default=1)
+    channel_reference = UnicodeAttribute(null=True)
+    """What the channel created (a Shopify fulfillment id, a WooCommerce note id)."""
+    detail = UnicodeAttribute(null=True)
+    first_attempt_at = UTCDateTime()
+    finished_at = UTCDateTime(null=True)
+
+
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
@@ -375,6 +396,7 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (InvoiceRecord, "invoices_table"),
     (InvoiceSequenceRecord, "invoices_table"),
     (ShipmentRecord, "shipments_table"),
+    (ChannelNotificationRecord, "channel_notifications_table"),
 )
 
 

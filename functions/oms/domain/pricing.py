@@ -37,7 +37,7 @@ Title = Annotated[str, Field(max_length=TITLE_MAX)]
 
 
 def _rate(value: object) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError("a tax rate must be given as a string or Decimal, not a float")
     try:
         result = Decimal(str(value))
@@ -186,7 +186,7 @@ class ChannelTotals(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     subtotal: Money | None = None
-    """Σ unit price × quantity, before discounts (Shopify `total_line_items_price`)."""
+    """Σ unit price x quantity, before discounts (Shopify `total_line_items_price`)."""
     net_subtotal: Money | None = None
     """Σ line amounts after their discounts (Shopify `subtotal_price`)."""
     discount_total: Money | None = None
@@ -276,7 +276,7 @@ class PriceBreakdown(BaseModel):
     discounts: list[DiscountSummary] = Field(default_factory=list)
     taxes: list[JurisdictionTax] = Field(default_factory=list)
     subtotal: Money
-    """Σ unit price × quantity of the lines."""
+    """Σ unit price x quantity of the lines."""
     line_discount_total: Money
     line_net_total: Money
     shipping_discount_total: Money

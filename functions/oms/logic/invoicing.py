@@ -63,7 +63,8 @@ def _taxes(lines: list[TaxLine]) -> list[InvoiceTax]:
 
 
 def _line(item: ItemBreakdown) -> InvoiceLine:
-    assert item.sku is not None and item.unit_price is not None
+    assert item.sku is not None
+    assert item.unit_price is not None
     return InvoiceLine(
         sku=item.sku,
         description=item.description,

@@ -140,7 +140,8 @@ def catalog_check(
         percent = (discounts * 100 / subtotal).quantize(Decimal("0.01"))
         return ValidationResult(
             HoldReason.DISCOUNT_OVER_POLICY,
-            f"discount {discounts} is {percent}% of {subtotal}; at most {limit}% for {customer_tier} customers",
+            f"discount {discounts} is {percent}% of {subtotal}; "
+            f"at most {limit}% for {customer_tier} customers",
         )
     return None
 

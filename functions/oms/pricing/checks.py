@@ -151,7 +151,8 @@ def _discount_checks(pricing: PricingInput) -> Iterable[Discrepancy]:
                     HoldReason.DISCOUNT_MISMATCH,
                     f"discount {discount.label}",
                     f"discount {discount.label} of {_percent(discount.value / 100)} on {base} is "
-                    f"{round_money(expected, currency)}, the line totals carry {round_money(on_target, currency)}",
+                    f"{round_money(expected, currency)}, "
+                    f"the line totals carry {round_money(on_target, currency)}",
                 )
         if (
             discount.value_type == "fixed_amount"
@@ -229,7 +230,8 @@ def _tax_checks(
             yield Discrepancy(
                 HoldReason.TAX_MISMATCH,
                 _tax_label(item),
-                f"{_tax_label(item)} {round_money(expected.total, currency)} expected ({_describe(expected)}), "
+                f"{_tax_label(item)} {round_money(expected.total, currency)} expected "
+                f"({_describe(expected)}), "
                 f"{round_money(item.channel_tax, currency)} sent",
             )
     if rounding == "order":
@@ -295,7 +297,8 @@ def _totals_checks(pricing: PricingInput) -> Iterable[Discrepancy]:
         yield Discrepancy(
             HoldReason.TOTAL_MISMATCH,
             "shipping",
-            f"shipping {pricing.shipping_total} sent, the shipping lines add up to {breakdown.shipping_total}",
+            f"shipping {pricing.shipping_total} sent, "
+            f"the shipping lines add up to {breakdown.shipping_total}",
         )
     if stated.fee_total is not None and stated.fee_total != breakdown.fee_total:
         yield Discrepancy(
@@ -376,8 +379,8 @@ def resolve_taxes(pricing: PricingInput, quote: TaxQuote | None) -> PricingInput
     for line in pricing.lines:
         expected = quote.for_item(item_id(ItemKind.LINE, line.line_id)) if quote else None
         lines.append(line.model_copy(update={"taxes": _itemized(line.tax, line.taxes, expected)}))
-    shipping = []
-    fees = []
+    shipping: list[Charge] = []
+    fees: list[Charge] = []
     for kind, charge in pricing.charges:
         expected = quote.for_item(item_id(kind, charge.charge_id)) if quote else None
         resolved = charge.model_copy(update={"taxes": _itemized(charge.tax, charge.taxes, expected)})

@@ -22,8 +22,8 @@ class RateSpec:
 def exact_taxes(base: Decimal, rates: Sequence[RateSpec], *, inclusive: bool) -> list[Decimal]:
     """The unrounded tax of each rate on `base`.
 
-    Exclusive: `base × rate`; a compound rate is charged on `base` plus the item's non-compound taxes.
-    Inclusive: `base` already contains the taxes, `base × rate / (1 + Σ rates)` (compound rates are not
+    Exclusive: `base x rate`; a compound rate is charged on `base` plus the item's non-compound taxes.
+    Inclusive: `base` already contains the taxes, `base x rate / (1 + Σ rates)` (compound rates are not
     defined for tax-inclusive prices and are refused).
     """
     if not rates:

@@ -73,10 +73,10 @@ class RateTableCalculator:
         low, high = _range(j, self.policy)
         combined = [t for t in channel_lines if t.level is TaxLevel.COMBINED]
         if combined and j.key.startswith("US-"):
-            rates = {t.rate for t in combined}
+            combined_rates = {t.rate for t in combined}
             line = combined[0]
             assert line.rate is not None
-            if len(rates) == 1 and low <= line.rate <= high:
+            if len(combined_rates) == 1 and low <= line.rate <= high:
                 return [
                     (RateSpec(line.title, line.rate), line.model_copy(update={"jurisdiction": j.key}))
                 ], []
