@@ -48,7 +48,7 @@ def handle_record(record: SQSRecord) -> str:
             VisibilityTimeout=min(MAX_VISIBILITY_SECONDS, math.ceil(exc.retry_after)),
         )
         raise
-    logger.info("channel notified", extra={"state": outcome.state, "detail": outcome.detail})
+    logger.debug("channel notified", extra={"state": outcome.state, "detail": outcome.detail})
     return outcome.state
 
 

@@ -18,6 +18,7 @@ from oms.domain.pricing import (
     DiscountAllocation,
     ItemKind,
     OrderDiscount,
+    PriceBreakdown,
     TaxLine,
     TaxRounding,
 )
@@ -315,6 +316,11 @@ class OrderView(BaseModel):
     lines: list[OrderLine]
     totals: Totals
     computed_tax_total: Money | None = None
+    pricing: PriceBreakdown | None = None
+    """Every amount of the order's price: lines, shipping and fees with their discounts and tax by
+    jurisdiction, discounts per code, tax per jurisdiction (what its invoice shows)."""
+    tax_calculator: str | None = None
+    """Which tax calculator validation checked the order with (and the rate table's version)."""
     allocation: list[AllocationLine] = Field(default_factory=list)
     allocation_reason: str | None = None
     """The allocation decision: strategy, shipments, and what is short (backordered) if anything."""
