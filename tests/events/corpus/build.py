@@ -412,13 +412,13 @@ def woo(
     for index, (sku, quantity, unit, discount) in enumerate(lines):
         gross = D(unit) * quantity
         if prices_include_tax:
-            sub_taxes = _taxes(gross, [(l, r) for _, l, r in rate_list], True)
-            tot_taxes = _taxes(gross - D(discount), [(l, r) for _, l, r in rate_list], True)
+            sub_taxes = _taxes(gross, [(label, r) for _, label, r in rate_list], True)
+            tot_taxes = _taxes(gross - D(discount), [(label, r) for _, label, r in rate_list], True)
             subtotal = gross - sum((a for _, _, a in sub_taxes), ZERO)
             total = gross - D(discount) - sum((a for _, _, a in tot_taxes), ZERO)
         else:
-            sub_taxes = _taxes(gross, [(l, r) for _, l, r in rate_list], False)
-            tot_taxes = _taxes(gross - D(discount), [(l, r) for _, l, r in rate_list], False)
+            sub_taxes = _taxes(gross, [(label, r) for _, label, r in rate_list], False)
+            tot_taxes = _taxes(gross - D(discount), [(label, r) for _, label, r in rate_list], False)
             subtotal, total = gross, gross - D(discount)
         subtotal_tax = sum((a for _, _, a in sub_taxes), ZERO)
         total_tax = sum((a for _, _, a in tot_taxes), ZERO)
@@ -455,7 +455,7 @@ def woo(
     shipping_total = shipping_tax = ZERO
     if shipping:
         title, cost = shipping
-        taxes = _taxes(D(cost), [(l, r) for _, l, r in rate_list], False) if shipping_taxed else []
+        taxes = _taxes(D(cost), [(label, r) for _, label, r in rate_list], False) if shipping_taxed else []
         for (rid, _, _), (_, _, amount) in zip(rate_list, taxes, strict=False):
             per_rate[rid][1] += amount
         shipping_total, shipping_tax = D(cost), sum((a for _, _, a in taxes), ZERO)
@@ -477,7 +477,7 @@ def woo(
     fee_lines = []
     fee_total = ZERO
     for n, (name, amount, taxable) in enumerate(fees or []):
-        taxes = _taxes(D(amount), [(l, r) for _, l, r in rate_list], False) if taxable else []
+        taxes = _taxes(D(amount), [(label, r) for _, label, r in rate_list], False) if taxable else []
         for (rid, _, _), (_, _, t) in zip(rate_list, taxes, strict=False):
             per_rate[rid][0] += t
         fee_tax = sum((t for _, _, t in taxes), ZERO)
