@@ -147,7 +147,7 @@ def test_any_consistent_shopify_order_is_invoiced_at_the_channels_total(
         currency="GBP" if inclusive else "USD",
     )
     # When the OMS reads, checks and invoices it
-    result, invoice = _invoiced(_parse("shopify", payload))
+    _, invoice = _invoiced(_parse("shopify", payload))
     # Then the invoice total is the channel's and the tax per jurisdiction adds up to the tax total
     assert invoice.grand_total == D(payload["total_price"])
     assert invoice.tax_total == D(payload["total_tax"])
@@ -228,7 +228,7 @@ def test_any_consistent_woocommerce_order_is_invoiced_at_the_channels_total(
             for i, (s, t) in enumerate(zip(shares, taxes, strict=True))
         ]
     # When the OMS reads, checks and invoices it
-    result, invoice = _invoiced(_parse("woocommerce", payload))
+    _, invoice = _invoiced(_parse("woocommerce", payload))
     # Then the invoice total is the channel's and the tax per jurisdiction adds up to the tax total
     assert invoice.grand_total == D(payload["total"])
     assert invoice.tax_total == D(payload["total_tax"])

@@ -48,7 +48,7 @@ def request(to: Address, *items: TaxableItem, inclusive: bool = False) -> TaxReq
     )
 
 
-# --- the table ----------------------------------------------------------------------------------------------
+# --- the table ------------------------------------------------------------------------------------------
 
 
 def test_the_table_covers_every_state_and_dc_with_its_source_and_date() -> None:
@@ -82,7 +82,7 @@ def test_a_tax_lines_level_is_read_from_its_title(title: str, level: TaxLevel) -
     assert guess_level(title) is level
 
 
-# --- the rate table calculator ------------------------------------------------------------------------------
+# --- the rate table calculator ----------------------------------------------------------------------------
 
 
 def test_rate_table_takes_the_channels_local_lines_when_they_are_plausible() -> None:
@@ -137,11 +137,12 @@ def test_rate_table_holds_for_a_jurisdiction_it_does_not_know() -> None:
     assert [p.reason for p in quote.problems] == [HoldReason.UNKNOWN_JURISDICTION]
 
 
-# --- the channel as calculator of record ----------------------------------------------------------------------
+# --- the channel as calculator of record ---------------------------------------------------------------
 
 
 def test_the_channel_is_trusted_within_the_destinations_range_and_recomputed() -> None:
-    # 8.875 % combined in New York (4 % state + up to 9 % local) is plausible; 100.00 x 8.875 % = 8.875 -> 8.88
+    # 8.875 % combined in New York (4 % state + up to 9 % local) is plausible;
+    # 100.00 x 8.875 % = 8.875 -> 8.88
     good = item("line:1", "100.00", ("Sales Tax", "0.08875", "8.88", TaxLevel.COMBINED))
     quote = ChannelCalculator(TABLE, TaxPolicy()).quote(request(NYC, good))
     assert quote.problems == []
@@ -186,7 +187,7 @@ def test_vat_above_the_standard_rate_is_not_plausible_reduced_rates_are() -> Non
     assert reduced.items[0].total == D("5.00")
 
 
-# --- arithmetic ------------------------------------------------------------------------------------------------
+# --- arithmetic ------------------------------------------------------------------------------------------
 
 
 def test_compound_tax_is_charged_on_the_amount_plus_the_other_taxes() -> None:

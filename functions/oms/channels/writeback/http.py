@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-MAX_INLINE_WAIT_SECONDS = 4.0
+MAX_INLINE_WAIT_SECONDS = 10.0
 MAX_INLINE_RETRIES = 3
 
 
