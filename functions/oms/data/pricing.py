@@ -101,10 +101,23 @@ def pricing_attributes(pricing: PricingInput) -> dict[str, Any]:
     }
 
 
-def pricing_actions(pricing: PricingInput) -> list[Action]:
-    """Update actions that store `pricing`'s components on an order record."""
+def pricing_actions(pricing: PricingInput, *, changed_from: PricingInput | None = None) -> list[Action]:
+    """Update actions that store `pricing`'s components on an order record (only the parts that differ
+    from `changed_from`, when given)."""
+    parts = {
+        "lines": "lines",
+        "shipping_lines": "shipping_lines",
+        "fees": "fees",
+        "discounts": "discounts",
+        "channel_totals": "channel_totals",
+        "prices_include_tax": "prices_include_tax",
+        "tax_rounding": "tax_rounding",
+    }
     actions: list[Action] = []
     for name, value in pricing_attributes(pricing).items():
+        field = parts[name]
+        if changed_from is not None and getattr(pricing, field) == getattr(changed_from, field):
+            continue
         attribute = getattr(OrderRecord, name)
         actions.append(attribute.remove() if value is None else attribute.set(value))
     return actions

@@ -224,8 +224,10 @@ def validate_order(
     extra: list[Action] = []
     if result.computed_tax_total is not None:
         extra.append(OrderRecord.computed_tax_total.set(result.computed_tax_total))
-    if result.resolved is not None:
-        extra += pricing_actions(result.resolved)
+    if result.resolved is not None and result.resolved != pricing:
+        # Only what resolution changed (tax itemized or an order-level rounding spread): most channel
+        # orders arrive itemized and are not rewritten.
+        extra += pricing_actions(result.resolved, changed_from=pricing)
     if result.calculator:
         extra.append(OrderRecord.tax_calculator.set(result.calculator))
     if result.hold_reason is None:
