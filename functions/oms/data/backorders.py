@@ -14,7 +14,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderRecord
+from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderDiscountAttribute, OrderRecord
 from oms.data.orders import history_entry, transition_update
 from oms.data.pricing import line_attribute
 from oms.domain.errors import ReservationConflictError
@@ -191,6 +191,12 @@ def split_order(
         prices_include_tax=record.prices_include_tax,
         tax_rounding=record.tax_rounding,
         tax_calculator=record.tax_calculator,
+        # The parent's discounts by name, for the child invoice's labels; their amounts stay the parent's.
+        discounts=[
+            OrderDiscountAttribute(**{**dict(d.attribute_values), "amount": None})
+            for d in record.discounts or []
+        ]
+        or None,
         computed_tax_total=child_totals["tax_total"],
         placed_at=record.placed_at,
         received_at=record.received_at,

@@ -48,7 +48,8 @@ class TaxLineAttribute(MapAttribute[str, Any]):
     amount = DecimalAttribute()
     level = UnicodeAttribute()
     jurisdiction = UnicodeAttribute(null=True)
-    compound = BooleanAttribute(default=False)
+    compound = BooleanAttribute(null=True)
+    """Stored only when true (most tax lines are not compound)."""
 
 
 class DiscountAllocationAttribute(MapAttribute[str, Any]):

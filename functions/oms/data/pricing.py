@@ -37,7 +37,7 @@ def tax_line_attribute(tax: TaxLine) -> TaxLineAttribute:
         amount=tax.amount,
         level=tax.level.value,
         jurisdiction=tax.jurisdiction,
-        compound=tax.compound,
+        compound=True if tax.compound else None,
     )
 
 
@@ -56,7 +56,7 @@ def line_attribute(line: OrderLine) -> OrderLineAttribute:
         tax=line.tax,
         discounts=_allocations(line.discounts) or None,
         taxes=[tax_line_attribute(t) for t in line.taxes] or None,
-        taxable=line.taxable,
+        taxable=None if line.taxable else False,
     )
 
 
