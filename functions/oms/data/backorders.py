@@ -16,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 
 from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderDiscountAttribute, OrderRecord
 from oms.data.orders import history_entry, transition_update
-from oms.data.pricing import line_attribute
+from oms.data.pricing import TaxKeys, lines_attribute
 from oms.domain.errors import ReservationConflictError
 from oms.domain.order import OrderLine
 from oms.domain.status import OrderStatus
@@ -177,6 +177,9 @@ def split_order(
 
     Returns False when the order changed meanwhile (split already, amended, or moved on)."""
     key = queue_key(at, child_id)
+    tax_keys = TaxKeys.stored(record)
+    child_lines = lines_attribute(backordered, tax_keys)
+    parent_lines = lines_attribute(ships_now, tax_keys)
     reason = f"split from {record.order_id}: the units not available at {at.isoformat()}"
     child = OrderRecord(
         child_id,
@@ -187,7 +190,8 @@ def split_order(
         currency=record.currency,
         customer=record.customer,
         shipping_address=record.shipping_address,
-        lines=[line_attribute(line) for line in backordered],
+        lines=child_lines,
+        tax_keys=tax_keys.attribute(),
         prices_include_tax=record.prices_include_tax,
         tax_rounding=record.tax_rounding,
         tax_calculator=record.tax_calculator,
@@ -213,7 +217,8 @@ def split_order(
         setattr(child, name, child_totals[name])
     units = sum(missing.values())
     parent_actions: list[Action] = [
-        OrderRecord.lines.set([line_attribute(line) for line in ships_now]),
+        OrderRecord.lines.set(parent_lines),
+        *([OrderRecord.tax_keys.set(tax_keys.attribute() or [])] if tax_keys.keys else []),
         OrderRecord.revision.add(1),
         OrderRecord.backorder_order_id.set(child_id),
         OrderRecord.updated_at.set(at),

@@ -43,6 +43,8 @@ class CustomerAttribute(MapAttribute[str, Any]):
 
 
 class TaxLineAttribute(MapAttribute[str, Any]):
+    """A tax line in full (the channel's order-level tax lines)."""
+
     title = UnicodeAttribute()
     rate = DecimalAttribute(null=True)
     amount = DecimalAttribute()
@@ -52,9 +54,15 @@ class TaxLineAttribute(MapAttribute[str, Any]):
     """Stored only when true (most tax lines are not compound)."""
 
 
-class DiscountAllocationAttribute(MapAttribute[str, Any]):
-    discount = UnicodeAttribute()
-    amount = DecimalAttribute()
+class TaxKeyAttribute(MapAttribute[str, Any]):
+    """One jurisdiction's tax as the order's items carry it, stored once per order; items refer to it by
+    position (`"<index>=<amount>"`), which keeps an order item small (DynamoDB bills writes per KB)."""
+
+    title = UnicodeAttribute(attr_name="t")
+    rate = DecimalAttribute(null=True, attr_name="r")
+    level = UnicodeAttribute(attr_name="l")
+    jurisdiction = UnicodeAttribute(null=True, attr_name="j")
+    compound = BooleanAttribute(null=True, attr_name="c")
 
 
 class OrderLineAttribute(MapAttribute[str, Any]):
@@ -65,22 +73,24 @@ class OrderLineAttribute(MapAttribute[str, Any]):
     unit_price = DecimalAttribute()
     discount = DecimalAttribute()
     tax = DecimalAttribute()
-    discounts = ListAttribute(of=DiscountAllocationAttribute, null=True)
-    taxes = ListAttribute(of=TaxLineAttribute, null=True)
+    discounts = ListAttribute[str](null=True)
+    """The discount by order discount: `"<discount key>=<amount>"`."""
+    taxes = ListAttribute[str](null=True)
+    """The tax by jurisdiction: `"<index into the order's tax_keys>=<amount>"`."""
     taxable = BooleanAttribute(null=True)
 
 
 class ChargeAttribute(MapAttribute[str, Any]):
-    """A shipping line or a fee."""
+    """A shipping line or a fee (discounts and taxes encoded as on a line)."""
 
     charge_id = UnicodeAttribute()
     title = UnicodeAttribute()
     amount = DecimalAttribute()
     discount = DecimalAttribute()
-    discounts = ListAttribute(of=DiscountAllocationAttribute, null=True)
+    discounts = ListAttribute[str](null=True)
     tax = DecimalAttribute()
-    taxes = ListAttribute(of=TaxLineAttribute, null=True)
-    taxable = BooleanAttribute(default=True)
+    taxes = ListAttribute[str](null=True)
+    taxable = BooleanAttribute(null=True)
 
 
 class OrderDiscountAttribute(MapAttribute[str, Any]):
@@ -158,6 +168,8 @@ class OrderRecord(Model):
     computed_tax_total = DecimalAttribute(null=True)
     prices_include_tax = BooleanAttribute(null=True)
     tax_rounding = UnicodeAttribute(null=True)
+    tax_keys = ListAttribute(of=TaxKeyAttribute, null=True)
+    """The jurisdictions the items' taxes refer to (see TaxKeyAttribute)."""
     discounts = ListAttribute(of=OrderDiscountAttribute, null=True)
     """The order's discounts as the channel declared them (codes, automatic discounts, coupons)."""
     shipping_lines = ListAttribute(of=ChargeAttribute, null=True)

@@ -17,7 +17,7 @@ from oms.data.models import (
     OrderRecord,
     StatusChangeAttribute,
 )
-from oms.data.pricing import line_of, pricing_attributes
+from oms.data.pricing import lines_of, pricing_attributes
 from oms.domain.errors import InvalidTransitionError, OrderNotFoundError
 from oms.domain.order import (
     Address,
@@ -201,7 +201,7 @@ def to_view(record: OrderRecord) -> OrderView:
         failure_reason=record.failure_reason,
         customer=Customer(**dump(record.customer)),
         shipping_address=ship_to(record),
-        lines=[line_of(line) for line in record.lines],
+        lines=lines_of(record),
         totals=Totals(
             currency=currency,
             subtotal=record.subtotal,

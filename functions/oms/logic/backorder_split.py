@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from oms.data.backorders import split_order
 from oms.data.models import OrderRecord
-from oms.data.pricing import line_of
+from oms.data.pricing import lines_of
 from oms.domain.order import OrderLine
 from oms.money import ZERO, round_money
 
@@ -124,7 +124,7 @@ def split_off_backorder(
 
     Returns False when the order was split or moved meanwhile (the caller reads it again).
     """
-    lines = [line_of(line) for line in record.lines]
+    lines = lines_of(record)
     split = split_lines(lines, missing, record.currency)
     child_totals = totals_of(split.backordered, prices_include_tax=bool(record.prices_include_tax))
     return split_order(

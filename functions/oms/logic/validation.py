@@ -231,6 +231,8 @@ def validate_order(
     if result.calculator:
         extra.append(OrderRecord.tax_calculator.set(result.calculator))
     if result.hold_reason is None:
+        # The channel's stated totals have been checked: the order item need not carry them any further.
+        extra.append(OrderRecord.channel_totals.remove())
         transition(record, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
     else:
         extra.append(OrderRecord.hold_reason.set(result.hold_reason.value))
