@@ -259,3 +259,44 @@ def test_what_the_channel_refuses_ends_in_the_dlq(embedded_aws: DeployedStack, f
         )
     # Then after the queue's retries the notification waits in the DLQ (its alarm fires) for someone to look
     assert any(json.loads(m["Body"])["order_id"] == order["order_id"] for m in found)
+
+
+def test_two_copies_of_one_notification_never_call_the_channel_at_once(
+    embedded_aws: DeployedStack, fakes: dict[str, Any]
+) -> None:
+    from datetime import timedelta
+
+    from oms.data.notifications import (
+        IN_FLIGHT_GRACE,
+        NotificationInProgressError,
+        begin_attempt,
+        fail_attempt,
+        finish_attempt,
+    )
+    from oms.domain.notifications import ChannelNotification, NotificationKind
+
+    now = datetime.now(UTC)
+    notification = ChannelNotification(
+        notification_id="ord_0123456789abcdef01234599:shipped:s1",
+        kind=NotificationKind.SHIPPED,
+        order_id="ord_0123456789abcdef01234599",
+        channel="shopify",
+        external_id="920099",
+        shipment_id="s1",
+        occurred_at=now,
+    )
+    # Given one copy is telling the channel
+    first = begin_attempt(notification, now)
+    assert (first.first, first.finished) == (True, False)
+    # When a second copy arrives meanwhile, it waits
+    with pytest.raises(NotificationInProgressError):
+        begin_attempt(notification, now + timedelta(seconds=1))
+    # When the first fails (it may have reached the channel), the next copy goes on, checking the channel
+    fail_attempt(first.record, detail="lost answer")
+    second = begin_attempt(notification, now + timedelta(seconds=2))
+    assert (second.first, second.finished) == (False, False)
+    # And an attempt that died without a word is taken over after the grace period
+    third = begin_attempt(notification, now + IN_FLIGHT_GRACE + timedelta(seconds=3))
+    assert (third.first, third.finished) == (False, False)
+    finish_attempt(third.record, state="DELIVERED", reference="1", detail="done", now=now)
+    assert begin_attempt(notification, now + IN_FLIGHT_GRACE * 2).finished

@@ -388,8 +388,10 @@ class ChannelNotificationRecord(Model):
     channel = UnicodeAttribute()
     kind = UnicodeAttribute()
     shipment_id = UnicodeAttribute(null=True)
-    state = UnicodeAttribute()  # SENDING | DELIVERED | SKIPPED
+    state = UnicodeAttribute()  # SENDING | RETRYING | DELIVERED | SKIPPED
     attempts = NumberAttribute(default=1)
+    attempt_at = UTCDateTime(null=True)
+    """When the attempt now SENDING started (a crashed one is taken over after a grace period)."""
     channel_reference = UnicodeAttribute(null=True)
     """What the channel created (a Shopify fulfillment id, a WooCommerce note id)."""
     detail = UnicodeAttribute(null=True)

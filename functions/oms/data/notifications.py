@@ -1,19 +1,32 @@
 """Channel notification records: one per fact told to a channel, written before the channel is called and
-finished after, so that a retry knows whether an earlier attempt may have reached the channel."""
+finished after, so that a retry knows whether an earlier attempt may have reached the channel.
+
+States: SENDING (an attempt is under way, or died without a word), RETRYING (the last attempt failed and
+may have reached the channel), DELIVERED, SKIPPED. Only one attempt runs at a time: a second copy of the
+message that finds an attempt SENDING waits (it is retried later) unless that attempt is older than
+`IN_FLIGHT_GRACE` (longer than the notifier's timeout: it died).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from oms.data.models import ChannelNotificationRecord
 from oms.domain.notifications import ChannelNotification, NotificationKind, notification_id
 
 SENDING = "SENDING"
+RETRYING = "RETRYING"
 DELIVERED = "DELIVERED"
 SKIPPED = "SKIPPED"
+IN_FLIGHT_GRACE = timedelta(seconds=180)
+"""Longer than NotifyChannelFunction's timeout (60 s) with room for its retries."""
+
+
+class NotificationInProgressError(Exception):
+    """Another attempt at the same notification is under way: come back later."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,10 @@ class Attempt:
     """No earlier attempt exists: the channel has certainly not been told yet."""
     finished: bool
     """An earlier attempt told the channel (or found nothing to tell): nothing to do."""
+
+
+def _conditional_failure(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def begin_attempt(notification: ChannelNotification, now: datetime) -> Attempt:
@@ -35,18 +52,36 @@ def begin_attempt(notification: ChannelNotification, now: datetime) -> Attempt:
         state=SENDING,
         attempts=1,
         first_attempt_at=now,
+        attempt_at=now,
     )
     try:
         record.save(condition=ChannelNotificationRecord.notification_id.does_not_exist())
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not _conditional_failure(exc):
             raise
-        existing = ChannelNotificationRecord.get(notification.notification_id, consistent_read=True)
-        if existing.state in (DELIVERED, SKIPPED):
-            return Attempt(existing, first=False, finished=True)
-        existing.update(actions=[ChannelNotificationRecord.attempts.add(1)])
-        return Attempt(existing, first=False, finished=False)
-    return Attempt(record, first=True, finished=False)
+    else:
+        return Attempt(record, first=True, finished=False)
+    existing = ChannelNotificationRecord.get(notification.notification_id, consistent_read=True)
+    if existing.state in (DELIVERED, SKIPPED):
+        return Attempt(existing, first=False, finished=True)
+    takeover = (ChannelNotificationRecord.state == RETRYING) | (
+        (ChannelNotificationRecord.state == SENDING)
+        & (ChannelNotificationRecord.attempt_at < now - IN_FLIGHT_GRACE)
+    )
+    try:
+        existing.update(
+            actions=[
+                ChannelNotificationRecord.state.set(SENDING),
+                ChannelNotificationRecord.attempt_at.set(now),
+                ChannelNotificationRecord.attempts.add(1),
+            ],
+            condition=takeover,
+        )
+    except UpdateError as exc:
+        if not _conditional_failure(exc):
+            raise
+        raise NotificationInProgressError(f"{notification.notification_id} is being told right now") from exc
+    return Attempt(existing, first=False, finished=False)
 
 
 def finish_attempt(
@@ -60,6 +95,16 @@ def finish_attempt(
             else ChannelNotificationRecord.channel_reference.remove(),
             ChannelNotificationRecord.detail.set(detail[:500]),
             ChannelNotificationRecord.finished_at.set(now),
+        ]
+    )
+
+
+def fail_attempt(record: ChannelNotificationRecord, *, detail: str) -> None:
+    """The attempt ended with an error (it may have reached the channel): the next one may start now."""
+    record.update(
+        actions=[
+            ChannelNotificationRecord.state.set(RETRYING),
+            ChannelNotificationRecord.detail.set(detail[:500]),
         ]
     )
 

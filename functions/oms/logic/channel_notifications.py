@@ -17,7 +17,14 @@ from typing import Any
 from oms.aws import client
 from oms.channels.writeback.adapters import WriteBack, WriteBackResult
 from oms.data.models import OrderRecord
-from oms.data.notifications import DELIVERED, SKIPPED, begin_attempt, finish_attempt, shipment_reference
+from oms.data.notifications import (
+    DELIVERED,
+    SKIPPED,
+    begin_attempt,
+    fail_attempt,
+    finish_attempt,
+    shipment_reference,
+)
 from oms.domain.events import FulfillmentLine
 from oms.domain.notifications import ChannelNotification, NotificationKind, NotifiedLine, notification_id
 from oms.logic.backorder_split import SUFFIX
@@ -143,7 +150,7 @@ def deliver_notification(
     channel = notification.channel
     settings = credentials.get(channel)
     if not settings:
-        logger.info("no write-back configured for the channel", extra={"channel": channel})
+        logger.debug("no write-back configured for the channel", extra={"channel": channel})
         metrics.add_metric(name="ChannelNotificationsSkipped", unit=MetricUnit.Count, value=1)
         return DeliveryOutcome(
             notification.notification_id, SKIPPED, f"no write-back configured for {channel}"
@@ -154,9 +161,13 @@ def deliver_notification(
     reference = None
     if notification.kind is NotificationKind.DELIVERED:
         reference = shipment_reference(notification.order_id, notification.shipment_id)
-    result: WriteBackResult = writeback_for(channel, settings).deliver(
-        notification, first_attempt=attempt.first, reference=reference
-    )
+    try:
+        result: WriteBackResult = writeback_for(channel, settings).deliver(
+            notification, first_attempt=attempt.first, reference=reference
+        )
+    except Exception as exc:
+        fail_attempt(attempt.record, detail=f"{type(exc).__name__}: {exc}")
+        raise
     state = DELIVERED if result.done else SKIPPED
     finish_attempt(attempt.record, state=state, reference=result.reference, detail=result.detail, now=now)
     metrics.add_metric(
