@@ -154,6 +154,14 @@ def discount_attribute(discount: OrderDiscount) -> OrderDiscountAttribute:
     return OrderDiscountAttribute(**discount.model_dump())
 
 
+def discount_labels(discounts: Sequence[OrderDiscount]) -> list[OrderDiscountAttribute]:
+    """The discounts as the invoice names them (their terms and stated amounts dropped once checked)."""
+    return [
+        OrderDiscountAttribute(key=d.key, kind=d.kind, code=d.code, title=d.title, target=d.target)
+        for d in discounts
+    ]
+
+
 def channel_totals_attribute(totals: ChannelTotals) -> ChannelTotalsAttribute:
     return ChannelTotalsAttribute(
         subtotal=totals.subtotal,

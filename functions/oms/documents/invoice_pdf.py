@@ -335,14 +335,11 @@ def _totals(pdf: FPDF, doc: InvoiceDocument) -> None:
     rows.append(("Shipping", doc.shipping_total))
     if doc.fee_total or any(c.kind == "FEE" for c in doc.charges):
         rows.append(("Fees", doc.fee_total))
-    if doc.prices_include_tax:
-        rows.append(("Tax included", doc.tax_total))
-    else:
-        if doc.shipping_tax:
-            rows.append(("Tax on shipping", doc.shipping_tax))
-        if doc.fee_tax:
-            rows.append(("Tax on fees", doc.fee_tax))
-        rows.append(("Tax", doc.tax_total))
+    rows.append(("Tax included" if doc.prices_include_tax else "Tax", doc.tax_total))
+    if doc.shipping_tax:
+        rows.append(("  of which on shipping", doc.shipping_tax))
+    if doc.fee_tax:
+        rows.append(("  of which on fees", doc.fee_tax))
     height = 5.5 * len(rows) + 12
     if pdf.will_page_break(height + 4):
         pdf.add_page()
@@ -365,7 +362,8 @@ def _totals(pdf: FPDF, doc: InvoiceDocument) -> None:
 
 def _closing(pdf: FPDF, doc: InvoiceDocument) -> None:
     text = (
-        f"Please pay {_money(doc.grand_total, doc.currency)} {doc.currency} by {doc.due_date.isoformat()}, "
+        ("Prices include tax. " if doc.prices_include_tax else "")
+        + f"Please pay {_money(doc.grand_total, doc.currency)} {doc.currency} by {doc.due_date.isoformat()}, "
         f"quoting invoice {doc.invoice_number}. Amounts already paid at checkout need no further action."
     )
     if pdf.will_page_break(14):

@@ -23,7 +23,7 @@ from pynamodb.expressions.update import Action
 
 from oms.data.models import CatalogItemRecord, CustomerRecord, OrderRecord
 from oms.data.orders import get_order, ship_to, transition
-from oms.data.pricing import pricing_actions, pricing_of
+from oms.data.pricing import discount_labels, pricing_actions, pricing_of
 from oms.domain.order import Address, PricingInput
 from oms.domain.status import HoldReason, OrderStatus
 from oms.money import ZERO, round_money
@@ -172,7 +172,7 @@ def check_order(
     discrepancies = check_pricing(pricing, request, quote)
     reason = hold_reason_of(discrepancies)
     if reason is None:
-        detail = f"prices, discounts, tax and totals match ({quote.source})"
+        detail = f"prices, discounts, tax and totals match (tax: {quote.source})"
         return ValidationResult(None, detail, computed_tax, resolved, calculator=quote.source)
     shown = [d.message for d in discrepancies[:MAX_REASONS_SHOWN]]
     if len(discrepancies) > MAX_REASONS_SHOWN:
@@ -231,8 +231,11 @@ def validate_order(
     if result.calculator:
         extra.append(OrderRecord.tax_calculator.set(result.calculator))
     if result.hold_reason is None:
-        # The channel's stated totals have been checked: the order item need not carry them any further.
+        # The channel's stated totals and the discounts' terms have been checked: the order item (rewritten at
+        # every step, billed per KB) keeps only what the invoice shows of them.
         extra.append(OrderRecord.channel_totals.remove())
+        if pricing.discounts:
+            extra.append(OrderRecord.discounts.set(discount_labels(pricing.discounts)))
         transition(record, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
     else:
         extra.append(OrderRecord.hold_reason.set(result.hold_reason.value))

@@ -196,7 +196,7 @@ class ChannelCalculator:
 
     def quote(self, request: TaxRequest) -> TaxQuote:
         j = self.table.get(request.destination.jurisdiction)
-        source = f"channel {request.channel}" + (f", checked against {self.table.source}" if j else "")
+        source = "channel" + (f", checked against the {self.table.source}" if j else "")
         items: list[ItemTax] = []
         problems: list[TaxProblem] = []
         for item in request.items:

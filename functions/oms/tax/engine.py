@@ -163,7 +163,7 @@ def taxjar_quote(request: TaxRequest, answer: Mapping[str, Any]) -> TaxQuote:
         lines, exact = _lines(part, names, currency, jurisdiction, f"line_items[{item.item_id}]")
         items.append(ItemTax(item_id=item.item_id, lines=lines, exact=exact))
     items += _shipping(shipping_items, breakdown.get("shipping"), names, currency, jurisdiction)
-    return TaxQuote(calculator="engine", source="tax engine (TaxJar /v2/taxes)", items=items)
+    return TaxQuote(calculator="engine", source="tax engine", items=items)
 
 
 def _shipping(

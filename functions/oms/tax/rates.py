@@ -63,8 +63,8 @@ class RateTable:
 
     @property
     def source(self) -> str:
-        us = self.sources.get("us_rates", {})
-        return f"rate table {self.version} ({us.get('publisher', 'see the data file')})"
+        """Short, for the order's record: the data file names the sources in full."""
+        return f"rate table {self.version}"
 
 
 def _jurisdiction(key: str, raw: dict[str, Any]) -> Jurisdiction:
