@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 ORDERS ?= 1000
 SEED ?= 42
 COVERAGE_FLOOR ?= 80
+# Test processes: one per core (each with its own embedded AWS), test files kept together.
+TEST_WORKERS ?= auto
 
 .PHONY: help setup demo test lint typecheck template-check unit integration e2e bench bench-smoke serve openapi clean
 
@@ -43,7 +45,8 @@ template-check: $(STAMP)
 	$(PY) -m infra check-template template.yaml
 
 test: lint typecheck template-check
-	$(PY) -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 \
+		--cov --cov-branch --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) tests
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q

@@ -101,6 +101,8 @@ class LambdaRuntime:
     _containers: dict[str, threading.Lock] = field(default_factory=dict)
     _in_flight: int = 0
     _original: Any = None
+    #: when set, handlers run in worker processes (one container per function) instead of in process
+    workers: Any = None
 
     # ------------------------------------------------------------------ registry
     def register(self, function_name: str, code_dir: Path, logical_id: str | None = None) -> None:
@@ -199,6 +201,23 @@ class LambdaRuntime:
                 )
             env = self._environment(fn, reg.code_dir)
             memory = int(fn.memory_size or 128)
+            if self.workers is not None:
+                with container:
+                    start = time.perf_counter()
+                    payload, errored = self.workers.invoke(
+                        function_name=name,
+                        function_arn=fn.function_arn,
+                        code_dir=reg.code_dir,
+                        handler=fn.handler,
+                        environment=env,
+                        event=event,
+                        memory=memory,
+                        timeout=timeout,
+                        request_id=request_id,
+                    )
+                if errored:
+                    LOG.warning("Lambda %s failed: %s", name, _error_summary(payload))
+                return payload, errored, ""
             with container, _env.overlay(env):
                 # Duration and the context's deadline start once the "container" is free.
                 start = time.perf_counter()
@@ -269,6 +288,14 @@ class LambdaRuntime:
         env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
         env.update(self.local_env)
         return env
+
+
+def _error_summary(payload: str) -> str:
+    try:
+        error = json.loads(payload)
+        return f"{error.get('errorType')}: {error.get('errorMessage')}"
+    except (ValueError, AttributeError):
+        return payload[:500]
 
 
 def check_moto_invoke_signature() -> None:
