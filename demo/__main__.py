@@ -66,6 +66,13 @@ def main(
     console.print(f"Purchase orders received for backordered SKUs: {summary.purchase_orders_received}")
     console.print(f"Invoices issued: {summary.invoices_issued}; total invoiced: {summary.total_invoiced}")
     console.print(f"Invoice PDFs checked and written to {out / 'invoices'}: {summary.invoice_pdfs_checked}")
+    told = summary.shopify_writeback
+    if told:
+        console.print(
+            f"Shopify told: {told['fulfilled_once']} of {told['shipments']} shipments fulfilled exactly once "
+            f"with their tracking number, {told['delivered_events']} delivered events; rate limited "
+            f"{told['throttled']} times; requests refused by the fake: {len(told['violations'])}"
+        )
     rate = summary.orders_sent / summary.elapsed_seconds if summary.elapsed_seconds else 0.0
     console.print(
         f"Elapsed {summary.elapsed_seconds:.1f} s ({rate:.1f} orders/s); phases: "

@@ -22,6 +22,7 @@ import httpx
 from pypdf import PdfReader
 
 from demo.business_day import generate_shopify_orders, sign_delivery
+from demo.fake_channels import FakeShopify, check_fulfillments, connect_channels
 from demo.seed import DEMO_SHOPIFY_SECRET, seed_reference_data
 from demo.simulators import CarrierSimulator, WarehouseSimulator
 from infra import EmbeddedAws
@@ -50,6 +51,8 @@ class DaySummary:
     phases: dict[str, float] = field(default_factory=dict)
     invoice_pdfs_checked: int = 0
     purchase_orders_received: int = 0
+    shopify_writeback: dict[str, Any] = field(default_factory=dict)
+    """What the fake Shopify store was told: every shipment exactly one fulfillment with its tracking."""
 
     @property
     def accounted(self) -> bool:
@@ -109,14 +112,21 @@ def run_business_day(
     phases: dict[str, float] = {}
     started = time.perf_counter()
     # Failed event-source messages come back after 1 s instead of the queue's VisibilityTimeout (minutes).
-    with EmbeddedAws(retry_delay=1.0, workers=workers, esm_concurrency=2 if workers else 1) as aws:
+    # The shop is a fake Shopify (Plus plan: 20 API requests a second) the OMS tells what shipped.
+    with (
+        EmbeddedAws(retry_delay=1.0, workers=workers, esm_concurrency=2 if workers else 1) as aws,
+        FakeShopify(capacity=400, leak_per_second=20) as shop,
+    ):
         t0 = time.perf_counter()
         stack = aws.deploy(template)
         base_url = stack.serve_http_api()
         seed_reference_data(stack)
+        connect_channels(stack, shopify=shop.credentials())
         phases["deploy_and_seed"] = time.perf_counter() - t0
 
         deliveries = generate_shopify_orders(orders, seed, datetime(2026, 11, 2, 13, 0, tzinfo=UTC))
+        for delivery in deliveries:
+            shop.add_order(delivery.payload)
         signed = [sign_delivery(d, DEMO_SHOPIFY_SECRET) for d in deliveries]
         # Channels deliver at least once: replay a share of the webhooks a second time.
         step = max(1, round(1 / duplicate_share)) if duplicate_share > 0 else 0
@@ -159,6 +169,7 @@ def run_business_day(
             report(f"carrier {status.value.lower()}", scanned, scanned)
             aws.wait_idle(timeout=600)
         phases["fulfillment_and_delivery"] = time.perf_counter() - t0
+        writeback = _check_shopify(shop, warehouse.shipments)
 
         summary = _summarize(
             orders_sent=orders,
@@ -170,9 +181,25 @@ def run_business_day(
         )
         summary.phases = phases
         summary.purchase_orders_received = receipts
+        summary.shopify_writeback = asdict(writeback)
+        if not writeback.ok:
+            summary.unaccounted += [f"shopify not told of shipment {s}" for s in writeback.missing]
+            summary.unaccounted += [f"shopify fulfilled twice: {s}" for s in writeback.duplicated]
+            summary.unaccounted += [f"fake shopify refused: {v}" for v in writeback.violations[:10]]
         summary.elapsed_seconds = time.perf_counter() - started
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2, sort_keys=True))
     return summary
+
+
+def _check_shopify(shop: FakeShopify, shipments: list[Any]) -> Any:
+    """Each shipment of each Shopify order: exactly one fulfillment with its tracking number on the shop."""
+    channel_ids = {o.order_id: (o.channel, o.external_id.split("#", 1)[0]) for o in OrderRecord.scan()}
+    shopify = [
+        (channel_ids[s.order_id][1], s.shipment_id, s.tracking_number)
+        for s in shipments
+        if channel_ids.get(s.order_id, ("", ""))[0] == "shopify"
+    ]
+    return check_fulfillments(shop, shopify, delivered={s.tracking_number for s in shipments})
 
 
 def _summarize(

@@ -14,10 +14,10 @@ from oms.data.models import (
     AddressAttribute,
     AllocationLineAttribute,
     CustomerAttribute,
-    OrderLineAttribute,
     OrderRecord,
     StatusChangeAttribute,
 )
+from oms.data.pricing import lines_of, pricing_attributes
 from oms.domain.errors import InvalidTransitionError, OrderNotFoundError
 from oms.domain.order import (
     Address,
@@ -25,10 +25,10 @@ from oms.domain.order import (
     BackorderLine,
     CanonicalOrder,
     Customer,
-    OrderLine,
     OrderView,
     StatusChange,
     Totals,
+    pricing_input_of,
 )
 from oms.domain.status import ALLOWED_TRANSITIONS, BillingStatus, OrderStatus
 
@@ -59,7 +59,7 @@ def new_order_record(order: CanonicalOrder, received_at: datetime) -> OrderRecor
         currency=order.currency,
         customer=CustomerAttribute(**order.customer.model_dump()),
         shipping_address=AddressAttribute(**order.shipping_address.model_dump()),
-        lines=[OrderLineAttribute(**line.model_dump()) for line in order.lines],
+        **pricing_attributes(pricing_input_of(order)),
         subtotal=order.subtotal,
         discount_total=order.discount_total,
         shipping_total=order.shipping_total,
@@ -201,7 +201,7 @@ def to_view(record: OrderRecord) -> OrderView:
         failure_reason=record.failure_reason,
         customer=Customer(**dump(record.customer)),
         shipping_address=ship_to(record),
-        lines=[OrderLine(**dump(line)) for line in record.lines],
+        lines=lines_of(record),
         totals=Totals(
             currency=currency,
             subtotal=record.subtotal,

@@ -11,12 +11,14 @@ from pydantic import BaseModel, model_validator
 from pynamodb.exceptions import UpdateError
 
 from oms.data.inventory import ReservationState, close_reservation
-from oms.data.models import AddressAttribute, CustomerAttribute, OrderLineAttribute, OrderRecord
+from oms.data.models import AddressAttribute, CustomerAttribute, OrderRecord
 from oms.data.orders import append_history, find_order, history_entry, transition
+from oms.data.pricing import pricing_actions
 from oms.domain.errors import InvalidTransitionError
-from oms.domain.order import CanonicalOrder, SafeId
+from oms.domain.order import CanonicalOrder, SafeId, pricing_input_of
 from oms.domain.status import ALLOWED_TRANSITIONS, OrderStatus
 from oms.logic.backorders import announce_stock_returned, leave_queues, reservation_lines
+from oms.logic.channel_notifications import cancelled_notification, publish
 from oms.logic.fulfillment import withdraw_fulfillment_requests
 from oms.logic.intake import receive_order, start_lifecycle
 from oms.observability import MetricUnit, logger, metrics
@@ -55,10 +57,24 @@ def _note(record: OrderRecord, text: str, *, by: str, at: datetime) -> None:
     record.update(actions=[append_history(history_entry(record.status, record.status, at, by, text))])
 
 
-def apply_change(change: ChannelChange, *, workflow_arn: str, event_bus: str, now: datetime) -> ChangeResult:
+def apply_change(
+    change: ChannelChange,
+    *,
+    workflow_arn: str,
+    event_bus: str,
+    now: datetime,
+    notifications_queue_url: str | None = None,
+) -> ChangeResult:
     """Apply one queued channel change."""
     if change.kind == "CANCELLED":
-        return cancel_order(change.order_id, by=change.by, reason=change.reason, event_bus=event_bus, now=now)
+        return cancel_order(
+            change.order_id,
+            by=change.by,
+            reason=change.reason,
+            event_bus=event_bus,
+            now=now,
+            notifications_queue_url=notifications_queue_url,
+        )
     assert change.order is not None  # guaranteed by the model
     return amend_order(change.order, workflow_arn=workflow_arn, now=now)
 
@@ -87,7 +103,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
     actions = [
         OrderRecord.customer.set(CustomerAttribute(**order.customer.model_dump())),
         OrderRecord.shipping_address.set(AddressAttribute(**order.shipping_address.model_dump())),
-        OrderRecord.lines.set([OrderLineAttribute(**line.model_dump()) for line in order.lines]),
+        *pricing_actions(pricing_input_of(order)),
         OrderRecord.subtotal.set(order.subtotal),
         OrderRecord.discount_total.set(order.discount_total),
         OrderRecord.shipping_total.set(order.shipping_total),
@@ -97,6 +113,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         OrderRecord.status.set(OrderStatus.RECEIVED.value),
         OrderRecord.hold_reason.remove(),
         OrderRecord.computed_tax_total.remove(),
+        OrderRecord.tax_calculator.remove(),
         OrderRecord.updated_at.set(now),
         append_history(
             history_entry(
@@ -128,9 +145,18 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
     )
 
 
-def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: datetime) -> ChangeResult:
+def cancel_order(
+    order_id: str,
+    *,
+    by: str,
+    reason: str,
+    event_bus: str,
+    now: datetime,
+    notifications_queue_url: str | None = None,
+) -> ChangeResult:
     """Cancel an order that has not shipped: release its stock (exactly once), mark it CANCELLED and, when
-    warehouses were already asked to ship, tell them with FulfillmentCancelled. Idempotent."""
+    warehouses were already asked to ship, tell them with FulfillmentCancelled; a cancellation the channel
+    did not ask for itself is told to the channel. Idempotent."""
     for _ in range(3):
         record = find_order(order_id)
         if record is None:
@@ -163,6 +189,8 @@ def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: da
                 event_bus=event_bus,
                 now=now,
             )
+        if not record.split_from_order_id:  # a backorder child is the parent's business with the channel
+            publish(cancelled_notification(record, by=by, reason=reason, at=now), notifications_queue_url)
         metrics.add_metric(name="OrdersCancelled", unit=MetricUnit.Count, value=1)
         return ChangeResult(order_id, OrderStatus.CANCELLED.value, applied=True, note=reason)
     logger.warning("cancellation kept racing the workflow", extra={"order_id": order_id})

@@ -3,6 +3,10 @@
 Every step is safe to repeat: the invoice record is created once (later attempts read it back), the
 documents are rendered deterministically from it and overwrite themselves byte for byte, and the order's
 billing status moves once.
+
+One computation: the order's price breakdown (`oms.pricing.breakdown`, from the components validation
+stored with their tax by jurisdiction) makes the `InvoiceDocument`; the invoice record's totals, the JSON
+and the PDF are all taken from that document.
 """
 
 from __future__ import annotations
@@ -16,13 +20,22 @@ from oms.aws import client
 from oms.data.invoices import create_invoice_record
 from oms.data.models import CustomerRecord, InvoiceRecord, OrderRecord
 from oms.data.orders import get_order, set_billing_status, ship_to
+from oms.data.pricing import pricing_of
 from oms.documents.invoice_pdf import render_invoice_pdf
-from oms.domain.invoice import InvoiceDocument, InvoiceLine, Party
+from oms.domain.invoice import (
+    InvoiceCharge,
+    InvoiceDiscount,
+    InvoiceDiscountShare,
+    InvoiceDocument,
+    InvoiceLine,
+    InvoiceTax,
+    Party,
+)
+from oms.domain.pricing import ItemBreakdown, ItemKind, PriceBreakdown, TaxLine
 from oms.domain.status import BillingStatus, OrderStatus
-from oms.domain.tax import line_tax, tax_rate_for
 from oms.logic.tracking import SHIPPED_PHASE, NotReadyError
-from oms.money import ZERO, round_money
 from oms.observability import MetricUnit, metrics
+from oms.pricing.breakdown import compute_breakdown
 
 ACTOR = "service:invoice"
 
@@ -42,32 +55,53 @@ def payment_terms_days(customer_id: str) -> int:
         return 0
 
 
-def build_invoice_document(
-    record: OrderRecord, invoice: InvoiceRecord, seller: SellerProfile, terms_days: int
+def _taxes(lines: list[TaxLine]) -> list[InvoiceTax]:
+    return [
+        InvoiceTax(title=t.title, rate=t.rate, level=t.level, jurisdiction=t.jurisdiction, amount=t.amount)
+        for t in lines
+    ]
+
+
+def _line(item: ItemBreakdown) -> InvoiceLine:
+    assert item.sku is not None
+    assert item.unit_price is not None
+    return InvoiceLine(
+        sku=item.sku,
+        description=item.description,
+        quantity=item.quantity,
+        unit_price=item.unit_price,
+        discount=item.discount,
+        discounts=[InvoiceDiscountShare(discount=d.discount, amount=d.amount) for d in item.discounts],
+        net_amount=item.net,
+        tax_rate=item.tax_rate,
+        tax_amount=item.tax,
+        taxes=_taxes(item.taxes),
+    )
+
+
+def _charge(item: ItemBreakdown) -> InvoiceCharge:
+    return InvoiceCharge(
+        kind="SHIPPING" if item.kind is ItemKind.SHIPPING else "FEE",
+        description=item.description,
+        amount=item.gross,
+        discount=item.discount,
+        net_amount=item.net,
+        tax_rate=item.tax_rate,
+        tax_amount=item.tax,
+        taxes=_taxes(item.taxes),
+    )
+
+
+def invoice_document(
+    breakdown: PriceBreakdown,
+    *,
+    record: OrderRecord,
+    invoice: InvoiceRecord,
+    seller: SellerProfile,
+    terms_days: int,
 ) -> InvoiceDocument:
-    currency = record.currency
+    """The invoice of an order's price breakdown: every amount is one of the breakdown's."""
     address = ship_to(record)
-    rate = tax_rate_for(address.jurisdiction)
-    if rate is None:
-        raise ValueError(f"no tax rate for {address.jurisdiction}; the order should have been held")
-    lines = []
-    for line in record.lines:
-        net = line.unit_price * int(line.quantity) - line.discount
-        lines.append(
-            InvoiceLine(
-                sku=line.sku,
-                description=line.name,
-                quantity=int(line.quantity),
-                unit_price=line.unit_price,
-                discount=line.discount,
-                net_amount=round_money(net, currency),
-                tax_rate=rate,
-                tax_amount=line_tax(net, rate, currency),
-            )
-        )
-    tax_total = round_money(sum((line.tax_amount for line in lines), ZERO), currency)
-    subtotal = round_money(sum((line.unit_price * line.quantity for line in lines), ZERO), currency)
-    discount_total = round_money(sum((line.discount for line in lines), ZERO), currency)
     customer = record.customer
     return InvoiceDocument(
         invoice_number=invoice.invoice_number,
@@ -88,13 +122,48 @@ def build_invoice_document(
             tax_id=None,
         ),
         ship_to=address,
-        currency=currency,
-        lines=lines,
-        subtotal=subtotal,
-        discount_total=discount_total,
-        shipping_total=record.shipping_total,
-        tax_total=tax_total,
-        grand_total=subtotal - discount_total + record.shipping_total + tax_total,
+        currency=breakdown.currency,
+        prices_include_tax=breakdown.prices_include_tax,
+        lines=[_line(item) for item in breakdown.lines],
+        charges=[_charge(item) for item in (*breakdown.shipping, *breakdown.fees)],
+        discounts=[
+            InvoiceDiscount(
+                label=d.label, kind=d.kind, on_lines=d.on_lines, on_shipping=d.on_shipping, on_fees=d.on_fees
+            )
+            for d in breakdown.discounts
+            if d.amount
+        ],
+        taxes=[
+            InvoiceTax(
+                title=t.title,
+                rate=t.rate,
+                level=t.level,
+                jurisdiction=t.jurisdiction,
+                taxable_amount=t.taxable_amount,
+                amount=t.amount,
+            )
+            for t in breakdown.taxes
+        ],
+        subtotal=breakdown.subtotal,
+        discount_total=breakdown.line_discount_total,
+        shipping_total=breakdown.shipping_total,
+        shipping_tax=breakdown.shipping_tax,
+        fee_total=breakdown.fee_total,
+        fee_tax=breakdown.fee_tax,
+        tax_total=breakdown.tax_total,
+        grand_total=breakdown.grand_total,
+    )
+
+
+def build_invoice_document(
+    record: OrderRecord, invoice: InvoiceRecord, seller: SellerProfile, terms_days: int
+) -> InvoiceDocument:
+    return invoice_document(
+        compute_breakdown(pricing_of(record)),
+        record=record,
+        invoice=invoice,
+        seller=seller,
+        terms_days=terms_days,
     )
 
 
@@ -103,16 +172,17 @@ def issue_invoice(order_id: str, *, bucket: str, seller: SellerProfile, now: dat
     if OrderStatus(record.status) not in SHIPPED_PHASE:
         raise NotReadyError(f"order {order_id} is {record.status}; invoices are issued at shipment")
     terms = payment_terms_days(record.customer.customer_id)
+    breakdown = compute_breakdown(pricing_of(record))
     invoice = create_invoice_record(
         order_id=order_id,
         issued_at=now,
-        currency=record.currency,
-        grand_total=record.grand_total,
-        tax_total=record.tax_total,
+        currency=breakdown.currency,
+        grand_total=breakdown.grand_total,
+        tax_total=breakdown.tax_total,
         customer_id=record.customer.customer_id,
         due_date=(now.date() + timedelta(days=terms)).isoformat(),
     )
-    document = build_invoice_document(record, invoice, seller, terms)
+    document = invoice_document(breakdown, record=record, invoice=invoice, seller=seller, terms_days=terms)
     s3 = client("s3")
     tags = {"order_id": order_id, "invoice_number": invoice.invoice_number}
     s3.put_object(

@@ -14,6 +14,7 @@ from oms.data.orders import get_order, history_entry, transition
 from oms.data.shipments import get_shipment, record_shipment, shipments_of
 from oms.domain.events import ShipmentConfirmed, TrackingStatus, TrackingUpdated
 from oms.domain.status import BillingStatus, OrderStatus, can_transition
+from oms.logic.channel_notifications import delivered_notification, publish, shipped_notification
 from oms.observability import MetricUnit, metrics
 
 S = OrderStatus
@@ -25,9 +26,16 @@ class NotReadyError(Exception):
     """The event is ahead of the order (e.g. a scan before the shipment confirmation): retry later."""
 
 
-def confirm_shipment(event: ShipmentConfirmed, *, invoice_queue_url: str, now: datetime) -> OrderStatus:
-    """Record a warehouse's shipment; when every allocated warehouse has shipped, the order is SHIPPED,
-    its reservation is consumed (stock leaves on hand) and an invoice is requested."""
+def confirm_shipment(
+    event: ShipmentConfirmed,
+    *,
+    invoice_queue_url: str,
+    now: datetime,
+    notifications_queue_url: str | None = None,
+) -> OrderStatus:
+    """Record a warehouse's shipment and tell the channel (per shipment, with carrier and tracking number);
+    when every allocated warehouse has shipped, the order is SHIPPED, its reservation is consumed (stock
+    leaves on hand) and an invoice is requested."""
     record = get_order(event.order_id)
     status = OrderStatus(record.status)
     if status not in (S.FULFILLMENT_REQUESTED, *SHIPPED_PHASE):
@@ -45,6 +53,19 @@ def confirm_shipment(event: ShipmentConfirmed, *, invoice_queue_url: str, now: d
     ):
         metrics.add_metric(name="ShipmentsConfirmed", unit=MetricUnit.Count, value=1)
     shipped = {s.warehouse_id for s in shipments_of(event.order_id)}
+    # Sent on every delivery of the confirmation: the notifier tells the channel once.
+    publish(
+        shipped_notification(
+            record,
+            shipment_id=event.shipment_id,
+            carrier=event.carrier,
+            tracking_number=event.tracking_number,
+            lines=event.lines,
+            all_shipped=allocated <= shipped,
+            at=event.shipped_at,
+        ),
+        notifications_queue_url,
+    )
     if not allocated <= shipped:
         return status
     by = f"warehouse:{event.warehouse_id}"
@@ -77,8 +98,11 @@ def _order_status_from(shipments: list[ShipmentRecord]) -> OrderStatus:
     return {0: S.SHIPPED, 1: S.IN_TRANSIT, 2: S.OUT_FOR_DELIVERY, 3: S.DELIVERED}[slowest]
 
 
-def apply_tracking(event: TrackingUpdated, *, now: datetime) -> OrderStatus:
-    """Apply a carrier scan to its shipment, then move the order to the slowest shipment's state."""
+def apply_tracking(
+    event: TrackingUpdated, *, now: datetime, notifications_queue_url: str | None = None
+) -> OrderStatus:
+    """Apply a carrier scan to its shipment, then move the order to the slowest shipment's state; a
+    delivery is told to the channel (per shipment)."""
     shipment = get_shipment(event.order_id, event.shipment_id)
     if shipment is None:
         raise NotReadyError(f"shipment {event.shipment_id} of order {event.order_id} is not confirmed yet")
@@ -109,6 +133,17 @@ def apply_tracking(event: TrackingUpdated, *, now: datetime) -> OrderStatus:
     current = OrderStatus(record.status)
     if current not in SHIPPED_PHASE:
         raise NotReadyError(f"order {event.order_id} is {current}; not shipped yet")
+    if event.status is TrackingStatus.DELIVERED:
+        publish(
+            delivered_notification(
+                record,
+                shipment_id=event.shipment_id,
+                carrier=event.carrier,
+                tracking_number=event.tracking_number,
+                at=event.occurred_at,
+            ),
+            notifications_queue_url,
+        )
     target = _order_status_from(shipments_of(event.order_id))
     if target is not current and can_transition(current, target):
         transition(record, target, by=f"carrier:{event.carrier}", at=now, reason=event.description)
