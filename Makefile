@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 ORDERS ?= 1000
 SEED ?= 42
+# WORKERS=1: Lambda handlers in worker processes of their own (decision 0030)
+WORKERS ?= 0
 COVERAGE_FLOOR ?= 80
 # Test processes: one per core (each with its own embedded AWS), test files kept together.
 TEST_WORKERS ?= auto
@@ -28,7 +30,7 @@ $(STAMP):
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m demo --orders $(ORDERS) --seed $(SEED) --out out
+	$(PY) -m demo --orders $(ORDERS) --seed $(SEED) --out out $(if $(filter 1,$(WORKERS)),--workers,)
 
 serve: $(STAMP)
 	$(PY) -m demo.serve --port 3000 --endpoint-port 4566
