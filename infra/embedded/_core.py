@@ -19,6 +19,7 @@ from ._auth import LocalIdentityProvider, issuing_configs
 from ._ddb import DynamoDbSerializer
 from ._deploy import StateMachineCfnPatch, prepare, secret_creator
 from ._esm import SqsPollers
+from ._faults import FaultInjector, FaultPlan
 from ._fixes import MotoFixes
 from ._http import HttpApiServer, Route, routes_from_template
 from ._runtime import LambdaRuntime, local_runtime_env
@@ -166,6 +167,7 @@ class EmbeddedAws:
         function_env: dict[str, str] | None = None,
         esm_concurrency: int = 1,
         verify_speedups: bool = False,
+        faults: FaultPlan | None = None,
     ) -> None:
         """
         :param retry_delay: seconds after which a message that failed in an SQS event-source mapping
@@ -177,6 +179,9 @@ class EmbeddedAws:
             this out on its own; 1 keeps local runs simple and ordered).
         :param verify_speedups: run moto's own serializer beside the fast one on every response and
             record differences in ``speedups.json_responses.mismatches`` (tests; doubles the cost).
+        :param faults: the faults to inject (``_faults.FaultPlan``); default from the
+            ``OMS_EMBEDDED_FAULTS`` environment variable (``chaos``, ``chaos:<seed>``, JSON or a path),
+            else none.
         """
         self.region = region
         self.retry_delay = retry_delay
@@ -195,6 +200,12 @@ class EmbeddedAws:
         self._sfn_patch = StateMachineCfnPatch()
         self._fixes = MotoFixes()
         self._speedups = MotoSpeedups(verify_serializer=verify_speedups)
+        plan = faults if faults is not None else FaultPlan.from_env()
+        self._faults = FaultInjector(plan) if plan is not None else None
+        if self._faults is not None:
+            self._faults.logical_id_of = self.runtime.logical_id
+            self.runtime.faults = self._faults
+            self._pollers.faults = self._faults
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._servers: list[HttpApiServer] = []
@@ -256,6 +267,8 @@ class EmbeddedAws:
         self._sfn_patch.install()
         self._fixes.install()
         self._speedups.install()
+        if self._faults is not None:
+            self._faults.install()
         self._pollers.start()
 
     def stop(self) -> None:
@@ -265,6 +278,8 @@ class EmbeddedAws:
             server.stop()
         self._servers.clear()
         self._pollers.stop()
+        if self._faults is not None:
+            self._faults.uninstall()
         self._speedups.uninstall()
         self._fixes.uninstall()
         self._sfn_patch.uninstall()
@@ -393,6 +408,11 @@ class EmbeddedAws:
 
     # ------------------------------------------------------------------ observation
     @property
+    def faults(self) -> FaultInjector | None:
+        """The fault injector of this run (``report()``, ``open_gate()``, ``enabled``), if a plan is on."""
+        return self._faults
+
+    @property
     def speedups(self) -> MotoSpeedups:
         """The like-for-like replacements of moto internals installed while running."""
         return self._speedups
@@ -412,6 +432,8 @@ class EmbeddedAws:
         reasons: list[str] = []
         if self._pollers.busy:
             reasons.append("an event-source mapping batch is being processed")
+        if self._faults is not None and self._faults.pending_deliveries:
+            reasons.append(f"{self._faults.pending_deliveries} delivery(ies) held back by fault injection")
         sqs = sqs_backends[self.account_id][self.region]
         for name in self._pollers.source_queue_names():
             queue = sqs.queues.get(name)
