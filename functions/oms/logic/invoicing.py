@@ -7,7 +7,9 @@ billing status moves once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from pydantic import BaseModel
 from pynamodb.exceptions import DoesNotExist
@@ -42,14 +44,34 @@ def payment_terms_days(customer_id: str) -> int:
         return 0
 
 
-def build_invoice_document(
-    record: OrderRecord, invoice: InvoiceRecord, seller: SellerProfile, terms_days: int
-) -> InvoiceDocument:
+@dataclass(frozen=True)
+class InvoiceAmounts:
+    """An order's invoice amounts, computed once: the invoice record, the JSON and the PDF all carry these."""
+
+    lines: list[InvoiceLine]
+    subtotal: Decimal
+    discount_total: Decimal
+    shipping_total: Decimal
+    shipping_tax: Decimal
+    tax_total: Decimal
+    grand_total: Decimal
+
+
+def invoice_amounts(record: OrderRecord) -> InvoiceAmounts:
+    """What the customer is billed: the order's amounts as accepted (the channel's, checked against the
+    catalog and the tax table by validation, or accepted as they are by a person who released a hold).
+
+    Tax per line is the tax the order records on the line; tax in the order's total beyond its lines' is
+    tax on shipping. Lines without their own tax (a channel that sends only the total) get the tax
+    table's per-line amount, with the rest on shipping. Never a second computation that could disagree
+    with the first (decision 0016)."""
     currency = record.currency
     address = ship_to(record)
     rate = tax_rate_for(address.jurisdiction)
     if rate is None:
         raise ValueError(f"no tax rate for {address.jurisdiction}; the order should have been held")
+    given = [line.tax for line in record.lines]
+    use_given = sum(given, ZERO) <= record.tax_total and (any(given) or record.tax_total == 0)
     lines = []
     for line in record.lines:
         net = line.unit_price * int(line.quantity) - line.discount
@@ -62,12 +84,34 @@ def build_invoice_document(
                 discount=line.discount,
                 net_amount=round_money(net, currency),
                 tax_rate=rate,
-                tax_amount=line_tax(net, rate, currency),
+                tax_amount=line.tax if use_given else line_tax(net, rate, currency),
             )
         )
-    tax_total = round_money(sum((line.tax_amount for line in lines), ZERO), currency)
+    line_tax_total = round_money(sum((line.tax_amount for line in lines), ZERO), currency)
+    shipping_tax = record.tax_total - line_tax_total
+    if shipping_tax < 0:
+        raise ValueError(
+            f"order {record.order_id}: its lines carry more tax ({line_tax_total}) than its total "
+            f"({record.tax_total}); it cannot be invoiced as it is"
+        )
     subtotal = round_money(sum((line.unit_price * line.quantity for line in lines), ZERO), currency)
     discount_total = round_money(sum((line.discount for line in lines), ZERO), currency)
+    return InvoiceAmounts(
+        lines=lines,
+        subtotal=subtotal,
+        discount_total=discount_total,
+        shipping_total=record.shipping_total,
+        shipping_tax=shipping_tax,
+        tax_total=record.tax_total,
+        grand_total=subtotal - discount_total + record.shipping_total + record.tax_total,
+    )
+
+
+def build_invoice_document(
+    record: OrderRecord, invoice: InvoiceRecord, seller: SellerProfile, terms_days: int
+) -> InvoiceDocument:
+    amounts = invoice_amounts(record)
+    address = ship_to(record)
     customer = record.customer
     return InvoiceDocument(
         invoice_number=invoice.invoice_number,
@@ -88,13 +132,14 @@ def build_invoice_document(
             tax_id=None,
         ),
         ship_to=address,
-        currency=currency,
-        lines=lines,
-        subtotal=subtotal,
-        discount_total=discount_total,
-        shipping_total=record.shipping_total,
-        tax_total=tax_total,
-        grand_total=subtotal - discount_total + record.shipping_total + tax_total,
+        currency=record.currency,
+        lines=amounts.lines,
+        subtotal=amounts.subtotal,
+        discount_total=amounts.discount_total,
+        shipping_total=amounts.shipping_total,
+        shipping_tax=amounts.shipping_tax,
+        tax_total=amounts.tax_total,
+        grand_total=amounts.grand_total,
     )
 
 
@@ -103,12 +148,13 @@ def issue_invoice(order_id: str, *, bucket: str, seller: SellerProfile, now: dat
     if OrderStatus(record.status) not in SHIPPED_PHASE:
         raise NotReadyError(f"order {order_id} is {record.status}; invoices are issued at shipment")
     terms = payment_terms_days(record.customer.customer_id)
+    amounts = invoice_amounts(record)
     invoice = create_invoice_record(
         order_id=order_id,
         issued_at=now,
         currency=record.currency,
-        grand_total=record.grand_total,
-        tax_total=record.tax_total,
+        grand_total=amounts.grand_total,
+        tax_total=amounts.tax_total,
         customer_id=record.customer.customer_id,
         due_date=(now.date() + timedelta(days=terms)).isoformat(),
     )

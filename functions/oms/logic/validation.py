@@ -15,7 +15,8 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from oms.data.models import CatalogItemRecord, CustomerRecord, OrderRecord
-from oms.data.orders import get_order, ship_to, transition
+from oms.data.orders import amendment_of, get_order, ship_to, transition
+from oms.domain.errors import InvalidTransitionError
 from oms.domain.status import HoldReason, OrderStatus
 from oms.domain.tax import line_tax, tax_rate_for
 from oms.money import ZERO, round_money
@@ -59,6 +60,8 @@ class ValidationResult:
     hold_reason: HoldReason | None
     detail: str
     computed_tax_total: Decimal | None = None
+    superseded: bool = False
+    """The order was amended after this execution started: its decision belongs to the newer one."""
 
 
 def check_order(
@@ -148,9 +151,17 @@ def customer_tier(customer_id: str) -> str:
         return DEFAULT_TIER
 
 
-def validate_order(order_id: str, *, policy: PricingPolicy, now: datetime) -> ValidationResult:
-    """Validate a RECEIVED order and move it to VALIDATED or ON_HOLD. Safe to run more than once."""
+def validate_order(
+    order_id: str, *, policy: PricingPolicy, now: datetime, amendment: int | None = None
+) -> ValidationResult:
+    """Validate a RECEIVED order and move it to VALIDATED or ON_HOLD. Safe to run more than once.
+
+    `amendment`: the channel amendment the execution was started for; when the channel amended the order
+    since (before or while this step ran), this execution stands down (superseded) and the newer one
+    decides."""
     record = get_order(order_id)
+    if amendment is not None and amendment_of(record) != amendment:
+        return ValidationResult(None, f"superseded by amendment {amendment_of(record)}", superseded=True)
     if record.status != OrderStatus.RECEIVED.value:
         # A retried task: report what the first attempt decided.
         reason = HoldReason(record.hold_reason) if record.hold_reason else None
@@ -172,11 +183,17 @@ def validate_order(order_id: str, *, policy: PricingPolicy, now: datetime) -> Va
     extra: list[Action] = []
     if result.computed_tax_total is not None:
         extra.append(OrderRecord.computed_tax_total.set(result.computed_tax_total))
-    if result.hold_reason is None:
-        transition(record, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
-    else:
-        extra.append(OrderRecord.hold_reason.set(result.hold_reason.value))
-        note = f"{result.hold_reason.value}: {result.detail}"
-        transition(record, OrderStatus.ON_HOLD, by=ACTOR, at=now, reason=note, extra=extra)
-        metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
+    try:
+        if result.hold_reason is None:
+            transition(record, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
+        else:
+            extra.append(OrderRecord.hold_reason.set(result.hold_reason.value))
+            note = f"{result.hold_reason.value}: {result.detail}"
+            transition(record, OrderStatus.ON_HOLD, by=ACTOR, at=now, reason=note, extra=extra)
+            metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
+    except InvalidTransitionError:
+        latest = get_order(order_id)
+        if amendment_of(latest) != amendment_of(record):  # amended while this step validated
+            return ValidationResult(None, f"superseded by amendment {amendment_of(latest)}", superseded=True)
+        raise
     return result
