@@ -89,6 +89,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         metrics.add_metric(name="AmendmentsRefused", unit=MetricUnit.Count, value=1)
         return ChangeResult(record.order_id, status.value, applied=False, note=note)
     revision = int(record.revision)
+    amendment = amendment_of(record) + 1
     actions = [
         OrderRecord.customer.set(CustomerAttribute(**order.customer.model_dump())),
         OrderRecord.shipping_address.set(AddressAttribute(**order.shipping_address.model_dump())),
@@ -99,7 +100,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         OrderRecord.tax_total.set(order.tax_total),
         OrderRecord.grand_total.set(order.grand_total),
         OrderRecord.revision.set(revision + 1),
-        OrderRecord.amendment.set(amendment_of(record) + 1),
+        OrderRecord.amendment.set(amendment),
         OrderRecord.status.set(OrderStatus.RECEIVED.value),
         OrderRecord.hold_reason.remove(),
         OrderRecord.computed_tax_total.remove(),
@@ -131,7 +132,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
     start_lifecycle(
         order.order_id,
         workflow_arn,
-        amendment=amendment_of(record) + 1,
+        amendment=amendment,
         execution_name=f"{order.order_id}-r{revision + 1}",
     )
     return ChangeResult(
