@@ -10,8 +10,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 #: Standard retry mode: exponential backoff with full jitter on throttling, 5xx and connection errors,
-#: 6 attempts (botocore counts max_attempts as retries). Timeouts are short so that a task stays within its Lambda timeout and the workflow's
-#: retries (not one stuck call) decide how long an order waits (decision 0015).
+#: 6 attempts (botocore counts max_attempts as retries). Timeouts are short so that a task stays within
+#: its Lambda timeout and the workflow's retries (not one stuck call) decide how long an order waits
+#: (decision 0015).
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5)
 
 #: Error codes AWS services use for "try again later" (throttling, capacity, internal errors).
