@@ -8,10 +8,11 @@ ORDERS ?= 1000
 SEED ?= 42
 COVERAGE_FLOOR ?= 80
 
-.PHONY: help setup demo test lint typecheck template-check unit integration e2e bench bench-smoke serve openapi clean
+.PHONY: help setup demo chaos test lint typecheck template-check unit integration e2e bench bench-smoke serve openapi clean
 
 help:
 	@echo "make demo    - replay a business day ($(ORDERS) signed webhooks) on the embedded AWS; output in ./out"
+	@echo "make chaos   - the business day fault-free and under injected AWS faults; every order compared, invariants checked"
 	@echo "make test    - lint, type check, template checks and the whole test suite with a coverage gate"
 	@echo "make bench   - benchmarks and the cost model; results in out/bench/results.json"
 	@echo "make serve   - the embedded AWS as a long-running local server (HTTP API on 127.0.0.1:3000)"
@@ -27,6 +28,9 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m demo --orders $(ORDERS) --seed $(SEED) --out out
+
+chaos: $(STAMP)
+	$(PY) -m demo.chaos --orders $(ORDERS) --seed $(SEED) --out out/chaos
 
 serve: $(STAMP)
 	$(PY) -m infra serve --port 3000 --seed demo.seed:seed_reference_data
