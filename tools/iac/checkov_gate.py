@@ -43,11 +43,12 @@ def findings(checkov: str, template: str) -> list[tuple[str, str]]:
 
 def unaccepted(found: list[tuple[str, str]], baseline: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(findings the baseline does not accept, baseline patterns that matched nothing)."""
-    new = [
-        f"{check} {resource}"
-        for check, resource in found
-        if not any(fnmatch.fnmatch(resource, pattern) for pattern in baseline.get(check, {}).get("resources", []))
-    ]
+
+    def accepted(check: str, resource: str) -> bool:
+        patterns = baseline.get(check, {}).get("resources", [])
+        return any(fnmatch.fnmatch(resource, pattern) for pattern in patterns)
+
+    new = [f"{check} {resource}" for check, resource in found if not accepted(check, resource)]
     stale = [
         f"{check} {pattern}"
         for check, entry in baseline.items()
