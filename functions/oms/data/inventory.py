@@ -166,50 +166,6 @@ def expired_reservations(now: datetime) -> Iterator[ReservationRecord]:
     )
 
 
-def close_reservation(order_id: str, *, to_state: str, by: str, at: datetime, reason: str) -> bool:
-    """Release (stock back to available) or consume (stock leaves on_hand) a reservation, exactly once.
-
-    Returns False when there is nothing to close (never reserved, or already closed by an earlier attempt).
-    """
-    reservation = get_reservation(order_id)
-    if reservation is None or reservation.state != ReservationState.RESERVED:
-        return False
-    try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.update(
-                ReservationRecord(order_id),
-                actions=[
-                    ReservationRecord.state.set(to_state),
-                    ReservationRecord.closed_at.set(at),
-                    ReservationRecord.closed_by.set(by),
-                    ReservationRecord.close_reason.set(reason),
-                    ReservationRecord.open_state.remove(),
-                ],
-                condition=ReservationRecord.state == ReservationState.RESERVED,
-            )
-            for line in reservation.lines:
-                qty = int(line.quantity)
-                stock_actions: list[Action] = [
-                    InventoryRecord.reserved.add(-qty),
-                    InventoryRecord.updated_at.set(at),
-                ]
-                if to_state == ReservationState.RELEASED:
-                    stock_actions.append(InventoryRecord.available.add(qty))
-                else:
-                    stock_actions.append(InventoryRecord.on_hand.add(-qty))
-                tx.update(
-                    InventoryRecord(line.sku, line.warehouse_id),
-                    actions=stock_actions,
-                    condition=InventoryRecord.reserved >= qty,
-                )
-    except TransactWriteError as exc:
-        codes = [r.code if r else None for r in exc.cancellation_reasons]
-        if codes and codes[0] == "ConditionalCheckFailed":
-            return False  # closed concurrently by another attempt
-        raise
-    return True
-
-
 @dataclass(frozen=True)
 class OrderChange:
     """What logic asks to change on the order item, committed with a reservation's closing."""
