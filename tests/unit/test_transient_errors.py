@@ -34,13 +34,10 @@ def test_aws_saying_try_again_is_transient(error: Exception) -> None:
 
 
 def test_pynamodb_wrapping_a_throttle_is_transient() -> None:
-    try:
-        try:
-            raise _client_error("ProvisionedThroughputExceededException")
-        except ClientError as cause:
-            raise UpdateError("Failed to update item", cause) from cause
-    except UpdateError as wrapped:
-        assert is_transient_error(wrapped)
+    cause = _client_error("ProvisionedThroughputExceededException")
+    wrapped = UpdateError("Failed to update item", cause)
+    wrapped.__cause__ = cause
+    assert is_transient_error(wrapped)
 
 
 @pytest.mark.parametrize(
