@@ -147,7 +147,7 @@ class FaultPlan:
         error_rate: float = 0.10,
         crash_rate: float = 0.05,
         duplicate_rate: float = 0.05,
-        reorder_rate: float = 0.05,
+        reorder_rate: float = 0.5,
         delay_rate: float = 0.02,
         max_delay_s: float = 2.0,
         after_apply: float = 0.5,
@@ -155,8 +155,9 @@ class FaultPlan:
         """A business day's worth of AWS misbehaviour: ``error_rate`` of every AWS call a handler or the
         state machine makes fails transiently (a third each throttled, 5xx, connection reset; 5xx and
         resets half of the time after the request took effect), ``crash_rate`` of invocations crash after
-        their side effects, ``duplicate_rate`` of SQS messages and EventBridge deliveries come twice, and
-        some batches arrive shuffled or messages late."""
+        their side effects, ``duplicate_rate`` of SQS messages and EventBridge deliveries come twice, half of
+        the SQS batches of more than one message arrive shuffled (standard queues promise no order) and
+        ``delay_rate`` of deliveries come late."""
         third = error_rate / 3
         return cls(
             seed=seed,
