@@ -243,6 +243,29 @@ def test_a_compensation_that_crashes_after_releasing_announces_the_stock_on_its_
     assert injector.report()["crash_after_side_effects"] == 1
 
 
+def test_a_cancellation_whose_events_fail_is_finished_when_sqs_delivers_it_again(
+    world: DeployedStack,
+) -> None:
+    # Given an order at the warehouse holding the only unit, and an order waiting for that SKU
+    sku = _sku(world, 1)
+    cancelled = _place(world, [(sku, 1, "10.00")])
+    waiting = _backordered_waiting_for(world, sku)
+    assert _warehouse_messages(world, cancelled) == ["FulfillmentRequested"]
+    # When the channel cancels it and the cancellation's events cannot be published on the first delivery
+    injector = _faults(
+        world, FaultRule("server_error", 1.0, service="events", function="ChannelChangesFunction", limit=6)
+    )
+    payload = shopify_order(int(_record(cancelled).external_id), [(sku, 1, "10.00")])
+    assert post_webhook(world, shopify_webhook(payload, topic="orders/cancelled")).status_code == 202
+    world.embedded.wait_idle(timeout=120)
+    # Then the redelivered message found the order cancelled and published what its commit owed
+    assert injector.report()["server_error"] == 6
+    assert _order(world, cancelled)["status"] == "CANCELLED"
+    assert _warehouse_messages(world, cancelled) == ["FulfillmentCancelled"]
+    assert _order(world, waiting)["status"] == "FULFILLMENT_REQUESTED"
+    assert stock_of(sku, "WH-NJ") == (1, 1, 0)
+
+
 def test_a_failed_order_shows_a_code_and_a_sentence_and_ops_retry_re_drives_it(world: DeployedStack) -> None:
     from typer.testing import CliRunner
 
