@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 ORDERS ?= 1000
 SEED ?= 42
 COVERAGE_FLOOR ?= 80
+# Test processes: one per core (each with its own embedded AWS), test files kept together.
+TEST_WORKERS ?= auto
 # The infrastructure-as-code tools pin their own boto3 (checkov 1.35, the SAM CLI 1.43): each gets a
 # virtualenv of its own, from a pinned requirements file; the SAM CLI runs on the functions' runtime Python.
 CHECKOV_VENV := .venv-checkov
@@ -77,7 +79,8 @@ iac-check: $(STAMP) setup-iac
 	$(SAM) build --template-file template.yaml --build-dir .aws-sam/build
 
 test: lint typecheck template-check iac-check
-	$(PY) -m pytest --cov --cov-branch --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 \
+		--cov --cov-branch --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) tests
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q

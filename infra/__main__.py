@@ -52,8 +52,12 @@ def _describe(stack: DeployedStack) -> str:
         lines.append(f"  {logical_id:<34} {rtype:<36} {stack.resources[logical_id]}")
     for key, value in sorted(stack.outputs.items()):
         lines.append(f"  output {key:<27} {value}")
-    if stack.skipped:
-        lines.append("  not emulated: " + ", ".join(f"{k} ({v})" for k, v in sorted(stack.skipped.items())))
+    scheduled = {k for k, v in stack.skipped.items() if v == "AWS::Scheduler::Schedule"}
+    if scheduled:
+        lines.append("  schedules (local scheduler clock): " + ", ".join(sorted(scheduled)))
+    others = {k: v for k, v in stack.skipped.items() if k not in scheduled}
+    if others:
+        lines.append("  not emulated: " + ", ".join(f"{k} ({v})" for k, v in sorted(others.items())))
     return "\n".join(lines)
 
 

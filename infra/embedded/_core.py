@@ -18,13 +18,16 @@ from . import _env
 from ._auth import LocalIdentityProvider, issuing_configs
 from ._ddb import DynamoDbSerializer
 from ._deploy import StateMachineCfnPatch, prepare, secret_creator
+from ._endpoint import AwsEndpoint
 from ._esm import SqsPollers
 from ._faults import FaultInjector, FaultPlan
 from ._fixes import MotoFixes
 from ._http import HttpApiServer, Route, routes_from_template
 from ._runtime import LambdaRuntime, local_runtime_env
 from ._sam import SamError, load_template, package, translate
+from ._scheduler import LocalScheduler
 from ._speedups import MotoSpeedups
+from ._workers import WorkerContainers
 
 LOG = logging.getLogger("infra.embedded")
 
@@ -168,6 +171,7 @@ class EmbeddedAws:
         esm_concurrency: int = 1,
         verify_speedups: bool = False,
         faults: FaultPlan | None = None,
+        workers: bool = False,
     ) -> None:
         """
         :param retry_delay: seconds after which a message that failed in an SQS event-source mapping
@@ -177,6 +181,9 @@ class EmbeddedAws:
         :param function_env: variables forced on every function (win over the template's).
         :param esm_concurrency: batches processed at once per SQS event-source mapping (AWS scales
             this out on its own; 1 keeps local runs simple and ordered).
+        :param workers: run each function's handler in a worker process of its own (one container per
+            function, its AWS calls through the local endpoint) instead of in this process: the
+            business day then uses every core. Tests that patch handler code in process keep the default.
         :param verify_speedups: run moto's own serializer beside the fast one on every response and
             record differences in ``speedups.json_responses.mismatches`` (tests; doubles the cost).
         :param faults: the faults to inject (``_faults.FaultPlan``); default from the
@@ -206,6 +213,11 @@ class EmbeddedAws:
             self._faults.logical_id_of = self.runtime.logical_id
             self.runtime.faults = self._faults
             self._pollers.faults = self._faults
+        self.use_workers = workers
+        #: the template's EventBridge Scheduler schedules, on a clock that ``scheduler.advance()`` moves
+        self.scheduler = LocalScheduler(region, self.account_id)
+        self.endpoint = AwsEndpoint()
+        self._workers: WorkerContainers | None = None
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._servers: list[HttpApiServer] = []
@@ -269,6 +281,9 @@ class EmbeddedAws:
         self._speedups.install()
         if self._faults is not None:
             self._faults.install()
+        if self.use_workers:
+            self._workers = WorkerContainers()
+            self.runtime.workers = self._workers
         self._pollers.start()
 
     def stop(self) -> None:
@@ -277,9 +292,15 @@ class EmbeddedAws:
         for server in self._servers:
             server.stop()
         self._servers.clear()
+        self.scheduler.stop()
         self._pollers.stop()
         if self._faults is not None:
             self._faults.uninstall()
+        if self._workers is not None:
+            self._workers.stop()
+            self._workers = None
+            self.runtime.workers = None
+        self.endpoint.stop()
         self._speedups.uninstall()
         self._fixes.uninstall()
         self._sfn_patch.uninstall()
@@ -389,6 +410,7 @@ class EmbeddedAws:
             _aws=self,
         )
         self.stacks[stack_name] = stack
+        self.scheduler.add_from_template(stack_name, prepared.schedules, resources, types)
         self._pollers.sync()
         LOG.info("embedded AWS: deployed %s (%d resources)", stack_name, len(resources))
         return stack
@@ -405,6 +427,13 @@ class EmbeddedAws:
         for name, value in given.items():
             values.setdefault(name, value)
         return values
+
+    def serve_endpoint(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        """Serve the emulated AWS on a local HTTP endpoint (``aws --endpoint-url``, ``AWS_ENDPOINT_URL``,
+        boto3's ``endpoint_url``); returns its URL."""
+        if not self._started:
+            raise RuntimeError("call start() first")
+        return self.endpoint.start(port, host)
 
     # ------------------------------------------------------------------ observation
     @property

@@ -66,6 +66,8 @@ class PreparedTemplate:
     stripped: dict[str, str] = field(default_factory=dict)  # logical id -> type
     api_created: dict[str, str] = field(default_factory=dict)  # logical id -> physical id (ARN)
     api_created_types: dict[str, str] = field(default_factory=dict)
+    #: AWS::Scheduler::Schedule logical id -> its Properties (run by the local scheduler, not by moto)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _moto_supported_types() -> set[str]:
@@ -203,6 +205,8 @@ def prepare(
             # CloudFormation generates a name; moto's model requires one.
             res.setdefault("Properties", {})["Name"] = f"{stack_name}-{logical_id}"
         elif rtype not in supported and rtype.startswith(strippable):
+            if rtype == "AWS::Scheduler::Schedule":
+                prepared.schedules[logical_id] = copy.deepcopy(res.get("Properties") or {})
             prepared.stripped[logical_id] = rtype
             del resources[logical_id]
         elif rtype not in supported and not rtype.startswith("Custom::"):

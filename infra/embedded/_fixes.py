@@ -25,6 +25,11 @@ class MotoFixes:
         template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
         if '"account"' not in template:
             # Events delivered to targets lack the "account" field real EventBridge events carry.
+            if '"version": "0",' not in template:
+                raise RuntimeError(
+                    "moto's EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE changed shape: the embedded "
+                    "AWS fix that adds the event's account field must be ported to this moto version"
+                )
             self._set(
                 EventTemplateParser,
                 "DEFAULT_EVENT_INPUT_TEMPLATE",

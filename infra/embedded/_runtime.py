@@ -103,6 +103,8 @@ class LambdaRuntime:
     _original: Any = None
     #: the fault injector (``_faults.FaultInjector``) when a fault plan is active
     faults: Any = None
+    #: when set, handlers run in worker processes (one container per function) instead of in process
+    workers: Any = None
 
     # ------------------------------------------------------------------ registry
     def register(self, function_name: str, code_dir: Path, logical_id: str | None = None) -> None:
@@ -205,6 +207,34 @@ class LambdaRuntime:
                 )
             env = self._environment(fn, reg.code_dir)
             memory = int(fn.memory_size or 128)
+            if self.workers is not None:
+                with container:
+                    start = time.perf_counter()
+                    payload, errored = self.workers.invoke(
+                        function_name=name,
+                        function_arn=fn.function_arn,
+                        code_dir=reg.code_dir,
+                        handler=fn.handler,
+                        environment=env,
+                        event=event,
+                        memory=memory,
+                        timeout=timeout,
+                        request_id=request_id,
+                    )
+                if not errored and self.faults is not None and self.faults.crash_after(name, reg.logical_id):
+                    errored = True
+                    payload = json.dumps(
+                        {
+                            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                            "signal: killed (injected after the handler's side effects)",
+                            "errorType": _faults.InjectedCrash.error_type,
+                            "requestId": request_id,
+                            "stackTrace": [],
+                        }
+                    )
+                if errored:
+                    LOG.warning("Lambda %s failed: %s", name, _error_summary(payload))
+                return payload, errored, ""
             with container, _env.overlay(env):
                 # Duration and the context's deadline start once the "container" is free.
                 start = time.perf_counter()
@@ -281,6 +311,14 @@ class LambdaRuntime:
         env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
         env.update(self.local_env)
         return env
+
+
+def _error_summary(payload: str) -> str:
+    try:
+        error = json.loads(payload)
+        return f"{error.get('errorType')}: {error.get('errorMessage')}"
+    except (ValueError, AttributeError):
+        return payload[:500]
 
 
 def check_moto_invoke_signature() -> None:

@@ -352,3 +352,272 @@ def test_jsonpath_parses_are_shared_and_still_correct(
     for _ in range(2):
         with pytest.raises(JsonPathParserError):  # every time: errors are not cached
             parse("$.[[")
+
+
+# ------------------------------------------------------------------------- like for like, on a corpus
+
+
+def _outcome(call: Any) -> Any:
+    """A call's answer without per-request metadata, or its error code and message."""
+    try:
+        answer = call()
+    except ClientError as exc:
+        return ("error", exc.response["Error"].get("Code"), exc.response["Error"].get("Message"))
+    answer.pop("ResponseMetadata", None)
+    return answer
+
+
+def _dynamodb_corpus(ddb: Any, name: str) -> list[Any]:
+    """Queries (partitions, conditions, pages, both directions, filters, an index), update expressions
+    (every action, functions, nested paths, conditions that fail, syntax errors), items at the size limit."""
+    outcomes: list[Any] = []
+    for p in range(3):
+        for s in range(6):
+            ddb.put_item(
+                TableName=name,
+                Item={
+                    "pk": {"S": f"p{p}"},
+                    "sk": {"S": f"s{s:02d}"},
+                    "g": {"S": f"g{s % 2}"},
+                    "n": {"N": str(s * 10 + p)},
+                    "doc": {
+                        "M": {
+                            "tags": {"L": [{"S": "a"}, {"N": str(s)}]},
+                            "deep": {"M": {"x": {"BOOL": True}}},
+                        }
+                    },
+                },
+            )
+    key = {"pk": {"S": "p1"}, "sk": {"S": "s02"}}
+    queries: list[dict[str, Any]] = [
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p1"}}},
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
+        {
+            "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":p": {"S": "p2"}, ":a": {"S": "s01"}, ":b": {"S": "s04"}},
+            "ScanIndexForward": False,
+        },
+        {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": {":p": {"S": "p0"}, ":s": {"S": "s0"}},
+            "Limit": 2,
+        },
+        {
+            "KeyConditionExpression": "pk = :p",
+            "FilterExpression": "n > :n",
+            "ExpressionAttributeValues": {":p": {"S": "p1"}, ":n": {"N": "20"}},
+            "ProjectionExpression": "sk, doc.tags[1]",
+        },
+        {
+            "IndexName": "by-g",
+            "KeyConditionExpression": "g = :g",
+            "ExpressionAttributeValues": {":g": {"S": "g1"}},
+        },
+    ]
+    for query in queries:
+        outcomes.append(_outcome(lambda query=query: ddb.query(TableName=name, **query)))
+    page = ddb.query(
+        TableName=name,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p2"}},
+        Limit=4,
+    )
+    outcomes.append(
+        _outcome(
+            lambda: ddb.query(
+                TableName=name,
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "p2"}},
+                ExclusiveStartKey=page["LastEvaluatedKey"],
+            )
+        )
+    )
+    updates: list[dict[str, Any]] = [
+        {
+            "UpdateExpression": "SET n = n + :one, added = :v",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":v": {"S": "x"}},
+        },
+        {
+            "UpdateExpression": "SET doc.tags[0] = :v, doc.deep.y = :v",
+            "ExpressionAttributeValues": {":v": {"S": "y"}},
+        },
+        {
+            "UpdateExpression": "SET doc.tags = list_append(doc.tags, :l)",
+            "ExpressionAttributeValues": {":l": {"L": [{"S": "z"}]}},
+        },
+        {
+            "UpdateExpression": "SET fresh = if_not_exists(fresh, :z)",
+            "ExpressionAttributeValues": {":z": {"N": "0"}},
+        },
+        {"UpdateExpression": "REMOVE added, doc.deep.x"},
+        {
+            "UpdateExpression": "ADD counter :c, tags :t",
+            "ExpressionAttributeValues": {":c": {"N": "2"}, ":t": {"SS": ["a", "b"]}},
+        },
+        {"UpdateExpression": "DELETE tags :t", "ExpressionAttributeValues": {":t": {"SS": ["a"]}}},
+        {
+            "UpdateExpression": "SET n = :n",
+            "ConditionExpression": "n = :old",
+            "ExpressionAttributeValues": {":n": {"N": "1"}, ":old": {"N": "-1"}},
+        },
+        {"UpdateExpression": "SET n = = :n", "ExpressionAttributeValues": {":n": {"N": "1"}}},
+        {
+            "UpdateExpression": "SET #s = :s",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "A"}},
+        },
+        {
+            "UpdateExpression": "SET #s = :s",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "B"}},
+        },
+        {"UpdateExpression": "SET missing.path = :s", "ExpressionAttributeValues": {":s": {"S": "B"}}},
+    ]
+    for update in updates:
+        outcomes.append(
+            _outcome(
+                lambda update=update: ddb.update_item(
+                    TableName=name, Key=key, ReturnValues="ALL_NEW", **update
+                )
+            )
+        )
+    outcomes.append(_outcome(lambda: ddb.get_item(TableName=name, Key=key, ConsistentRead=True)))
+    big = "x" * 1000
+    for attributes in (400, 405):  # just under and just over moto's size limit
+        item = {"pk": {"S": "big"}, "sk": {"S": str(attributes)}}
+        item.update({f"a{i:03d}": {"S": big} for i in range(attributes)})
+        outcomes.append(_outcome(lambda item=item: ddb.put_item(TableName=name, Item=item)))
+    outcomes.append(_outcome(lambda: ddb.scan(TableName=name, ConsistentRead=True, Select="COUNT")))
+    return [json.loads(json.dumps(o, default=repr).replace(name, "TABLE")) for o in outcomes]
+
+
+def _corpus_table(ddb: Any) -> str:
+    name = f"corpus-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    return name
+
+
+def test_speedups_answer_exactly_as_moto_does(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+    # Given the same DynamoDB work run with the speed-ups installed and with moto's own code
+    aws, _ = embedded_probe
+    ddb = boto3.client("dynamodb")
+
+    fast = _dynamodb_corpus(ddb, _corpus_table(ddb))
+    aws.speedups.uninstall()
+    try:
+        plain = _dynamodb_corpus(boto3.client("dynamodb"), _corpus_table(ddb))
+    finally:
+        aws.speedups.install()
+    # Then every answer and every error is the same
+    assert len(fast) == len(plain)
+    for index, (got, expected) in enumerate(zip(fast, plain, strict=True)):
+        assert got == expected, index
+    errors = [o[1] for o in fast if isinstance(o, list) and o[0] == "error"]
+    assert "ConditionalCheckFailedException" in errors
+    assert "ValidationException" in errors
+    size_refusal = fast[-2]
+    assert size_refusal[0] == "error"
+    assert "maximum allowed size" in size_refusal[2]
+    assert fast[-3] == {}  # the item just under the limit was stored
+
+
+def _tree_shape(node: Any) -> Any:
+    """A parse tree as nested tuples: each node's class, its children and its scalar attributes."""
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    if not isinstance(node, Node):
+        return repr(node)
+    scalars = sorted((k, repr(v)) for k, v in node.__dict__.items() if k not in ("parent", "children"))
+    return (type(node).__name__, tuple(scalars), tuple(_tree_shape(c) for c in node.children or []))
+
+
+def test_shared_update_expression_trees_are_never_changed(
+    embedded_probe: tuple[EmbeddedAws, DeployedStack],
+) -> None:
+    # Given the update expressions of the corpus run with the speed-ups (each parse tree shared)
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    aws, _ = embedded_probe
+    ddb = boto3.client("dynamodb")
+    _dynamodb_corpus(ddb, _corpus_table(ddb))
+    trees = aws.speedups.update_expression_trees
+    # When each cached tree is compared with what moto's parser builds from the text today
+    make = next(value for owner, name, value in aws.speedups._saved if owner is UpdateExpressionParser)
+    # Then validation and execution left every shared tree exactly as parsed
+    assert len(trees) >= 8
+    for text, tree in trees.items():
+        assert _tree_shape(tree) == _tree_shape(make.__func__(UpdateExpressionParser, text)), text
+
+
+def _ua(header: str) -> tuple[list[str], set[str]]:
+    """A User-Agent header as (its components but the features, the set of features)."""
+    parts = header.split(" ")
+    features = {f for p in parts if p.startswith("m/") for f in p[2:].split(",")}
+    return [p for p in parts if not p.startswith("m/")], features
+
+
+def test_user_agent_is_botocore_s_own(embedded_probe: tuple[EmbeddedAws, DeployedStack]) -> None:
+    # Given clients with different configurations and a request context with features
+    from botocore import useragent
+    from botocore.config import Config
+    from botocore.context import ClientContext, start_as_current_context
+
+    from infra.embedded import _speedups
+
+    plain_to_string = next(
+        value for owner, name, value in reversed(_embedded_saved(embedded_probe[0])) if name == "to_string"
+    )
+    clients = [
+        boto3.client("dynamodb"),
+        boto3.client("sqs", config=Config(user_agent_extra="extra/1", user_agent_appid="oms-test")),
+        boto3.client("s3", config=Config(retries={"mode": "adaptive"})),
+    ]
+    for client in clients:
+        ua = client._user_agent_creator  # type: ignore[attr-defined]
+        # When the header is built with and without request features, twice
+        assert _ua(ua.to_string()) == _ua(plain_to_string(ua))
+        assert _ua(ua.to_string()) == _ua(plain_to_string(ua))
+        with start_as_current_context(ClientContext(features={"Z", "b"})):
+            # Then it is always the header botocore itself builds (its "m/" feature list is an unordered
+            # set: botocore's own order varies from one call to the next)
+            assert _ua(ua.to_string()) == _ua(plain_to_string(ua))
+            assert "Z" in _ua(ua.to_string())[1]
+    assert isinstance(useragent.UserAgentString.__dict__["to_string"], type(_speedups._fast_clock))
+
+
+def _embedded_saved(aws: EmbeddedAws) -> list[tuple[Any, str, Any]]:
+    return aws.speedups._saved
+
+
+def test_speedups_refuse_to_start_when_a_moto_internal_moved() -> None:
+    # Given a speed-up whose target is not where moto 5.2.5 defines it
+    from infra.embedded._speedups import MotoSpeedups
+
+    class Moved:
+        pass
+
+    speedups = MotoSpeedups()
+    # When it is installed
+    # Then start-up fails loudly, naming the internal
+    with pytest.raises(RuntimeError, match=r"Moved\.query is gone"):
+        speedups._set(Moved, "query", lambda: None)
+    assert speedups._saved == []
