@@ -222,6 +222,34 @@ def commit_order_change(
     return True
 
 
+def consume_reservation(
+    order_id: str, reservation: ReservationRecord, *, by: str, at: datetime, reason: str
+) -> bool:
+    """RESERVED -> CONSUMED with its units leaving on hand and reserved, in one transaction. False when
+    the reservation was closed meanwhile (released by a cancellation or an expiry that won the race)."""
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(
+                ReservationRecord(order_id),
+                actions=_closing(ReservationState.CONSUMED, by, at, reason),
+                condition=ReservationRecord.state == ReservationState.RESERVED,
+            )
+            for line in reservation.lines:
+                tx.update(
+                    InventoryRecord(line.sku, line.warehouse_id),
+                    actions=_stock_closing(ReservationState.CONSUMED, int(line.quantity), at),
+                    condition=InventoryRecord.reserved >= int(line.quantity),
+                )
+    except TransactWriteError as exc:
+        codes = [r.code if r else None for r in exc.cancellation_reasons]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return False
+        if "TransactionConflict" in codes:
+            raise ReservationConflictError(f"shipment of order {order_id} conflicted; retry") from exc
+        raise
+    return True
+
+
 def consume_released(
     order_id: str, change: OrderChange, *, reservation: ReservationRecord, by: str, at: datetime, reason: str
 ) -> bool:

@@ -29,7 +29,7 @@ from oms.logic.allocation import ALLOCATABLE, allocate_order
 from oms.logic.allocation_policy import AllocationPolicy
 from oms.logic.intake import start_lifecycle
 from oms.logic.outbox import flush_pending_outboxes
-from oms.logic.releases import end_claim, plan_release
+from oms.logic.releases import ShipmentBeingRecorded, end_claim, plan_release
 from oms.observability import MetricUnit, logger, metrics
 
 SWEEPER = "schedule:stock-sweeper"
@@ -109,7 +109,10 @@ def expire_reservations(*, event_bus: str, now: datetime) -> list[str]:
             )
             continue
         reason = f"reservation expired at {reservation.expires_at_key} before the order shipped"
-        release = plan_release(record, reason="reservation expired")
+        try:
+            release = plan_release(record, reason="reservation expired")
+        except ShipmentBeingRecorded:
+            continue  # shipped: the shipment path owns it
         if not end_claim(
             release,
             OrderStatus.ON_HOLD,

@@ -21,6 +21,7 @@ from oms.data.inventory import OrderChange, ReservationState, commit_order_chang
 from oms.data.models import OrderRecord, ReservationRecord
 from oms.data.orders import transition_update
 from oms.data.outbox import OutboxEvent, outbox_actions
+from oms.domain.errors import InvalidTransitionError
 from oms.domain.events import INVENTORY_SOURCE, ORDERS_SOURCE
 from oms.domain.status import OrderStatus
 from oms.logic.outbox import flush_outbox
@@ -29,6 +30,11 @@ from oms.logic.outbox import flush_outbox
 #: ALLOCATED too (the request step publishes before it records the status, so a crash between the two
 #: leaves requests out for an order still ALLOCATED).
 MAY_HAVE_REQUESTS = (OrderStatus.ALLOCATED.value, OrderStatus.FULFILLMENT_REQUESTED.value)
+
+
+class ShipmentBeingRecorded(InvalidTransitionError):
+    """The order's reservation was consumed by its shipment, which is moving it to SHIPPED: there is
+    nothing to release (a cancellation is refused once the order is SHIPPED; try again)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,12 @@ class Release:
 def plan_release(record: OrderRecord, *, reason: str, withdraw_requests: bool = True) -> Release:
     """The reservation to release, the queue entries to leave and the events that must follow."""
     reservation = get_reservation(record.order_id)
+    if (
+        reservation is not None
+        and reservation.state == ReservationState.CONSUMED
+        and record.status in MAY_HAVE_REQUESTS
+    ):
+        raise ShipmentBeingRecorded(f"order {record.order_id} shipped; its status is being recorded")
     if reservation is not None and reservation.state != ReservationState.RESERVED:
         reservation = None
     events: list[OutboxEvent] = []
