@@ -25,7 +25,7 @@ help:
 	@echo "make chaos   - the business day fault-free and under injected AWS faults; every order compared, invariants checked"
 	@echo "make test    - lint, type check, template checks and the whole test suite with a coverage gate"
 	@echo "make bench   - benchmarks and the cost model; results in out/bench/results.json"
-	@echo "make serve   - the embedded AWS as a long-running local server (HTTP API on 127.0.0.1:3000)"
+	@echo "make serve   - the OMS on the embedded AWS as a local stack (HTTP API 127.0.0.1:3000, AWS 127.0.0.1:4566)"
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +58,7 @@ chaos: $(STAMP)
 	$(PY) -m demo.chaos --orders $(ORDERS) --seed $(SEED) --out out/chaos
 
 serve: $(STAMP)
-	$(PY) -m infra serve --port 3000 --seed demo.seed:seed_reference_data
+	$(PY) -m demo.serve --port 3000 --endpoint-port 4566
 
 lint: $(STAMP)
 	$(PY) -m ruff check functions infra demo ops bench tools tests

@@ -21,7 +21,7 @@ import httpx
 
 from bench.meter import unmetered
 from demo.business_day import generate_shopify_orders, sign_delivery
-from demo.seed import DEMO_WEBHOOK_SECRETS, seed_reference_data
+from demo.seed import DEMO_SHOPIFY_SECRET, seed_reference_data
 from demo.simulators import CarrierSimulator, WarehouseSimulator
 from infra import DeployedStack, EmbeddedAws
 from oms.domain.events import TrackingStatus
@@ -75,7 +75,7 @@ def _post(client: httpx.Client, url: str, headers: dict[str, str], body: bytes) 
 
 def signed_webhooks(orders: int, seed: int, duplicate_share: float) -> list[tuple[dict[str, str], bytes]]:
     deliveries = generate_shopify_orders(orders, seed, DAY_START)
-    signed = [sign_delivery(d, DEMO_WEBHOOK_SECRETS["shopify"]) for d in deliveries]
+    signed = [sign_delivery(d, DEMO_SHOPIFY_SECRET) for d in deliveries]
     step = max(1, round(1 / duplicate_share)) if duplicate_share > 0 else 0
     return signed + (signed[::step] if step else [])
 

@@ -22,6 +22,9 @@ def main(
     out: Path = typer.Option(Path("out"), help="Where the invoice PDFs and summary.json go."),
     concurrency: int = typer.Option(8, min=1, max=64, help="Concurrent HTTP connections from the channel."),
     duplicates: float = typer.Option(0.02, min=0.0, max=1.0, help="Share of webhooks delivered twice."),
+    workers: bool = typer.Option(
+        False, "--workers", help="Run each Lambda handler in processes of its own (uses every core)."
+    ),
 ) -> None:
     with Progress(
         TextColumn("{task.description:<22}"),
@@ -44,6 +47,7 @@ def main(
             concurrency=concurrency,
             duplicate_share=duplicates,
             report=report,
+            workers=workers,
         )
 
     table = Table(
@@ -62,6 +66,13 @@ def main(
     console.print(f"Purchase orders received for backordered SKUs: {summary.purchase_orders_received}")
     console.print(f"Invoices issued: {summary.invoices_issued}; total invoiced: {summary.total_invoiced}")
     console.print(f"Invoice PDFs checked and written to {out / 'invoices'}: {summary.invoice_pdfs_checked}")
+    told = summary.shopify_writeback
+    if told:
+        console.print(
+            f"Shopify told: {told['fulfilled_once']} of {told['shipments']} shipments fulfilled exactly once "
+            f"with their tracking number, {told['delivered_events']} delivered events; rate limited "
+            f"{told['throttled']} times; requests refused by the fake: {len(told['violations'])}"
+        )
     rate = summary.orders_sent / summary.elapsed_seconds if summary.elapsed_seconds else 0.0
     console.print(
         f"Elapsed {summary.elapsed_seconds:.1f} s ({rate:.1f} orders/s); phases: "

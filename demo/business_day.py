@@ -28,10 +28,11 @@ from demo.reference_data import (
     CustomerTier,
     DemoCustomer,
     Product,
+    channel_tax_lines,
+    channel_taxes_shipping,
 )
 from oms.channels.signatures import shopify_signature
 from oms.domain.status import HoldReason
-from oms.domain.tax import TAX_RATES, line_tax
 from oms.money import ZERO, round_money
 
 TOPIC = "orders/create"
@@ -132,11 +133,6 @@ def _spoil(rng: random.Random, lines: list[_Line], kind: HoldReason) -> list[_Li
     return [*lines[:index], wrong, *lines[index + 1 :]]
 
 
-def _tax_title(customer: DemoCustomer) -> str:
-    region = customer.address.region or customer.address.country
-    return "HST" if customer.address.country == "CA" else f"{region} State Tax"
-
-
 def _address_json(customer: DemoCustomer) -> dict[str, Any]:
     address = customer.address
     country_names = {"US": "United States", "CA": "Canada"}
@@ -173,11 +169,30 @@ def shopify_order_payload(
 ) -> dict[str, Any]:
     """An internally consistent orders/create body for `lines` (product, quantity, unit price charged).
 
-    Discount: `DISCOUNT_RATE` of each line, rounded half-up per line. Tax: `line_tax` of each line's net at
-    the customer's jurisdiction rate. Shipping: free from `FREE_SHIPPING_FROM` (net), else by weight.
+    Discount: `DISCOUNT_RATE` of each line, rounded half-up per line. Tax: each of the customer's tax lines
+    (`channel_tax_lines`: state, county, city, district) on each line's net, rounded half-up per line and
+    tax line, as Shopify does; shipping is taxed the same way where the shop taxes shipping. Shipping:
+    free from `FREE_SHIPPING_FROM` (net), else by weight.
     """
-    jurisdiction = customer.address.jurisdiction
-    rate = TAX_RATES[jurisdiction]
+    rates = channel_tax_lines(customer.address)
+    by_title: dict[str, Decimal] = {}
+
+    def tax_lines(net: Decimal) -> list[dict[str, Any]]:
+        found = []
+        for title, rate in rates:
+            amount = round_money(net * rate, CURRENCY)
+            by_title[title] = by_title.get(title, ZERO) + amount
+            found.append(
+                {
+                    "title": title,
+                    "price": _money(amount),
+                    "price_set": _amount_set(amount),
+                    "rate": float(rate),  # Shopify sends the rate as a JSON number; it is not money
+                    "channel_liable": False,
+                }
+            )
+        return found
+
     items: list[dict[str, Any]] = []
     subtotal = discounts = taxes = ZERO
     grams = 0
@@ -185,7 +200,8 @@ def shopify_order_payload(
         line_id = first_line_id + offset
         gross = price * quantity
         discount = round_money(gross * DISCOUNT_RATE, CURRENCY) if discount_code else ZERO
-        tax = line_tax(gross - discount, rate, CURRENCY)
+        line_taxes = tax_lines(gross - discount)
+        tax = sum((Decimal(t["price"]) for t in line_taxes), ZERO)
         subtotal, discounts, taxes = subtotal + gross, discounts + discount, taxes + tax
         grams += product.weight_grams * quantity
         items.append(
@@ -216,19 +232,7 @@ def shopify_order_payload(
                     if discount_code
                     else []
                 ),
-                "tax_lines": (
-                    [
-                        {
-                            "title": _tax_title(customer),
-                            "price": _money(tax),
-                            "price_set": _amount_set(tax),
-                            "rate": float(rate),  # Shopify sends the rate as a JSON number; it is not money
-                            "channel_liable": False,
-                        }
-                    ]
-                    if rate
-                    else []
-                ),
+                "tax_lines": line_taxes,
                 "requires_shipping": True,
                 "taxable": True,
                 "gift_card": False,
@@ -239,6 +243,8 @@ def shopify_order_payload(
     shipping = (
         ZERO if net >= FREE_SHIPPING_FROM else SHIPPING_HEAVY if grams >= HEAVY_FROM_GRAMS else SHIPPING_LIGHT
     )
+    shipping_taxes = tax_lines(shipping) if shipping and channel_taxes_shipping(customer.address) else []
+    taxes += sum((Decimal(t["price"]) for t in shipping_taxes), ZERO)
     total = net + shipping + taxes
     local = created_at.astimezone(ZoneInfo(SHOP_TIMEZONE))
     stamp = local.isoformat(timespec="seconds")
@@ -281,18 +287,10 @@ def shopify_order_payload(
         "total_price_set": _amount_set(total),
         "current_total_price": _money(total),
         "total_outstanding": _money(total) if corporate else "0.00",
-        "tax_lines": (
-            [
-                {
-                    "title": _tax_title(customer),
-                    "price": _money(taxes),
-                    "rate": float(rate),
-                    "price_set": _amount_set(taxes),
-                }
-            ]
-            if rate
-            else []
-        ),
+        "tax_lines": [
+            {"title": title, "price": _money(amount), "price_set": _amount_set(amount)}
+            for title, amount in by_title.items()
+        ],
         "discount_codes": (
             [{"code": discount_code, "amount": _money(discounts), "type": "percentage"}]
             if discount_code
@@ -338,7 +336,7 @@ def shopify_order_payload(
                 "price_set": _amount_set(shipping),
                 "discounted_price": _money(shipping),
                 "discounted_price_set": _amount_set(shipping),
-                "tax_lines": [],
+                "tax_lines": shipping_taxes,
                 "discount_allocations": [],
             }
         ],

@@ -1,8 +1,9 @@
 """Seed data of the demo distributor (Voltline Distribution): catalog, warehouses, stock and customers.
 
 Plain data, reviewed like code. Prices are Decimal strings; every customer ships to a jurisdiction of the
-tax table (`oms.domain.tax.TAX_RATES`); a few SKUs are deliberately scarce so that allocation has to split
-orders across warehouses or put them on hold.
+OMS's rate table (`oms/tax/data`), and `CHANNEL_TAX` says what the demo shop's tax service (Shopify Tax)
+charges at each customer's address: the state line and the local lines, and where it taxes shipping. A few
+SKUs are deliberately scarce so that allocation has to split orders across warehouses or put them on hold.
 """
 
 from __future__ import annotations
@@ -361,3 +362,76 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
 )
 
 CUSTOMERS_BY_ID: dict[str, DemoCustomer] = {c.customer_id: c for c in CUSTOMERS}
+
+
+# --- what the demo shop's tax service charges (the channel is the calculator of record) -----------------
+
+_D = Decimal
+CHANNEL_TAX: dict[tuple[str, str | None, str | None], tuple[tuple[str, Decimal], ...]] = {
+    ("US", "CA", "Oakland"): (("CA State Tax", _D("0.0725")), ("Alameda County District Tax", _D("0.03"))),
+    ("US", "CA", "Los Angeles"): (
+        ("CA State Tax", _D("0.0725")),
+        ("Los Angeles County District Tax", _D("0.025")),
+    ),
+    ("US", "CA", "Burlingame"): (
+        ("CA State Tax", _D("0.0725")),
+        ("San Mateo County District Tax", _D("0.02125")),
+    ),
+    ("US", "CA", "San Francisco"): (
+        ("CA State Tax", _D("0.0725")),
+        ("San Francisco County District Tax", _D("0.01375")),
+    ),
+    ("US", "CA", "Anaheim"): (("CA State Tax", _D("0.0725")), ("Orange County District Tax", _D("0.005"))),
+    ("US", "NY", "New York"): (
+        ("NY State Tax", _D("0.04")),
+        ("New York City Tax", _D("0.045")),
+        ("Metropolitan Commuter Transportation District", _D("0.00375")),
+    ),
+    ("US", "NY", "Albany"): (("NY State Tax", _D("0.04")), ("Albany County Tax", _D("0.04"))),
+    ("US", "TX", "Austin"): (
+        ("TX State Tax", _D("0.0625")),
+        ("Austin City Tax", _D("0.01")),
+        ("Austin MTA Transit District", _D("0.01")),
+    ),
+    ("US", "TX", "Houston"): (
+        ("TX State Tax", _D("0.0625")),
+        ("Houston City Tax", _D("0.01")),
+        ("Houston MTA Transit District", _D("0.01")),
+    ),
+    ("US", "TX", "Dallas"): (
+        ("TX State Tax", _D("0.0625")),
+        ("Dallas City Tax", _D("0.01")),
+        ("Dallas Area Rapid Transit District", _D("0.01")),
+    ),
+    ("US", "WA", "Seattle"): (("WA State Tax", _D("0.065")), ("Seattle City Tax", _D("0.0385"))),
+    ("US", "IL", "Chicago"): (
+        ("IL State Tax", _D("0.0625")),
+        ("Cook County Tax", _D("0.0175")),
+        ("Chicago City Tax", _D("0.0125")),
+        ("RTA Special District Tax", _D("0.01")),
+    ),
+    ("US", "FL", "Miami"): (("FL State Tax", _D("0.06")), ("Miami-Dade County Surtax", _D("0.01"))),
+    ("US", "FL", "Orlando"): (("FL State Tax", _D("0.06")), ("Orange County Surtax", _D("0.005"))),
+    ("US", "NJ", None): (("NJ State Tax", _D("0.06625")),),
+    ("US", "MA", None): (("MA State Tax", _D("0.0625")),),
+    ("US", "OR", None): (),
+    ("US", "DE", None): (),
+    ("CA", "ON", None): (("HST", _D("0.13")),),
+    ("CA", "BC", None): (("GST", _D("0.05")), ("BC PST", _D("0.07"))),
+}
+CHANNEL_TAXES_SHIPPING: frozenset[tuple[str, str]] = frozenset(
+    {("US", "NY"), ("US", "TX"), ("US", "WA"), ("US", "NJ"), ("CA", "ON"), ("CA", "BC")}
+)
+"""Where the demo shop's tax service taxes shipping."""
+
+
+def channel_tax_lines(address: Address) -> tuple[tuple[str, Decimal], ...]:
+    """The tax lines (title, rate) the demo shop charges at `address`."""
+    key = (address.country, address.region, address.city)
+    if key in CHANNEL_TAX:
+        return CHANNEL_TAX[key]
+    return CHANNEL_TAX[(address.country, address.region, None)]
+
+
+def channel_taxes_shipping(address: Address) -> bool:
+    return (address.country, address.region or "") in CHANNEL_TAXES_SHIPPING

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
+import os
 import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,7 +23,8 @@ from pypdf import PdfReader
 
 from demo import reference_data as ref
 from demo.business_day import ShopifyDelivery, generate_shopify_orders, sign_delivery
-from demo.seed import DEMO_WEBHOOK_SECRETS, seed_reference_data
+from demo.fake_channels import FakeShopify, check_fulfillments, connect_channels
+from demo.seed import DEMO_SHOPIFY_SECRET, seed_reference_data
 from demo.simulators import CarrierSimulator, WarehouseSimulator
 from infra import EmbeddedAws, FaultPlan
 from oms.channels.signatures import shopify_signature
@@ -63,6 +66,8 @@ class DaySummary:
     phantom_units: int = 0
     refused_requests: int = 0
     faults_injected: dict[str, int] = field(default_factory=dict)
+    shopify_writeback: dict[str, Any] = field(default_factory=dict)
+    """What the fake Shopify store was told: every shipment exactly one fulfillment with its tracking."""
 
     @property
     def accounted(self) -> bool:
@@ -134,6 +139,7 @@ def run_business_day(
     report: Report | None = None,
     faults: FaultPlan | None = None,
     settled_arrival: bool = False,
+    workers: bool = False,
 ) -> DaySummary:
     """The business day on a fresh embedded AWS. `faults`: what to inject (None: the
     ``OMS_EMBEDDED_FAULTS`` switch, usually off). `settled_arrival`: each order is sent once the previous
@@ -145,15 +151,24 @@ def run_business_day(
     phases: dict[str, float] = {}
     started = time.perf_counter()
     # Failed event-source messages come back after 1 s instead of the queue's VisibilityTimeout (minutes).
-    with EmbeddedAws(retry_delay=1.0, faults=faults) as aws:
+    # The shop is a fake Shopify (Plus plan: 20 API requests a second) the OMS tells what shipped.
+    with (
+        EmbeddedAws(
+            retry_delay=1.0, workers=workers, esm_concurrency=2 if workers else 1, faults=faults
+        ) as aws,
+        FakeShopify(capacity=400, leak_per_second=20) as shop,
+    ):
         t0 = time.perf_counter()
         stack = aws.deploy(template)
         base_url = stack.serve_http_api()
         seed_reference_data(stack)
+        connect_channels(stack, shopify=shop.credentials())
         phases["deploy_and_seed"] = time.perf_counter() - t0
 
         deliveries = generate_shopify_orders(orders, seed, datetime(2026, 11, 2, 13, 0, tzinfo=UTC))
-        signed = [sign_delivery(d, DEMO_WEBHOOK_SECRETS["shopify"]) for d in deliveries]
+        for delivery in deliveries:
+            shop.add_order(delivery.payload)
+        signed = [sign_delivery(d, DEMO_SHOPIFY_SECRET) for d in deliveries]
         # Channels deliver at least once: replay a share of the webhooks a second time.
         step = max(1, round(1 / duplicate_share)) if duplicate_share > 0 else 0
         replays = signed[::step] if step else []
@@ -205,6 +220,7 @@ def run_business_day(
             report(f"carrier {status.value.lower()}", scanned, scanned)
             aws.wait_idle(timeout=600)
         phases["fulfillment_and_delivery"] = time.perf_counter() - t0
+        writeback = _check_shopify(shop, warehouse.shipments)
 
         # The scheduler's sweep at the end of the day: publishes what a crashed step left owing.
         _sweep(stack)
@@ -230,9 +246,25 @@ def run_business_day(
         summary.phantom_units = checked.phantom_units
         summary.refused_requests = len(refused)
         summary.faults_injected = injected
+        summary.shopify_writeback = asdict(writeback)
+        if not writeback.ok:
+            summary.unaccounted += [f"shopify not told of shipment {s}" for s in writeback.missing]
+            summary.unaccounted += [f"shopify fulfilled twice: {s}" for s in writeback.duplicated]
+            summary.unaccounted += [f"fake shopify refused: {v}" for v in writeback.violations[:10]]
         summary.elapsed_seconds = time.perf_counter() - started
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2, sort_keys=True))
     return summary
+
+
+def _check_shopify(shop: FakeShopify, shipments: list[Any]) -> Any:
+    """Each shipment of each Shopify order: exactly one fulfillment with its tracking number on the shop."""
+    channel_ids = {o.order_id: (o.channel, o.external_id.split("#", 1)[0]) for o in OrderRecord.scan()}
+    shopify = [
+        (channel_ids[s.order_id][1], s.shipment_id, s.tracking_number)
+        for s in shipments
+        if channel_ids.get(s.order_id, ("", ""))[0] == "shopify"
+    ]
+    return check_fulfillments(shop, shopify, delivered={s.tracking_number for s in shipments})
 
 
 def _summarize(
@@ -285,13 +317,23 @@ def _summarize(
     )
 
 
+def pdf_text(body: bytes) -> str:
+    """The text of every page of a PDF (run in a pool of processes: parsing is CPU work)."""
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+
+
 def _export_invoices(bucket: str, invoices: list[Any], target: Path) -> int:
     """Copy every invoice PDF out of S3 into ./out and check that each one opens and names its number."""
     target.mkdir(parents=True, exist_ok=True)
     s3 = boto3.client("s3")
-    for invoice in invoices:
-        body = s3.get_object(Bucket=bucket, Key=invoice.pdf_key)["Body"].read()
-        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    bodies = [s3.get_object(Bucket=bucket, Key=invoice.pdf_key)["Body"].read() for invoice in invoices]
+    # The emulator and its threads stay in this process; the parsing goes to the other cores.
+    context = multiprocessing.get_context(
+        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    with ProcessPoolExecutor(max_workers=max(1, (os.cpu_count() or 1)), mp_context=context) as pool:
+        texts = list(pool.map(pdf_text, bodies, chunksize=16))
+    for invoice, body, text in zip(invoices, bodies, texts, strict=True):
         if invoice.invoice_number not in text:
             raise RuntimeError(f"{invoice.pdf_key} does not show its invoice number")
         (target / f"{invoice.invoice_number}.pdf").write_bytes(body)
@@ -326,10 +368,10 @@ def _send_refused_requests(
             (
                 "price 1e30",
                 lambda p: p["line_items"][0].__setitem__("price", "1e30"),
-                DEMO_WEBHOOK_SECRETS["shopify"],
+                DEMO_SHOPIFY_SECRET,
             ),
         ):
-            payload = json.loads(sign_delivery(sample, DEMO_WEBHOOK_SECRETS["shopify"])[1])
+            payload = json.loads(sign_delivery(sample, DEMO_SHOPIFY_SECRET)[1])
             payload["id"] = 9_000_000_000 + len(refusals) + seed % 1000
             mutate(payload)
             event_id = f"refused-{seed}-{len(refusals)}"

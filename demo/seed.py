@@ -18,7 +18,16 @@ from oms.data.models import (
     bind_tables,
 )
 
-DEMO_WEBHOOK_SECRETS = {"shopify": "demo-shopify-app-secret-not-for-production"}
+#: The local stack's channel secrets (the demo and `make serve`); the web shop rotates two, newest first.
+DEMO_SHOPIFY_SECRET = "demo-shopify-app-secret-not-for-production"  # noqa: S105 - local only
+DEMO_WEBHOOK_SECRETS: dict[str, str | list[str]] = {
+    "shopify": DEMO_SHOPIFY_SECRET,
+    "woocommerce": "demo-woocommerce-webhook-secret-not-for-production",
+    "webshop": [
+        "whsec_ZGVtby13ZWJzaG9wLXNlY3JldC1uZXctbm90LWZvci1wcm9kdWN0aW9u",
+        "whsec_ZGVtby13ZWJzaG9wLXNlY3JldC1vbGQ=",
+    ],
+}
 
 
 def stack_settings(stack: Any) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -148,6 +149,57 @@ def replay(
     )
     for outcome, count in sorted(outcomes.items()):
         console.print(f"{outcome}: {count}")
+
+
+@app.command()
+def token(
+    scopes: list[str] = typer.Option(
+        ["oms/orders.read"], "--scopes", help="Scopes of the token (repeat for several)."
+    ),
+    subject: str = typer.Option("user:local-developer", help="Who the token is for."),
+    endpoint: str | None = typer.Option(
+        None, help="The local stack's AWS endpoint (default $AWS_ENDPOINT_URL)."
+    ),
+) -> None:
+    """Mint a JWT for the local stack (`make serve`): its identity provider signs it.
+
+    On AWS, tokens come from your identity provider (e.g. Cognito) instead."""
+    from infra.embedded.control import call_control
+
+    answer = call_control(endpoint, "token", {"subject": subject, "scopes": scopes})
+    typer.echo(answer["token"])
+
+
+@app.command("send-webhook")
+def send_webhook(
+    channel: str = typer.Argument(..., help="shopify, woocommerce or webshop"),
+    body_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The JSON body to send."),
+    stack: str = STACK,
+    api_url: str | None = typer.Option(None, help="The stack's API URL (default: its ApiUrl output)."),
+) -> None:
+    """Sign a body with the stack's secret for the channel, as the channel would, and post it."""
+    import boto3
+    import httpx
+
+    from ops.webhooks import channel_secrets, signed_request
+
+    cloudformation = boto3.client("cloudformation")
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    secrets = channel_secrets(
+        boto3.client("secretsmanager").get_secret_value(SecretId=outputs["WebhookSecretsArn"])["SecretString"]
+    )
+    if channel not in secrets:
+        raise typer.BadParameter(
+            f"the stack has no secret for {channel!r} (it has: {', '.join(sorted(secrets))})"
+        )
+    body = body_file.read_bytes()
+    url = f"{(api_url or outputs['ApiUrl']).rstrip('/')}/webhooks/{channel}"
+    response = httpx.post(
+        url, content=body, headers=signed_request(channel, body, secrets[channel]), timeout=30
+    )
+    console.print(f"POST {url}: {response.status_code}")
+    console.print(response.text)
 
 
 if __name__ == "__main__":

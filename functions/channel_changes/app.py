@@ -26,6 +26,7 @@ def handle_record(record: SQSRecord) -> str:
         workflow_arn=settings.require("order_workflow_arn"),
         event_bus=settings.require("event_bus_name"),
         now=now(),
+        notifications_queue_url=settings.channel_notifications_queue_url or None,
     )
     logger.info("channel change", extra={"kind": change.kind, "applied": result.applied, "note": result.note})
     return result.status

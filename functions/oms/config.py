@@ -32,6 +32,10 @@ _FIELDS = {
     "seller_profile_parameter": "SELLER_PROFILE_PARAMETER",
     "raw_payloads_bucket": "RAW_PAYLOADS_BUCKET",
     "channel_changes_queue_url": "CHANNEL_CHANGES_QUEUE_URL",
+    "tax_engine_secret_name": "TAX_ENGINE_SECRET_NAME",
+    "channel_api_secret_name": "CHANNEL_API_SECRET_NAME",
+    "channel_notifications_queue_url": "CHANNEL_NOTIFICATIONS_QUEUE_URL",
+    "channel_notifications_table": "CHANNEL_NOTIFICATIONS_TABLE",
 }
 
 
@@ -48,6 +52,7 @@ TABLE_RESOURCES = {
     "warehouses_table": "WarehousesTable",
     "invoices_table": "InvoicesTable",
     "shipments_table": "ShipmentsTable",
+    "channel_notifications_table": "ChannelNotificationsTable",
 }
 
 
@@ -76,6 +81,10 @@ class Settings(BaseModel):
     raw_payloads_bucket: str = ""
     channel_changes_queue_url: str = ""
     pricing_policy_parameter: str = ""
+    tax_engine_secret_name: str = ""
+    channel_api_secret_name: str = ""
+    channel_notifications_queue_url: str = ""
+    channel_notifications_table: str = ""
 
     def require(self, field: str) -> str:
         value = getattr(self, field)

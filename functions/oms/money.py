@@ -25,10 +25,10 @@ MINOR_UNITS: dict[str, int] = {
 
 ZERO = Decimal("0")
 
-MAX_INTEGER_DIGITS = 12
-"""Largest amount accepted from outside: under a trillion in any currency (DynamoDB and Decimal's default
-28-digit context hold far more; the bound keeps arithmetic exact and refuses nonsense with a 4xx)."""
-MAX_FRACTION_DIGITS = 6
+MAX_INTEGER_DIGITS = 15
+"""Largest amount accepted from outside: 15 digits before the point, as the channels' own field limits
+(oms.channels.fields); the bound keeps Decimal arithmetic exact and refuses nonsense with a 4xx."""
+MAX_FRACTION_DIGITS = 12
 
 
 def quantum(currency: str) -> Decimal:

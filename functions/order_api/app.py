@@ -12,11 +12,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms.api import Problem, guard_json_bodies, problem, problem_responses, validation_problem
-from oms.data.orders import get_order, to_view
 from oms.domain.allocation import AllocationPreview, AllocationPreviewRequest
 from oms.domain.errors import OrderNotFoundError
 from oms.domain.order import OrderView
 from oms.logic.allocation import preview_allocation
+from oms.logic.order_view import order_view
 from oms.observability import logger, metrics, tracer
 from oms.policies import allocation_policy
 from oms.runtime import now, prepare
@@ -39,7 +39,7 @@ def _invalid(error: RequestValidationError) -> Response[Problem]:
 
 @app.get(
     "/orders/<order_id>",
-    summary="An order with its status, allocation, invoice and full history",
+    summary="An order with its status, price breakdown, allocation, invoice and full history",
     responses={200: {"description": "The order", "content": {"application/json": {"model": OrderView}}}}
     | problem_responses(400, 401, 403, 404),
     tags=["orders"],
@@ -48,7 +48,7 @@ def _invalid(error: RequestValidationError) -> Response[Problem]:
 def get_order_view(order_id: Annotated[str, Path(pattern=ORDER_ID)]) -> Response[OrderView]:
     prepare()
     logger.set_correlation_id(order_id)
-    view = to_view(get_order(order_id, consistent=False))
+    view = order_view(order_id)
     return Response(200, content_types.APPLICATION_JSON, view)
 
 

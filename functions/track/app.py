@@ -41,9 +41,14 @@ def handle_record(record: SQSRecord) -> str:
             ShipmentConfirmed.model_validate(event.detail),
             invoice_queue_url=settings.require("invoice_queue_url"),
             now=now(),
+            notifications_queue_url=settings.channel_notifications_queue_url or None,
         )
     elif event.detail_type == "TrackingUpdated":
-        status = apply_tracking(TrackingUpdated.model_validate(event.detail), now=now())
+        status = apply_tracking(
+            TrackingUpdated.model_validate(event.detail),
+            now=now(),
+            notifications_queue_url=settings.channel_notifications_queue_url or None,
+        )
     else:
         raise ValueError(f"unexpected detail-type {event.detail_type!r} from {event.source}")
     return status.value

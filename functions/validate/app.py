@@ -31,7 +31,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     policy = PricingPolicy.model_validate(
         parameters.get_parameter(settings.require("pricing_policy_parameter"), transform="json", max_age=300)
     )
-    result = validate_order(ref.order_id, policy=policy, now=now(), amendment=ref.amendment)
+    engine_secret = settings.tax_engine_secret_name
+
+    def engine_credentials() -> dict[str, str]:
+        """The external tax engine's URL and token (only read when a channel's calculator is "engine")."""
+        if not engine_secret:
+            raise RuntimeError("TAX_ENGINE_SECRET_NAME is not set for this function")
+        secret: dict[str, str] = parameters.get_secret(engine_secret, transform="json", max_age=300)
+        return secret
+
+    result = validate_order(
+        ref.order_id, policy=policy, now=now(), engine_credentials=engine_credentials, amendment=ref.amendment
+    )
     outcome = "SUPERSEDED" if result.superseded else "ON_HOLD" if result.hold_reason else "VALIDATED"
     return ValidationOutput(
         order_id=ref.order_id,

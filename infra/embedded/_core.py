@@ -11,6 +11,7 @@ import uuid
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -39,6 +40,18 @@ FAKE_CREDENTIALS = {
 }
 #: Set to "1"/"true" to let Powertools Metrics print its EMF JSON locally (off by default: noise).
 METRICS_ENV_KNOB = "OMS_EMBEDDED_METRICS"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` as a timedelta."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"duration {text!r}: expected a number and s, m, h or d (15m, 2h, 1d)")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: float(match.group(1))})
+
 
 _active_lock = threading.Lock()
 _active: list[EmbeddedAws] = []
@@ -109,10 +122,12 @@ class DeployedStack:
         pattern = re.compile(
             r"https://embedded-skipped-([A-Za-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com"
         )
+        changed: dict[str, str] = {}
         for key, value in list(self.outputs.items()):
             match = pattern.match(value)
             if match and self.skipped.get(match.group(1)) == "AWS::ApiGatewayV2::Api":
-                self.outputs[key] = self.api_url + value[match.end() :]
+                changed[key] = self.outputs[key] = self.api_url + value[match.end() :]
+        self._aws._set_stack_outputs(self.stack_name, changed)
         return self.api_url
 
     def mint_token(
@@ -216,7 +231,9 @@ class EmbeddedAws:
         self.use_workers = workers
         #: the template's EventBridge Scheduler schedules, on a clock that ``scheduler.advance()`` moves
         self.scheduler = LocalScheduler(region, self.account_id)
+        #: the emulated AWS for other processes (``serve_endpoint()``), with its control routes
         self.endpoint = AwsEndpoint()
+        self.endpoint.control_routes.update(clock=self._control_clock, token=self._control_token)
         self._workers: WorkerContainers | None = None
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -434,6 +451,65 @@ class EmbeddedAws:
         if not self._started:
             raise RuntimeError("call start() first")
         return self.endpoint.start(port, host)
+
+    def _set_stack_outputs(self, stack_name: str, values: dict[str, str]) -> None:
+        """Make DescribeStacks show these output values (the local HTTP API's URL), so that tools that find
+        the stack through CloudFormation (``python -m ops``, ``aws cloudformation``) reach what runs."""
+        from moto.cloudformation.models import cloudformation_backends
+
+        backend = cloudformation_backends[self.account_id][self.region]
+        for stack in backend.stacks.values():
+            if stack.name == stack_name:
+                for key, value in values.items():
+                    output = stack.output_map[key]
+                    if output is not None:
+                        output.value = value
+
+    def _control_clock(self, method: str, body: Any) -> tuple[int, Any]:
+        """``GET /_embedded/clock``: the scheduler's time and schedules; ``POST {"advance": "15m"}``: move it
+        forward (``s``/``m``/``h``/``d``) and fire what falls due."""
+        if method == "POST":
+            if not isinstance(body, dict) or "advance" not in body:
+                raise ValueError('POST {"advance": "<number><s|m|h|d>"}')
+            fired = self.scheduler.advance(parse_duration(str(body["advance"])))
+            return 200, {
+                "now": self.scheduler.clock.now().isoformat(),
+                "fired": [{"schedule": n, "planned": t.isoformat(), "ok": ok} for n, t, ok in fired],
+            }
+        now = self.scheduler.clock.now()
+        schedules = []
+        for schedule in self.scheduler.schedules.values():
+            upcoming = next(
+                schedule.expression.occurrences_after(schedule.last_planned or now, schedule.created), None
+            )
+            schedules.append(
+                {
+                    "schedule": schedule.name,
+                    "expression": schedule.expression.text,
+                    "enabled": schedule.enabled,
+                    "target": schedule.target_arn,
+                    "next": upcoming.isoformat() if upcoming and schedule.enabled else None,
+                    "runs": len(schedule.fired),
+                }
+            )
+        return 200, {"now": now.isoformat(), "schedules": schedules}
+
+    def _control_token(self, method: str, body: Any) -> tuple[int, Any]:
+        """``POST /_embedded/token {"subject": ..., "scopes": [...]}``: a token the stacks' JWT authorizers
+        accept (the local identity provider's)."""
+        if method != "POST" or not isinstance(body, dict):
+            raise ValueError(
+                'POST {"subject": "user:<id>", "scopes": ["oms/orders.read"], "expires_in": 3600}'
+            )
+        scopes = body.get("scopes") or []
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise ValueError("scopes must be a list of strings")
+        token = self.identity_provider.mint_token(
+            str(body.get("subject") or "user:local-developer"),
+            scopes,
+            expires_in=int(body.get("expires_in", 3600)),
+        )
+        return 200, {"token": token, "scopes": scopes}
 
     # ------------------------------------------------------------------ observation
     @property

@@ -8,13 +8,19 @@ rebuilds the URL the request would have had on AWS (``https://<endpoint prefix>.
 + path and query, S3 in path style), sets the ``Host`` header to match, and hands it to moto through the
 same entry point that in-process boto3 calls take under ``mock_aws`` (``BotocoreStubber.process_request``),
 so both see one and the same emulated AWS with the same fill-ins, speed-ups and locks.
+
+Unsigned requests under ``/_embedded/`` reach the embedded AWS itself (``control_routes``): the scheduler's
+clock (``GET``/``POST /_embedded/clock``) and the local identity provider's tokens
+(``POST /_embedded/token``), for the CLIs of other processes. The endpoint listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,9 +43,13 @@ _HOST_PREFIXES = {
 
 def aws_url(path_and_query: str, headers: Any) -> tuple[str, str] | None:
     """(URL on AWS, host) for a request sent to the local endpoint, from its credential scope."""
-    match = _SCOPE.search(headers.get("Authorization", ""))
+    authorization = headers.get("Authorization", "")
+    match = _SCOPE.search(authorization)
     if match is None:
         query = parse_qs(urlsplit(path_and_query).query)
+        if authorization.startswith("AWS ") or "AWSAccessKeyId" in query:
+            # Signature version 2 (S3 only: its default presigned URLs and old clients): no region in it.
+            return f"https://s3.amazonaws.com{path_and_query}", "s3.amazonaws.com"
         credential = (query.get("X-Amz-Credential") or [""])[0]
         parts = credential.split("/")
         if len(parts) < 5:
@@ -49,6 +59,11 @@ def aws_url(path_and_query: str, headers: Any) -> tuple[str, str] | None:
         region, service = match.group(1), match.group(2)
     host = _GLOBAL_HOSTS.get(service) or f"{_HOST_PREFIXES.get(service, service)}.{region}.amazonaws.com"
     return f"https://{host}{path_and_query}", host
+
+
+#: a control route: (HTTP method, JSON body or None) -> (status, JSON answer)
+ControlRoute = Callable[[str, Any], tuple[int, Any]]
+CONTROL_PREFIX = "/_embedded/"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -77,6 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
 
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.path.startswith(CONTROL_PREFIX) and "Authorization" not in self.headers:
+            self._control(body)
+            return
         target = aws_url(self.path, self.headers)
         if target is None:
             self._reply(400, {"Content-Type": "text/plain"}, b"unsigned request: no SigV4 credential scope")
@@ -103,6 +121,27 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(response_body, str):
             response_body = response_body.encode("utf-8")
         self._reply(int(status), dict(response_headers or {}), response_body or b"")
+
+    def _control(self, body: bytes) -> None:
+        routes: dict[str, ControlRoute] = getattr(self.server, "control_routes", {})
+        route = routes.get(self.path.split("?", 1)[0][len(CONTROL_PREFIX) :])
+        if route is None:
+            answer: tuple[int, Any] = (
+                404,
+                {"message": f"no control route {self.path}", "routes": sorted(routes)},
+            )
+        else:
+            try:
+                payload = json.loads(body) if body.strip() else None
+            except ValueError:
+                answer = (400, {"message": "the body is not JSON"})
+            else:
+                try:
+                    answer = route(self.command, payload)
+                except (ValueError, LookupError, TypeError) as exc:
+                    answer = (400, {"message": str(exc)})
+        status, content = answer
+        self._reply(status, {"Content-Type": "application/json"}, json.dumps(content).encode())
 
     def _reply(self, status: int, headers: dict[str, Any], body: bytes) -> None:
         self.send_response(status)
@@ -132,6 +171,8 @@ class AwsEndpoint:
     def __init__(self) -> None:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        #: ``/_embedded/<name>`` -> handler, for unsigned control requests
+        self.control_routes: dict[str, ControlRoute] = {}
 
     @property
     def url(self) -> str | None:
@@ -143,6 +184,7 @@ class AwsEndpoint:
     def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
         if self._server is None:
             self._server = _Server((host, port), _Handler)
+            self._server.control_routes = self.control_routes  # type: ignore[attr-defined]
             self._thread = threading.Thread(
                 target=self._server.serve_forever, name="embedded-aws-endpoint", daemon=True
             )

@@ -208,19 +208,19 @@ class LambdaRuntime:
             env = self._environment(fn, reg.code_dir)
             memory = int(fn.memory_size or 128)
             if self.workers is not None:
-                with container:
-                    start = time.perf_counter()
-                    payload, errored = self.workers.invoke(
-                        function_name=name,
-                        function_arn=fn.function_arn,
-                        code_dir=reg.code_dir,
-                        handler=fn.handler,
-                        environment=env,
-                        event=event,
-                        memory=memory,
-                        timeout=timeout,
-                        request_id=request_id,
-                    )
+                # Each container process runs one invocation at a time; the pool scales out per function.
+                # (Duration includes waiting for a free container here.)
+                payload, errored = self.workers.invoke(
+                    function_name=name,
+                    function_arn=fn.function_arn,
+                    code_dir=reg.code_dir,
+                    handler=fn.handler,
+                    environment=env,
+                    event=event,
+                    memory=memory,
+                    timeout=timeout,
+                    request_id=request_id,
+                )
                 if not errored and self.faults is not None and self.faults.crash_after(name, reg.logical_id):
                     errored = True
                     payload = json.dumps(

@@ -238,10 +238,13 @@ class _Container:
 
 @dataclass
 class WorkerContainers:
-    """One container process per function, started on its first invocation."""
+    """Container processes per function, started on demand, at most ``per_function`` of them busy at once
+    (Lambda scales a function out to one execution environment per concurrent invocation)."""
 
-    _containers: dict[str, _Container] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    per_function: int = 2
+    _idle: dict[str, list[_Container]] = field(default_factory=dict)
+    _busy: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Condition = field(default_factory=threading.Condition)
     started: int = 0
 
     def container_environment(self, function_name: str, environment: dict[str, str]) -> dict[str, str]:
@@ -251,34 +254,56 @@ class WorkerContainers:
         credentials = {key: os.environ[key] for key in _CREDENTIALS if key in os.environ}
         return {**inherited, **credentials, **environment}
 
-    def _container(
+    def _acquire(
         self, function_name: str, code_dir: Path, handler: str, environment: dict[str, str]
-    ) -> Any:
+    ) -> _Container:
+        """An idle container of the function with this code and environment, or a new one."""
+        stale: list[_Container] = []
         with self._lock:
-            current = self._containers.get(function_name)
-            if current is not None and (
-                not current.alive()
-                or current.environment != environment
-                or current.code_dir != str(code_dir)
-                or current.handler != handler
-            ):
-                current.stop()
-                current = None
-            if current is None:
-                context = _fork_context()
-                parent, child = context.Pipe()
-                process = context.Process(
-                    target=container_main,
-                    args=(child, str(code_dir), handler, environment),
-                    name=f"lambda-{function_name}",
-                    daemon=True,
-                )
-                process.start()
-                child.close()
-                current = _Container(process, parent, environment, str(code_dir), handler)
-                self._containers[function_name] = current
-                self.started += 1
-            return current
+            while self._busy.get(function_name, 0) >= self.per_function:
+                self._lock.wait()
+            self._busy[function_name] = self._busy.get(function_name, 0) + 1
+            idle = self._idle.setdefault(function_name, [])
+            chosen = None
+            while idle:
+                candidate = idle.pop()
+                if (
+                    candidate.alive()
+                    and candidate.environment == environment
+                    and candidate.code_dir == str(code_dir)
+                    and candidate.handler == handler
+                ):
+                    chosen = candidate
+                    break
+                stale.append(candidate)
+        for container in stale:
+            container.stop()
+        if chosen is not None:
+            return chosen
+        try:
+            context = _fork_context()
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=container_main,
+                args=(child, str(code_dir), handler, environment),
+                name=f"lambda-{function_name}",
+                daemon=True,
+            )
+            process.start()
+            child.close()
+        except BaseException:
+            self._release(function_name, None)
+            raise
+        with self._lock:
+            self.started += 1
+        return _Container(process, parent, environment, str(code_dir), handler)
+
+    def _release(self, function_name: str, container: _Container | None) -> None:
+        with self._lock:
+            self._busy[function_name] -= 1
+            if container is not None:
+                self._idle.setdefault(function_name, []).append(container)
+            self._lock.notify_all()
 
     def invoke(
         self,
@@ -293,10 +318,36 @@ class WorkerContainers:
         timeout: float,
         request_id: str,
     ) -> tuple[str, bool]:
-        """Run one invocation in the function's container (the caller holds the function's lock)."""
-        container = self._container(
+        """Run one invocation in an idle container of the function."""
+        container = self._acquire(
             function_name, code_dir, handler, self.container_environment(function_name, environment)
         )
+        try:
+            payload, errored, reusable = self._run(
+                container, function_name, event, memory, timeout, request_id, function_arn
+            )
+        except BaseException:
+            container.stop()
+            self._release(function_name, None)
+            raise
+        if reusable:
+            self._release(function_name, container)
+        else:
+            container.stop()
+            self._release(function_name, None)
+        return payload, errored
+
+    def _run(
+        self,
+        container: _Container,
+        function_name: str,
+        event: Any,
+        memory: int,
+        timeout: float,
+        request_id: str,
+        function_arn: str,
+    ) -> tuple[str, bool, bool]:
+        """(payload, errored, the container can take another invocation)."""
         request = {
             "event": event,
             "function_name": function_name,
@@ -313,12 +364,15 @@ class WorkerContainers:
             while True:
                 if not connection.poll(max(0.0, deadline - time.monotonic())):
                     LOG.warning("Lambda %s timed out after %.0f s: container stopped", function_name, timeout)
-                    self._retire(function_name, container)
-                    return self._failure(
-                        "Sandbox.Timedout",
-                        f"{request_id} Task timed out after {time.monotonic() - started:.2f} seconds",
-                        request_id,
-                    ), True
+                    return (
+                        self._failure(
+                            "Sandbox.Timedout",
+                            f"{request_id} Task timed out after {time.monotonic() - started:.2f} seconds",
+                            request_id,
+                        ),
+                        True,
+                        False,
+                    )
                 message = connection.recv()
                 if message[0] == "result":
                     reply = message[1]
@@ -327,26 +381,26 @@ class WorkerContainers:
                 status, answer_headers, answer = emulator_request(method, url, headers, body)
                 connection.send(("aws", status, answer_headers, answer))
         except (EOFError, OSError, BrokenPipeError):
-            self._retire(function_name, container)
+            container.process.join(timeout=1)
             code = container.process.exitcode
-            return self._failure(
-                "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with {code}", request_id
-            ), True
-        return str(reply["payload"]), bool(reply["errored"])
+            return (
+                self._failure(
+                    "Runtime.ExitError",
+                    f"RequestId: {request_id} Error: Runtime exited with {code}",
+                    request_id,
+                ),
+                True,
+                False,
+            )
+        return str(reply["payload"]), bool(reply["errored"]), True
 
     @staticmethod
     def _failure(error_type: str, message: str, request_id: str) -> str:
         return json.dumps({"errorMessage": message, "errorType": error_type, "requestId": request_id})
 
-    def _retire(self, function_name: str, container: _Container) -> None:
-        container.stop()
-        with self._lock:
-            if self._containers.get(function_name) is container:
-                del self._containers[function_name]
-
     def stop(self) -> None:
         with self._lock:
-            containers = list(self._containers.values())
-            self._containers.clear()
+            containers = [c for idle in self._idle.values() for c in idle]
+            self._idle.clear()
         for container in containers:
             container.stop()

@@ -157,7 +157,16 @@ def test_a_shopify_update_before_allocation_amends_the_held_order(world: Deploye
     item = payload["line_items"][0]
     item.update(price="7.99", total_discount="0.00", discount_allocations=[])
     item["tax_lines"][0]["price"] = "5.79"  # 10 x 7.99 at 7.25 %
-    payload.update(total_tax="5.79", total_discounts="0.00", discount_codes=[], shipping_lines=[])
+    payload.update(
+        total_tax="5.79",
+        total_discounts="0.00",
+        discount_codes=[],
+        discount_applications=[],
+        shipping_lines=[],
+        total_line_items_price="79.90",
+        subtotal_price="79.90",
+        tax_lines=[{"title": "CA State Tax", "price": "5.79", "rate": 0.0725}],
+    )
     payload["total_price"] = "85.69"
     response = post_webhook(world, shopify_webhook(payload))
     order = _order(world, response.json()["order_id"])
@@ -165,7 +174,13 @@ def test_a_shopify_update_before_allocation_amends_the_held_order(world: Deploye
     # When the shop fixes the price and Shopify sends orders/updated
     item.update(price="8.99")
     item["tax_lines"][0]["price"] = "6.52"
-    payload.update(total_tax="6.52", total_price="96.42")
+    payload.update(
+        total_tax="6.52",
+        total_price="96.42",
+        total_line_items_price="89.90",
+        subtotal_price="89.90",
+        tax_lines=[{"title": "CA State Tax", "price": "6.52", "rate": 0.0725}],
+    )
     response = post_webhook(world, shopify_webhook(payload, topic="orders/updated"))
     assert response.status_code == 202
     # Then the order is amended (revision 2), validated again and allocated

@@ -52,6 +52,8 @@ def test_serve_deploys_seeds_serves_and_stops_on_sigint() -> None:
             "serve",
             "--port",
             "0",
+            "--endpoint-port",
+            "0",
             "--template",
             str(PROBE),
             "--stack-name",
@@ -75,7 +77,7 @@ def test_serve_deploys_seeds_serves_and_stops_on_sigint() -> None:
             if not line:
                 break
             lines.append(line)
-            match = re.search(r"Embedded AWS serving (http://127\.0\.0\.1:\d+)", line)
+            match = re.search(r"HTTP API (http://127\.0\.0\.1:\d+), AWS endpoint", line)
             if match:
                 url = match.group(1)
                 break

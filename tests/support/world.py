@@ -127,19 +127,31 @@ def shopify_order(
     tax_override: str | None = None,
 ) -> dict[str, Any]:
     """A consistent Shopify orders/create payload built on the recorded sample, for the given lines
-    (sku, quantity, unit price), with tax computed per line for the US state as Shopify does."""
+    (sku, quantity, unit price), with tax computed per line and tax line for the US state as Shopify does
+    (`tests.support.channel_math`), shipping taxed where that channel taxes it."""
     from copy import deepcopy
 
-    from oms.domain.tax import TAX_RATES, line_tax
+    from tests.support.channel_math import CHANNEL_RATES, SHIPPING_TAXED, exclusive_taxes
 
     payload = deepcopy(load_event("shopify/orders_create.json"))
-    rate = TAX_RATES[f"US-{province}"]
+    jurisdiction = f"US-{province}"
+    rates = CHANNEL_RATES[jurisdiction]
     template_line = payload["line_items"][0]
     items = []
     subtotal = tax = Decimal("0")
+    by_title: dict[str, Decimal] = {}
+
+    def tax_lines(net: Decimal) -> list[dict[str, str]]:
+        nonlocal tax
+        found = []
+        for title, rate, amount in exclusive_taxes(net, rates):
+            found.append({"price": str(amount), "rate": str(rate), "title": title})
+            by_title[title] = by_title.get(title, Decimal("0")) + amount
+            tax += amount
+        return found
+
     for index, (sku, quantity, price) in enumerate(lines):
         net = Decimal(price) * quantity
-        line_tax_amount = line_tax(net, rate, "USD")
         item = deepcopy(template_line)
         item.update(
             id=order_number * 100 + index,
@@ -150,11 +162,13 @@ def shopify_order(
             price=price,
             total_discount="0.00",
             discount_allocations=[],
-            tax_lines=[{"price": str(line_tax_amount), "rate": str(rate), "title": f"{province} State Tax"}],
+            tax_lines=tax_lines(net),
         )
         items.append(item)
         subtotal += net
-        tax += line_tax_amount
+    shipping_tax = (
+        tax_lines(Decimal(shipping)) if jurisdiction in SHIPPING_TAXED and Decimal(shipping) else []
+    )
     if tax_override is not None:
         tax = Decimal(tax_override)
     payload.update(
@@ -163,9 +177,12 @@ def shopify_order(
         order_number=order_number,
         line_items=items,
         discount_codes=[],
+        discount_applications=[],
         total_discounts="0.00",
-        shipping_lines=[{**payload["shipping_lines"][0], "price": shipping}],
+        shipping_lines=[{**payload["shipping_lines"][0], "price": shipping, "tax_lines": shipping_tax}],
+        total_line_items_price=str(subtotal),
         subtotal_price=str(subtotal),
+        tax_lines=[{"title": t, "price": str(a)} for t, a in by_title.items()],
         total_tax=str(tax),
         total_price=str(subtotal + Decimal(shipping) + tax),
     )

@@ -14,7 +14,15 @@ CENT = Decimal("0.01")
 
 
 def line(line_id: str, sku: str, quantity: int, price: str, discount: str = "0", tax: str = "0") -> LineMoney:
-    return LineMoney(line_id, sku, sku, quantity, Decimal(price), Decimal(discount), Decimal(tax))
+    return LineMoney(
+        line_id=line_id,
+        sku=sku,
+        name=sku,
+        quantity=quantity,
+        unit_price=Decimal(price),
+        discount=Decimal(discount),
+        tax=Decimal(tax),
+    )
 
 
 def test_the_missing_units_move_to_the_child_with_their_share_of_discount_and_tax() -> None:
@@ -60,7 +68,7 @@ lines_strategy = st.lists(
 @given(raw=lines_strategy, data=st.data())
 def test_parent_plus_child_equals_the_original_to_the_cent(raw, data) -> None:  # type: ignore[no-untyped-def]
     lines = [
-        LineMoney(str(i), sku, sku, q, price, min(discount, price * q), tax)
+        line(str(i), sku, q, str(price), str(min(discount, price * q)), str(tax))
         for i, (sku, q, price, discount, tax) in enumerate(raw)
     ]
     ordered: dict[str, int] = {}

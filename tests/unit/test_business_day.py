@@ -16,12 +16,22 @@ from demo.business_day import (
     generate_shopify_orders,
     sign_delivery,
 )
-from demo.reference_data import CATALOG, CUSTOMERS, CUSTOMERS_BY_ID, PRODUCTS, STOCK, WAREHOUSES
+from demo.reference_data import (
+    CATALOG,
+    CUSTOMERS,
+    CUSTOMERS_BY_ID,
+    PRODUCTS,
+    STOCK,
+    WAREHOUSES,
+    channel_tax_lines,
+)
 from oms.channels.shopify import parse_shopify_order
 from oms.channels.signatures import verify_shopify
 from oms.domain.status import HoldReason
-from oms.domain.tax import TAX_RATES, line_tax
 from oms.money import ZERO
+from oms.tax.rates import load_rate_table
+from tests.support.channel_math import line_tax
+from tests.support.validation import assert_passes_oms_validation
 
 START = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)  # midnight in the shop's time zone (EST)
 SECRET = "demo-shopify-app-secret"
@@ -69,14 +79,20 @@ def test_every_normal_order_parses_and_its_tax_and_total_match_a_recomputation(
         verify_shopify(body, headers["X-Shopify-Hmac-Sha256"], SECRET)
         # When it is parsed
         order = parse_shopify_order(json.loads(body, parse_float=Decimal))
-        # Then prices are catalog prices, and tax and total equal the recomputation to the cent
-        rate = TAX_RATES[order.shipping_address.jurisdiction]
+        # Then prices are catalog prices, each tax line is its rate on the net half-up (as Shopify rounds
+        # per tax line), and tax and total add up to the cent
+        rates = dict(channel_tax_lines(order.shipping_address))
         for line in order.lines:
             assert line.unit_price == PRODUCTS[line.sku].unit_price
-            assert line.tax == line_tax(line.net_amount, rate, "USD")
-        assert order.tax_total == sum((line_tax(line.net_amount, rate, "USD") for line in order.lines), ZERO)
+            assert {t.title for t in line.taxes} == set(rates)
+            for tax in line.taxes:
+                assert tax.rate == rates[tax.title]
+                assert tax.amount == line_tax(line.net_amount, rates[tax.title], "USD")
+        shipping_tax = sum((c.tax for c in order.shipping_lines), ZERO)
+        assert order.tax_total == sum((line.tax for line in order.lines), ZERO) + shipping_tax
         expected_total = order.subtotal - order.discount_total + order.shipping_total + order.tax_total
         assert order.grand_total == expected_total
+        assert_passes_oms_validation(order)
         assert order.customer.customer_id in CUSTOMERS_BY_ID
         assert order.external_id == str(delivery.payload["id"])
 
@@ -158,7 +174,8 @@ def test_reference_data_is_coherent() -> None:
     assert 35 <= len(CATALOG) <= 45
     assert len(PRODUCTS) == len(CATALOG)
     assert len(CUSTOMERS_BY_ID) == len(CUSTOMERS) >= 30
-    assert all(c.address.jurisdiction in TAX_RATES for c in CUSTOMERS)
+    assert all(load_rate_table().get(c.address.jurisdiction) is not None for c in CUSTOMERS)
+    assert all(channel_tax_lines(c.address) is not None for c in CUSTOMERS)
     assert {c.payment_terms_days for c in CUSTOMERS} == {0, 30}
     assert {(s.sku, s.warehouse_id) for s in STOCK} == {
         (p.sku, w.warehouse_id) for p in CATALOG for w in WAREHOUSES

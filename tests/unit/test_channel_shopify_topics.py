@@ -17,8 +17,8 @@ from oms.channels.errors import MalformedBodyError, UnsupportedContentTypeError
 from oms.channels.shopify import ShopifyChannel, parse_shopify_order
 from oms.channels.signatures import shopify_signature
 from oms.domain.errors import ChannelPayloadError, SignatureError
-from oms.domain.tax import TAX_RATES, line_tax
 from oms.money import ZERO
+from tests.support.channel_math import TAX_RATES, line_tax
 from tests.support.validation import assert_passes_oms_validation
 
 EVENTS = Path(__file__).parents[1] / "events" / "shopify"
@@ -288,6 +288,12 @@ def test_generated_orders_round_trip_to_the_cent(
     payload.update(
         line_items=items,
         shipping_lines=[{"price": str(shipping)}],
+        discount_codes=[],
+        discount_applications=[],
+        total_discounts=str(discounts),
+        total_line_items_price=str(subtotal),
+        subtotal_price=str(subtotal - discounts),
+        tax_lines=[{"title": "CA State Tax", "price": str(taxes), "rate": 0.0725}],
         total_tax=str(taxes),
         total_price=str(total),
     )

@@ -18,8 +18,8 @@ from pypdf import PdfReader
 from oms.documents.invoice_pdf import latin1, render_invoice_pdf
 from oms.domain.invoice import InvoiceDocument, InvoiceLine, Party, due_date_for
 from oms.domain.order import Address
-from oms.domain.tax import TAX_RATES, line_tax
 from oms.money import ZERO
+from tests.support.channel_math import TAX_RATES, line_tax
 
 ISSUED_AT = datetime(2026, 11, 2, 16, 5, 12, tzinfo=UTC)
 SELLER = Party(

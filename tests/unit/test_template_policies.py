@@ -63,12 +63,23 @@ def test_each_function_has_its_own_narrow_policy(name: str) -> None:
         assert statement["Resource"] != "*", f"{name}: wildcard resource for {actions}"
 
 
+SECRETS = set(_of_type("AWS::SecretsManager::Secret"))
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_no_secret_travels_in_plain_environment_variables(name: str) -> None:
     variables = FUNCTIONS[name]["Properties"]["Environment"]["Variables"]
     for key, value in variables.items():
         if "SECRET" in key:
-            assert value == {"Ref": "WebhookSecrets"}, f"{name}.{key} must name the secret, not hold it"
+            assert isinstance(value, dict), f"{name}.{key} must name a Secrets Manager secret, not hold it"
+            assert value.get("Ref") in SECRETS, f"{name}.{key} must name a Secrets Manager secret"
+
+
+def test_the_channel_notifier_is_limited_to_two_at_a_time_and_its_queue_alarms() -> None:
+    events = FUNCTIONS["NotifyChannelFunction"]["Properties"]["Events"]
+    assert events["ChannelNotifications"]["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+    alarm = RESOURCES["ChannelNotificationsDLQAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ChannelNotificationsDLQ", "QueueName"]}
 
 
 def test_the_workflow_definition_comes_from_statemachine_with_every_placeholder_substituted() -> None:

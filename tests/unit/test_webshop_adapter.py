@@ -18,8 +18,8 @@ from oms.channels.custom import CustomShopChannel
 from oms.channels.errors import MalformedBodyError, UnsupportedContentTypeError
 from oms.channels.signatures import standard_webhook_signature
 from oms.domain.errors import ChannelPayloadError, SignatureError
-from oms.domain.tax import TAX_RATES, line_tax
 from oms.money import ZERO
+from tests.support.channel_math import TAX_RATES, line_tax
 from tests.support.validation import assert_passes_oms_validation
 
 EVENTS = Path(__file__).parents[1] / "events" / "webshop"
@@ -344,7 +344,7 @@ BAD_CASES: list[tuple[str, Callable[[Envelope], None], str]] = [
     ("unsafe sku", _set("lines.0.sku", "a/b"), "data.lines[0].sku: has characters"),
     ("sql line id", _set("lines.0.line_id", "' OR 1=1"), "data.lines[0].line_id: has characters"),
     ("unknown field", _set("lines.0.discunt", "1.00"), "data.lines[0].discunt: is not a field"),
-    ("long name", _set("lines.0.name", "x" * 201), "data.lines[0].name: must be at most 200"),
+    ("long name", _set("lines.0.name", "x" * 256), "data.lines[0].name: must be at most 255"),
 ]
 
 

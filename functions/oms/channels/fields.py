@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from oms.money import parse_decimal
+
 
 def not_bool(value: object) -> object:
     """JSON `true` is not the integer 1."""
@@ -33,3 +35,34 @@ class ChannelModel(BaseModel):
     """A channel's payload as far as the OMS reads it: everything else is ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+MAX_INTEGER_DIGITS = 15
+"""Money from a channel has at most 15 digits before the point (a trillion in any currency the OMS
+accepts): larger numbers and exponents ("1e30") are refused with the field named, not computed with."""
+
+
+def bounded_decimal(value: object, *, allow_float: bool = False) -> Decimal:
+    """A finite decimal amount with at most `MAX_INTEGER_DIGITS` digits before the point."""
+    result = parse_decimal(value, allow_float=allow_float)
+    if result and result.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValueError(f"must have at most {MAX_INTEGER_DIGITS} digits before the decimal point")
+    if result.as_tuple().exponent < -12:  # type: ignore[operator]
+        raise ValueError("has too many decimals")
+    return result
+
+
+def channel_rate(value: object) -> Decimal:
+    """A tax rate as a fraction (0.0725), from a string or a JSON number parsed as Decimal."""
+    result = bounded_decimal(value, allow_float=True)
+    if not 0 <= result <= 1:
+        raise ValueError("must be a rate between 0 and 1 (0.0725 for 7.25 %)")
+    return result
+
+
+def percent_rate(value: object) -> Decimal:
+    """A tax rate given in percent (WooCommerce `rate_percent`: 8.875), as a fraction."""
+    result = bounded_decimal(value, allow_float=True)
+    if not 0 <= result <= 100:
+        raise ValueError("must be a percentage between 0 and 100")
+    return result / 100

@@ -1,7 +1,17 @@
 """Shopify adapter: order webhooks (REST Admin order JSON) → `ChannelDelivery` with a `CanonicalOrder`.
 
 `ShopifyChannel` verifies and interprets a delivery by its `X-Shopify-Topic`; `parse_shopify_order` maps an
-order body (`orders/create`, `orders/updated`) to the canonical order.
+order body (`orders/create`, `orders/updated`) to the canonical order with its pricing components
+(docs/decisions/0020):
+
+* lines: `price` (tax-inclusive when `taxes_included`), `quantity`, `discount_allocations` (each naming its
+  `discount_application_index`), `tax_lines` (one per jurisdiction: state, county, city, district),
+  `taxable`;
+* discounts: `discount_applications` (codes, automatic, manual and script discounts, with their value,
+  value type, allocation method and target), with the amounts of `discount_codes`;
+* `shipping_lines` with their own `discount_allocations` and `tax_lines`;
+* stated totals: `total_line_items_price`, `subtotal_price`, `total_discounts`, the order's `tax_lines`,
+  `total_tax`, `total_price`. Shopify rounds tax per line and tax line.
 
 The adapter checks structure only (fields present, types right, amounts numeric with the currency's
 decimals, quantities positive); business checks (catalog prices, tax, totals) come later in the workflow.
@@ -10,7 +20,11 @@ Money: Shopify sends money as strings ("409.94"), but some fields and some API v
 Parse the raw body with `json.loads(raw, parse_float=Decimal)` so a number reaches this module as the
 Decimal of its exact JSON token. Python floats are still accepted (converted through `str()`, which gives
 back the shortest decimal that round-trips, i.e. the original token for any amount with at most 15
-significant digits), and the currency's decimal-places check rejects anything that drifted.
+significant digits), and the currency's decimal-places check rejects anything that drifted. Amounts with
+more than 15 digits before the point ("1e30") are refused with the field named.
+
+Field limits: Shopify's string fields (addresses, titles, codes) hold at most 255 characters (see
+`oms.domain.order.TEXT_MAX`); longer names are shortened, longer addresses refused.
 """
 
 from __future__ import annotations
@@ -19,7 +33,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 
@@ -31,27 +45,52 @@ from oms.channels.errors import (
     payload_error,
     require_content_type,
 )
-from oms.channels.fields import ChannelModel, IntegerId, Quantity, integer_id, not_bool
+from oms.channels.fields import (
+    ChannelModel,
+    IntegerId,
+    Quantity,
+    bounded_decimal,
+    channel_rate,
+    integer_id,
+    not_bool,
+)
 from oms.channels.signatures import verify_shopify
 from oms.domain.errors import ChannelPayloadError, SignatureError
-from oms.domain.order import MAX_LINES_PER_ORDER, Address, CanonicalOrder, Customer, OrderLine
-from oms.money import MINOR_UNITS, ZERO, non_negative, parse_decimal, scale_violation
+from oms.domain.order import (
+    MAX_LINES_PER_ORDER,
+    TEXT_MAX,
+    Address,
+    CanonicalOrder,
+    Customer,
+    OrderLine,
+)
+from oms.domain.pricing import (
+    TITLE_MAX,
+    ChannelTotals,
+    Charge,
+    DiscountAllocation,
+    OrderDiscount,
+    TaxLine,
+)
+from oms.money import MINOR_UNITS, ZERO, non_negative, scale_violation
+from oms.tax.rates import guess_level
 
 CHANNEL = "shopify"
 ENTERED_BY = "channel:shopify"
-_NAME_MAX = 200
+_NAME_MAX = TEXT_MAX
 
 
 # --- field types -------------------------------------------------------------------------------------------
 
 
 def _decimal(value: object) -> Decimal:
-    return parse_decimal(value, allow_float=True)
+    return bounded_decimal(value, allow_float=True)
 
 
 ShopifyMoney = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(non_negative)]
-ShopifyRate = Annotated[Decimal, BeforeValidator(_decimal)]
+ShopifyRate = Annotated[Decimal, BeforeValidator(channel_rate)]
 ShopifyId = IntegerId
+ShortString = Annotated[str, Field(max_length=TITLE_MAX)]
 
 
 # --- the payload, as far as the OMS reads it (everything else is ignored) ---------------------------------
@@ -59,12 +98,13 @@ ShopifyId = IntegerId
 
 class ShopifyAmount(ChannelModel):
     amount: ShopifyMoney
+    discount_application_index: Annotated[int, BeforeValidator(not_bool), Field(ge=0, le=1000)] | None = None
 
 
 class ShopifyTaxLine(ChannelModel):
     price: ShopifyMoney
     rate: ShopifyRate | None = None
-    title: str | None = None
+    title: ShortString | None = None
 
 
 class ShopifyLineItem(ChannelModel):
@@ -74,14 +114,19 @@ class ShopifyLineItem(ChannelModel):
     name: str | None = None
     quantity: Quantity
     price: ShopifyMoney
+    taxable: bool = True
     total_discount: ShopifyMoney = ZERO
-    discount_allocations: list[ShopifyAmount] = Field(default_factory=list)
-    tax_lines: list[ShopifyTaxLine] = Field(default_factory=list)
+    discount_allocations: list[ShopifyAmount] = Field(default_factory=list, max_length=50)
+    tax_lines: list[ShopifyTaxLine] = Field(default_factory=list, max_length=20)
 
 
 class ShopifyShippingLine(ChannelModel):
+    id: ShopifyId | None = None
+    title: ShortString | None = None
+    code: ShortString | None = None
     price: ShopifyMoney
-    discount_allocations: list[ShopifyAmount] = Field(default_factory=list)
+    discount_allocations: list[ShopifyAmount] = Field(default_factory=list, max_length=50)
+    tax_lines: list[ShopifyTaxLine] = Field(default_factory=list, max_length=20)
 
 
 class ShopifyCustomer(ChannelModel):
@@ -105,8 +150,21 @@ class ShopifyAddress(ChannelModel):
 
 
 class ShopifyDiscountCode(ChannelModel):
-    code: str
+    code: ShortString
     amount: ShopifyMoney = ZERO
+    type: str | None = None
+
+
+class ShopifyDiscountApplication(ChannelModel):
+    type: Literal["discount_code", "automatic", "manual", "script"] = "discount_code"
+    code: ShortString | None = None
+    title: ShortString | None = None
+    description: ShortString | None = None
+    value: Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(non_negative)] | None = None
+    value_type: Literal["percentage", "fixed_amount"] | None = None
+    allocation_method: Literal["across", "each", "one"] | None = None
+    target_selection: Literal["all", "entitled", "explicit"] | None = None
+    target_type: Literal["line_item", "shipping_line"] = "line_item"
 
 
 class ShopifyOrder(ChannelModel):
@@ -120,23 +178,22 @@ class ShopifyOrder(ChannelModel):
     email: str | None = None
     shipping_address: ShopifyAddress
     line_items: list[ShopifyLineItem] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
-    shipping_lines: list[ShopifyShippingLine] = Field(default_factory=list)
+    shipping_lines: list[ShopifyShippingLine] = Field(default_factory=list, max_length=20)
+    tax_lines: list[ShopifyTaxLine] = Field(default_factory=list, max_length=50)
+    total_line_items_price: ShopifyMoney | None = None
+    subtotal_price: ShopifyMoney | None = None
     total_tax: ShopifyMoney
     total_price: ShopifyMoney
-    total_discounts: ShopifyMoney = ZERO
-    discount_codes: list[ShopifyDiscountCode] = Field(default_factory=list)
+    total_discounts: ShopifyMoney | None = None
+    discount_codes: list[ShopifyDiscountCode] = Field(default_factory=list, max_length=50)
+    discount_applications: list[ShopifyDiscountApplication] = Field(default_factory=list, max_length=50)
 
 
 # --- mapping -----------------------------------------------------------------------------------------------
 
 
-def _sum(amounts: list[ShopifyAmount]) -> Decimal:
+def _sum(amounts: Sequence[ShopifyAmount]) -> Decimal:
     return sum((a.amount for a in amounts), ZERO)
-
-
-def _line_discount(item: ShopifyLineItem) -> Decimal:
-    """The line's discount: its allocations (current API), else the deprecated total_discount."""
-    return _sum(item.discount_allocations) if item.discount_allocations else item.total_discount
 
 
 def _join(*parts: str | None) -> str:
@@ -152,13 +209,17 @@ def guest_customer_id(channel: str, email: str | None, external_id: str) -> str:
     return f"{channel}-guest-order-{external_id}"
 
 
-def _check_scale(order: ShopifyOrder) -> None:
-    currency = order.currency
+def _money_fields(order: ShopifyOrder) -> list[tuple[str, Decimal]]:
     amounts: list[tuple[str, Decimal]] = [
         ("total_tax", order.total_tax),
         ("total_price", order.total_price),
-        ("total_discounts", order.total_discounts),
     ]
+    for name in ("total_discounts", "total_line_items_price", "subtotal_price"):
+        value = getattr(order, name)
+        if value is not None:
+            amounts.append((name, value))
+    amounts += [(f"discount_codes[{i}].amount", d.amount) for i, d in enumerate(order.discount_codes)]
+    amounts += [(f"tax_lines[{i}].price", t.price) for i, t in enumerate(order.tax_lines)]
     for i, item in enumerate(order.line_items):
         amounts += [
             (f"line_items[{i}].price", item.price),
@@ -175,32 +236,41 @@ def _check_scale(order: ShopifyOrder) -> None:
             (f"shipping_lines[{i}].discount_allocations[{j}].amount", a.amount)
             for j, a in enumerate(ship.discount_allocations)
         ]
-    path = scale_violation(amounts, currency)
-    if path is not None:
-        raise ChannelPayloadError(f"{path}: has more decimals than {currency} allows")
+        amounts += [
+            (f"shipping_lines[{i}].tax_lines[{j}].price", t.price) for j, t in enumerate(ship.tax_lines)
+        ]
+    return amounts
 
 
 def _semantic_checks(order: ShopifyOrder) -> None:
     if order.currency not in MINOR_UNITS:
         raise ChannelPayloadError(f"currency: {order.currency!r} is not a supported currency")
-    if order.taxes_included:
-        # Canonical amounts are tax-exclusive (net + tax = gross); tax-inclusive shops need a conversion.
-        raise ChannelPayloadError("taxes_included: tax-inclusive prices are not supported")
     if order.created_at.tzinfo is None:
         raise ChannelPayloadError("created_at: must include a UTC offset")
     seen_ids: set[str] = set()
+    applications = len(order.discount_applications)
     for i, item in enumerate(order.line_items):
         if item.id in seen_ids:
             raise ChannelPayloadError(f"line_items[{i}].id: duplicate line item id {item.id}")
         seen_ids.add(item.id)
         if item.sku is None or not item.sku.strip():
             raise ChannelPayloadError(f"line_items[{i}].sku: is required (the OMS allocates stock by SKU)")
-        if _line_discount(item) > item.price * item.quantity:
+        allocated = _sum(item.discount_allocations) if item.discount_allocations else item.total_discount
+        if allocated > item.price * item.quantity:
             raise ChannelPayloadError(f"line_items[{i}].discount_allocations: exceed the line amount")
+        for j, allocation in enumerate(item.discount_allocations):
+            index = allocation.discount_application_index
+            if index is not None and index >= applications:
+                raise ChannelPayloadError(
+                    f"line_items[{i}].discount_allocations[{j}].discount_application_index: "
+                    f"names no discount application"
+                )
     for i, ship in enumerate(order.shipping_lines):
         if _sum(ship.discount_allocations) > ship.price:
             raise ChannelPayloadError(f"shipping_lines[{i}].discount_allocations: exceed the shipping price")
-    _check_scale(order)
+    path = scale_violation(_money_fields(order), order.currency)
+    if path is not None:
+        raise ChannelPayloadError(f"{path}: has more decimals than {order.currency} allows")
 
 
 def _customer(order: ShopifyOrder) -> Customer:
@@ -237,17 +307,115 @@ def _address(address: ShopifyAddress) -> Address:
     )
 
 
-def _line(item: ShopifyLineItem) -> OrderLine:
+def _discount_keys(order: ShopifyOrder) -> list[str]:
+    """A unique key per discount application: its code, else its title, else its position."""
+    keys: list[str] = []
+    for i, app in enumerate(order.discount_applications):
+        key = (app.code if app.type == "discount_code" else None) or app.title or app.description
+        key = (key or f"discount {i + 1}").strip()[:TITLE_MAX] or f"discount {i + 1}"
+        if key in keys:
+            key = f"{key} #{i + 1}"
+        keys.append(key)
+    return keys
+
+
+def _discounts(order: ShopifyOrder, keys: list[str]) -> list[OrderDiscount]:
+    amounts = {code.code.strip(): code.amount for code in order.discount_codes}
+    discounts = []
+    for key, app in zip(keys, order.discount_applications, strict=True):
+        code = app.code.strip() if app.code else None
+        discounts.append(
+            OrderDiscount(
+                key=key,
+                kind="code" if app.type == "discount_code" else app.type,
+                code=code,
+                title=app.title or app.description,
+                target=app.target_type,
+                value_type=app.value_type,
+                value=app.value,
+                allocation_method=app.allocation_method,
+                target_selection=app.target_selection,
+                amount=amounts.get(code) if code else None,
+            )
+        )
+    listed = {d.code for d in discounts if d.code}
+    # Codes with no application (payloads of older API versions) are still declared with their amount.
+    for unlisted in order.discount_codes:
+        if unlisted.code.strip() not in listed:
+            discounts.append(
+                OrderDiscount(
+                    key=unlisted.code.strip(),
+                    code=unlisted.code.strip(),
+                    target="shipping_line" if unlisted.type == "shipping" else "line_item",
+                    amount=unlisted.amount,
+                )
+            )
+    return discounts
+
+
+def _allocations(amounts: Sequence[ShopifyAmount], keys: list[str]) -> list[DiscountAllocation]:
+    return [
+        DiscountAllocation(
+            discount=keys[a.discount_application_index]
+            if a.discount_application_index is not None
+            else "line",
+            amount=a.amount,
+        )
+        for a in amounts
+    ]
+
+
+def _taxes(lines: Sequence[ShopifyTaxLine], jurisdiction: str) -> list[TaxLine]:
+    return [
+        TaxLine(
+            title=(t.title or "Tax").strip() or "Tax",
+            rate=t.rate,
+            amount=t.price,
+            level=guess_level(t.title or ""),
+            jurisdiction=jurisdiction,
+        )
+        for t in lines
+    ]
+
+
+def _line(item: ShopifyLineItem, keys: list[str], jurisdiction: str) -> OrderLine:
     name = item.name or item.title or item.sku or ""
+    if item.discount_allocations:
+        discounts = _allocations(item.discount_allocations, keys)
+        discount = _sum(item.discount_allocations)
+    else:  # the deprecated total_discount, without allocations
+        discounts, discount = [], item.total_discount
+    taxes = _taxes(item.tax_lines, jurisdiction)
     return OrderLine(
         line_id=item.id,
         sku=(item.sku or "").strip(),
         name=name[:_NAME_MAX],
         quantity=item.quantity,
         unit_price=item.price,
-        discount=_line_discount(item),
-        tax=sum((t.price for t in item.tax_lines), ZERO),
+        discount=discount,
+        discounts=discounts,
+        tax=sum((t.amount for t in taxes), ZERO),
+        taxes=taxes,
+        taxable=item.taxable,
     )
+
+
+def _shipping(order: ShopifyOrder, keys: list[str], jurisdiction: str) -> list[Charge]:
+    charges = []
+    for i, ship in enumerate(order.shipping_lines):
+        taxes = _taxes(ship.tax_lines, jurisdiction)
+        charges.append(
+            Charge(
+                charge_id=ship.id or f"shipping-{i + 1}",
+                title=(ship.title or ship.code or "Shipping")[:TITLE_MAX],
+                amount=ship.price,
+                discount=_sum(ship.discount_allocations),
+                discounts=_allocations(ship.discount_allocations, keys),
+                tax=sum((t.amount for t in taxes), ZERO),
+                taxes=taxes,
+            )
+        )
+    return charges
 
 
 # Canonical field → the Shopify field it is read from, so errors found by the canonical model name the
@@ -289,22 +457,25 @@ def parse_shopify_order(payload: Mapping[str, Any]) -> CanonicalOrder:
     except ValidationError as exc:
         raise payload_error(exc) from None
     _semantic_checks(order)
-
-    lines = []
-    for i, item in enumerate(order.line_items):
-        try:
-            lines.append(_line(item))
-        except ValidationError as exc:
-            raise _canonical_error(exc, ("line_items", i)) from None
     try:
         address = _address(order.shipping_address)
     except ValidationError as exc:
         raise _canonical_error(exc, ("shipping_address",)) from None
+    jurisdiction = address.jurisdiction
+    keys = _discount_keys(order)
+    lines = []
+    for i, item in enumerate(order.line_items):
+        try:
+            lines.append(_line(item, keys, jurisdiction))
+        except ValidationError as exc:
+            raise _canonical_error(exc, ("line_items", i)) from None
     try:
         customer = _customer(order)
     except ValidationError as exc:
         raise _canonical_error(exc, ("customer",)) from None
     try:
+        shipping = _shipping(order, keys, jurisdiction)
+        discounts = _discounts(order, keys)
         return CanonicalOrder(
             channel=CHANNEL,
             external_id=order.id,
@@ -312,11 +483,21 @@ def parse_shopify_order(payload: Mapping[str, Any]) -> CanonicalOrder:
             customer=customer,
             shipping_address=address,
             lines=lines,
-            shipping_total=sum((s.price - _sum(s.discount_allocations) for s in order.shipping_lines), ZERO),
+            shipping_total=sum((s.net for s in shipping), ZERO),
             tax_total=order.total_tax,
             grand_total=order.total_price,
             placed_at=order.created_at.astimezone(UTC),
             entered_by=ENTERED_BY,
+            prices_include_tax=order.taxes_included,
+            tax_rounding="line",
+            discounts=discounts,
+            shipping_lines=shipping,
+            channel_totals=ChannelTotals(
+                subtotal=order.total_line_items_price,
+                net_subtotal=order.subtotal_price,
+                discount_total=order.total_discounts,
+                tax_lines=_taxes(order.tax_lines, jurisdiction),
+            ),
         )
     except ValidationError as exc:
         raise _canonical_error(exc, ()) from None

@@ -8,10 +8,24 @@ Deliveries:
   `order.updated` whose status is `cancelled` (how a cancellation in the admin arrives) → CANCELLED;
   `order.deleted` (body `{"id": N}`) → CANCELLED; anything else (`order.restored`, `action.*`) → IGNORED.
 
-Money: line `subtotal` (before discounts), `total` (after discounts) and `total_tax` are decimal strings; the
-line's `price` is a float of the discounted unit price and is never read. The canonical unit price is
-`subtotal / quantity`, which must come out exact to the currency's minor unit, and the line discount is
-`subtotal - total`.
+Pricing components (docs/decisions/0020): WooCommerce keeps every line amount tax-exclusive, even in a store
+whose prices include tax: line `subtotal` (before coupons) and `total` (after), `subtotal_tax` and
+`total_tax`, and per tax rate `taxes[]` (`id` = the order `tax_lines[].rate_id`, with `label`,
+`rate_percent`, `compound`). Shipping lines and `fee_lines` (a COD or handling fee; negative for a
+discount fee; `tax_status` taxable or none) carry `total`, `total_tax` and `taxes[]`. Coupons are
+`coupon_lines` (`code`, `discount`, `discount_tax`); the order states `discount_total`, `discount_tax`,
+`shipping_total`, `shipping_tax`, `total_tax` and `total`.
+
+The canonical order follows the store: with `prices_include_tax` the unit price is
+`(subtotal + subtotal_tax) / quantity` and every amount includes its tax; otherwise `subtotal / quantity`.
+Either must come out exact to the currency's minor unit. The line's `price` is a float and is never read.
+WooCommerce does not say which coupon reduced which line: with several coupons, their line shares are
+apportioned by line discount (each coupon's total stays exact). Per-line tax in `taxes[]` may carry more
+decimals (a store that rounds at subtotal level): it is rounded and made to add up to the line's
+`total_tax`.
+
+Field limits: WooCommerce keeps names and addresses in `text` columns; the canonical order holds 255
+characters (`oms.domain.order.TEXT_MAX`): longer names are shortened, longer addresses refused.
 """
 
 from __future__ import annotations
@@ -20,7 +34,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 
@@ -34,19 +48,45 @@ from oms.channels.errors import (
     payload_error,
     require_content_type,
 )
-from oms.channels.fields import ChannelModel, IntegerId, Quantity, integer_id, not_bool
+from oms.channels.fields import (
+    ChannelModel,
+    IntegerId,
+    Quantity,
+    bounded_decimal,
+    integer_id,
+    not_bool,
+    percent_rate,
+)
 from oms.channels.shopify import guest_customer_id
 from oms.channels.signatures import verify_woocommerce
 from oms.domain.errors import ChannelPayloadError, SignatureError
-from oms.domain.order import MAX_LINES_PER_ORDER, Address, CanonicalOrder, Customer, OrderLine
-from oms.money import MINOR_UNITS, ZERO, has_valid_scale, non_negative, parse_decimal, scale_violation
+from oms.domain.order import (
+    MAX_LINES_PER_ORDER,
+    TEXT_MAX,
+    Address,
+    CanonicalOrder,
+    Customer,
+    OrderLine,
+)
+from oms.domain.pricing import (
+    LINE_DISCOUNT,
+    TITLE_MAX,
+    ChannelTotals,
+    Charge,
+    DiscountAllocation,
+    OrderDiscount,
+    TaxLine,
+)
+from oms.money import MINOR_UNITS, ZERO, has_valid_scale, non_negative, round_money, scale_violation
+from oms.pricing.taxmath import distribute
+from oms.tax.rates import guess_level
 
 CHANNEL = "woocommerce"
 ENTERED_BY = "channel:woocommerce"
 TOPIC_HEADER = "x-wc-webhook-topic"
 SIGNATURE_HEADER = "x-wc-webhook-signature"
 DELIVERY_HEADER = "x-wc-webhook-delivery-id"
-_NAME_MAX = 200
+_NAME_MAX = TEXT_MAX
 
 # The creation ping, exactly: nothing else is ever accepted without a signature.
 _PING = re.compile(rb"webhook_id=([0-9]{1,20})")
@@ -68,7 +108,12 @@ def ping_webhook_id(raw_body: bytes) -> str | None:
 
 
 def _decimal(value: object) -> Decimal:
-    return parse_decimal(value)
+    return bounded_decimal(value)
+
+
+def _optional_decimal(value: object) -> object:
+    """WooCommerce sends "" for a tax subtotal it does not have."""
+    return None if value == "" else bounded_decimal(value)
 
 
 def _gmt(value: datetime) -> datetime:
@@ -78,7 +123,10 @@ def _gmt(value: datetime) -> datetime:
 
 WooMoney = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(non_negative)]
 WooSignedMoney = Annotated[Decimal, BeforeValidator(_decimal)]
+WooExactAmount = Annotated[Decimal, BeforeValidator(_decimal)]
+"""A tax amount that may carry more decimals than the currency (rounded when read)."""
 WooId = IntegerId
+ShortString = Annotated[str, Field(max_length=TITLE_MAX)]
 
 
 # --- the payload, as far as the OMS reads it -------------------------------------------------------------
@@ -109,23 +157,57 @@ class WooShipping(ChannelModel):
     country: str = ""
 
 
+class WooItemTax(ChannelModel):
+    id: WooId
+    total: Annotated[Decimal | None, BeforeValidator(_optional_decimal)] = None
+    subtotal: Annotated[Decimal | None, BeforeValidator(_optional_decimal)] = None
+
+
 class WooLineItem(ChannelModel):
     id: WooId
     name: str = ""
     sku: str | None = None
     quantity: Quantity
     subtotal: WooMoney
+    subtotal_tax: WooMoney = ZERO
     total: WooMoney
     total_tax: WooMoney = ZERO
+    taxes: list[WooItemTax] = Field(default_factory=list, max_length=20)
 
 
 class WooShippingLine(ChannelModel):
+    id: WooId | None = None
+    method_title: ShortString = ""
     total: WooMoney
     total_tax: WooMoney = ZERO
+    taxes: list[WooItemTax] = Field(default_factory=list, max_length=20)
 
 
 class WooFeeLine(ChannelModel):
+    id: WooId | None = None
+    name: ShortString = ""
+    tax_status: Literal["taxable", "none"] = "taxable"
     total: WooSignedMoney = ZERO
+    total_tax: WooSignedMoney = ZERO
+    taxes: list[WooItemTax] = Field(default_factory=list, max_length=20)
+
+
+class WooCouponLine(ChannelModel):
+    id: WooId | None = None
+    code: ShortString
+    discount: WooMoney = ZERO
+    discount_tax: WooMoney = ZERO
+
+
+class WooTaxLine(ChannelModel):
+    id: WooId | None = None
+    rate_id: WooId
+    rate_code: ShortString = ""
+    label: ShortString = ""
+    compound: bool = False
+    tax_total: WooSignedMoney = ZERO
+    shipping_tax_total: WooSignedMoney = ZERO
+    rate_percent: Annotated[Decimal, BeforeValidator(percent_rate)] | None = None
 
 
 class WooOrder(ChannelModel):
@@ -139,9 +221,14 @@ class WooOrder(ChannelModel):
     billing: WooBilling = Field(default_factory=WooBilling)
     shipping: WooShipping = Field(default_factory=WooShipping)
     line_items: list[WooLineItem] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
-    shipping_lines: list[WooShippingLine] = Field(default_factory=list)
-    fee_lines: list[WooFeeLine] = Field(default_factory=list)
+    shipping_lines: list[WooShippingLine] = Field(default_factory=list, max_length=20)
+    fee_lines: list[WooFeeLine] = Field(default_factory=list, max_length=20)
+    coupon_lines: list[WooCouponLine] = Field(default_factory=list, max_length=50)
+    tax_lines: list[WooTaxLine] = Field(default_factory=list, max_length=50)
     discount_total: WooMoney = ZERO
+    discount_tax: WooMoney = ZERO
+    shipping_total: WooMoney | None = None
+    shipping_tax: WooMoney | None = None
     total_tax: WooMoney
     total: WooMoney
 
@@ -149,31 +236,63 @@ class WooOrder(ChannelModel):
 # --- checks ------------------------------------------------------------------------------------------------
 
 
-def _unit_price(item: WooLineItem, index: int, currency: str) -> Decimal:
-    """`subtotal / quantity`, which must be exact in the currency (WooCommerce's own `price` is a float)."""
-    unit = item.subtotal / item.quantity
-    if not has_valid_scale(unit, currency) or unit * item.quantity != item.subtotal:
+def _unit_price(item: WooLineItem, index: int, currency: str, inclusive: bool) -> Decimal:
+    """The unit price, which must be exact in the currency (WooCommerce's own `price` is a float)."""
+    gross = item.subtotal + item.subtotal_tax if inclusive else item.subtotal
+    unit = gross / item.quantity
+    if not has_valid_scale(unit, currency) or unit * item.quantity != gross:
+        field = "subtotal + subtotal_tax" if inclusive else "subtotal"
         raise ChannelPayloadError(
-            f"line_items[{index}].subtotal: {item.quantity} units do not have a unit price exact to the "
+            f"line_items[{index}].{field}: {item.quantity} units do not have a unit price exact to the "
             f"{currency} minor unit"
         )
     return unit.quantize(Decimal(1).scaleb(-MINOR_UNITS[currency]))
 
 
-def _semantic_checks(order: WooOrder) -> None:
-    if order.currency not in MINOR_UNITS:
-        raise ChannelPayloadError(f"currency: {order.currency!r} is not a supported currency")
-    if order.prices_include_tax:
-        raise ChannelPayloadError("prices_include_tax: tax-inclusive prices are not supported")
-    for i, fee in enumerate(order.fee_lines):
-        if fee.total != ZERO:
-            # The canonical order has no place for fees; dropping one would break the total.
-            raise ChannelPayloadError(f"fee_lines[{i}].total: order fees are not supported")
+def _money_fields(order: WooOrder) -> list[tuple[str, Decimal]]:
     amounts: list[tuple[str, Decimal]] = [
         ("discount_total", order.discount_total),
+        ("discount_tax", order.discount_tax),
         ("total_tax", order.total_tax),
         ("total", order.total),
     ]
+    for name in ("shipping_total", "shipping_tax"):
+        if (value := getattr(order, name)) is not None:
+            amounts.append((name, value))
+    for i, item in enumerate(order.line_items):
+        amounts += [
+            (f"line_items[{i}].subtotal", item.subtotal),
+            (f"line_items[{i}].subtotal_tax", item.subtotal_tax),
+            (f"line_items[{i}].total", item.total),
+            (f"line_items[{i}].total_tax", item.total_tax),
+        ]
+    charge_lists: tuple[tuple[str, Sequence[WooShippingLine | WooFeeLine]], ...] = (
+        ("shipping_lines", order.shipping_lines),
+        ("fee_lines", order.fee_lines),
+    )
+    for kind, charges in charge_lists:
+        for i, charge in enumerate(charges):
+            amounts += [(f"{kind}[{i}].total", charge.total), (f"{kind}[{i}].total_tax", charge.total_tax)]
+    for i, coupon in enumerate(order.coupon_lines):
+        amounts += [
+            (f"coupon_lines[{i}].discount", coupon.discount),
+            (f"coupon_lines[{i}].discount_tax", coupon.discount_tax),
+        ]
+    for i, tax in enumerate(order.tax_lines):
+        amounts += [
+            (f"tax_lines[{i}].tax_total", tax.tax_total),
+            (f"tax_lines[{i}].shipping_tax_total", tax.shipping_tax_total),
+        ]
+    return amounts
+
+
+def _semantic_checks(order: WooOrder) -> None:
+    if order.currency not in MINOR_UNITS:
+        raise ChannelPayloadError(f"currency: {order.currency!r} is not a supported currency")
+    path = scale_violation(_money_fields(order), order.currency)
+    if path is not None:
+        raise ChannelPayloadError(f"{path}: has more decimals than {order.currency} allows")
+    rates = {t.rate_id for t in order.tax_lines}
     seen: set[str] = set()
     for i, item in enumerate(order.line_items):
         if item.id in seen:
@@ -181,23 +300,20 @@ def _semantic_checks(order: WooOrder) -> None:
         seen.add(item.id)
         if item.sku is None or not item.sku.strip():
             raise ChannelPayloadError(f"line_items[{i}].sku: is required (the OMS allocates stock by SKU)")
-        amounts += [
-            (f"line_items[{i}].subtotal", item.subtotal),
-            (f"line_items[{i}].total", item.total),
-            (f"line_items[{i}].total_tax", item.total_tax),
-        ]
-    for i, ship in enumerate(order.shipping_lines):
-        amounts += [
-            (f"shipping_lines[{i}].total", ship.total),
-            (f"shipping_lines[{i}].total_tax", ship.total_tax),
-        ]
-    path = scale_violation(amounts, order.currency)
-    if path is not None:
-        raise ChannelPayloadError(f"{path}: has more decimals than {order.currency} allows")
-    for i, item in enumerate(order.line_items):
         if item.total > item.subtotal:
             raise ChannelPayloadError(f"line_items[{i}].total: exceeds the line subtotal")
-        _unit_price(item, i, order.currency)
+        _unit_price(item, i, order.currency, order.prices_include_tax)
+    taxed: tuple[tuple[str, Sequence[WooLineItem | WooShippingLine | WooFeeLine]], ...] = (
+        ("line_items", order.line_items),
+        ("shipping_lines", order.shipping_lines),
+        ("fee_lines", order.fee_lines),
+    )
+    for kind, items in taxed:
+        for i, taxed_item in enumerate(items):
+            item_taxes = taxed_item.taxes
+            for j, tax in enumerate(item_taxes):
+                if tax.id not in rates:
+                    raise ChannelPayloadError(f"{kind}[{i}].taxes[{j}].id: names no order tax_lines rate_id")
 
 
 # --- mapping -----------------------------------------------------------------------------------------------
@@ -262,19 +378,123 @@ def _customer(order: WooOrder, shipping_name: str) -> Customer:
         raise payload_error(exc, ("billing",)) from None
 
 
-def _line(item: WooLineItem, index: int, currency: str) -> OrderLine:
-    try:
-        return OrderLine(
-            line_id=item.id,
-            sku=(item.sku or "").strip(),
-            name=(item.name or item.sku or "")[:_NAME_MAX],
-            quantity=item.quantity,
-            unit_price=_unit_price(item, index, currency),
-            discount=item.subtotal - item.total,
-            tax=item.total_tax,
+def _taxes(
+    taxes: Sequence[WooItemTax],
+    total_tax: Decimal,
+    rates: Mapping[str, WooTaxLine],
+    currency: str,
+    jurisdiction: str,
+) -> list[TaxLine]:
+    """The item's tax lines, rounded and made to add up to its `total_tax`."""
+    present = [(t, rates[t.id]) for t in taxes if t.total is not None]
+    if not present:
+        return []
+    exact = [t.total or ZERO for t, _ in present]
+    amounts = [round_money(value, currency) for value in exact]
+    if sum(amounts, ZERO) != total_tax:
+        amounts = distribute(total_tax, exact, currency)
+    return [
+        TaxLine(
+            title=(rate.label or rate.rate_code or "Tax").strip()[:TITLE_MAX] or "Tax",
+            rate=rate.rate_percent,
+            amount=amount,
+            level=guess_level(rate.label or rate.rate_code),
+            jurisdiction=jurisdiction,
+            compound=rate.compound,
         )
-    except ValidationError as exc:
-        raise payload_error(exc, ("line_items", index), {"line_id": "id", "unit_price": "subtotal"}) from None
+        for (_, rate), amount in zip(present, amounts, strict=True)
+    ]
+
+
+def _coupon_allocations(
+    discounts: Sequence[Decimal], coupons: Sequence[OrderDiscount], currency: str
+) -> list[list[DiscountAllocation]]:
+    """Each line's discount split over the coupons (see the module docstring); the line's own discount
+    when the coupons do not add up to the lines' discounts."""
+    keys_amounts = [(c.key, c.amount or ZERO) for c in coupons]
+    total = sum(discounts, ZERO)
+    lines: list[list[DiscountAllocation]] = [[] for _ in discounts]
+    if not coupons or sum((a for _, a in keys_amounts), ZERO) != total:
+        return [[DiscountAllocation(discount=LINE_DISCOUNT, amount=d)] if d else [] for d in discounts]
+    if len(coupons) == 1:
+        return [[DiscountAllocation(discount=coupons[0].key, amount=d)] if d else [] for d in discounts]
+    left = list(discounts)
+    for index, (key, amount) in enumerate(keys_amounts):
+        if index == len(keys_amounts) - 1:
+            shares = left
+        else:
+            shares = distribute(amount, [d * amount / total for d in discounts], currency)
+        if any(share < 0 or share > rest for share, rest in zip(shares, left, strict=True)):
+            return [[DiscountAllocation(discount=LINE_DISCOUNT, amount=d)] if d else [] for d in discounts]
+        for i, share in enumerate(shares):
+            if share:
+                lines[i].append(DiscountAllocation(discount=key, amount=share))
+            left[i] -= share
+    return lines
+
+
+def _charges(
+    items: Sequence[WooShippingLine | WooFeeLine],
+    prefix: str,
+    order: WooOrder,
+    rates: Mapping[str, WooTaxLine],
+    jurisdiction: str,
+) -> list[Charge]:
+    inclusive = order.prices_include_tax
+    charges = []
+    for i, item in enumerate(items):
+        title = item.method_title if isinstance(item, WooShippingLine) else item.name
+        taxable = not isinstance(item, WooFeeLine) or item.tax_status == "taxable"
+        taxes = _taxes(item.taxes, item.total_tax, rates, order.currency, jurisdiction)
+        try:
+            charges.append(
+                Charge(
+                    charge_id=item.id or f"{prefix}-{i + 1}",
+                    title=(title or ("Shipping" if prefix == "shipping" else "Fee"))[:TITLE_MAX],
+                    amount=item.total + item.total_tax if inclusive else item.total,
+                    tax=item.total_tax,
+                    taxes=taxes,
+                    taxable=taxable,
+                )
+            )
+        except ValidationError as exc:
+            raise payload_error(
+                exc, (f"{prefix}_lines", i), {"amount": "total", "tax": "total_tax"}
+            ) from None
+    return charges
+
+
+def _lines(
+    order: WooOrder, rates: Mapping[str, WooTaxLine], coupons: Sequence[OrderDiscount], jurisdiction: str
+) -> list[OrderLine]:
+    inclusive = order.prices_include_tax
+    currency = order.currency
+    discounts = [
+        (item.subtotal + item.subtotal_tax) - (item.total + item.total_tax)
+        if inclusive
+        else item.subtotal - item.total
+        for item in order.line_items
+    ]
+    allocations = _coupon_allocations(discounts, coupons, currency)
+    lines = []
+    for i, item in enumerate(order.line_items):
+        try:
+            lines.append(
+                OrderLine(
+                    line_id=item.id,
+                    sku=(item.sku or "").strip(),
+                    name=(item.name or item.sku or "")[:_NAME_MAX],
+                    quantity=item.quantity,
+                    unit_price=_unit_price(item, i, currency, inclusive),
+                    discount=discounts[i],
+                    discounts=allocations[i],
+                    tax=item.total_tax,
+                    taxes=_taxes(item.taxes, item.total_tax, rates, currency, jurisdiction),
+                )
+            )
+        except ValidationError as exc:
+            raise payload_error(exc, ("line_items", i), {"line_id": "id", "unit_price": "subtotal"}) from None
+    return lines
 
 
 def parse_woocommerce_order(payload: Mapping[str, Any]) -> CanonicalOrder:
@@ -289,9 +509,25 @@ def parse_woocommerce_order(payload: Mapping[str, Any]) -> CanonicalOrder:
     except ValidationError as exc:
         raise payload_error(exc) from None
     _semantic_checks(order)
-    lines = [_line(item, i, order.currency) for i, item in enumerate(order.line_items)]
+    inclusive = order.prices_include_tax
     source, ship = _ship_to(order)
     address = _address(source, ship)
+    jurisdiction = address.jurisdiction
+    rates = {t.rate_id: t for t in order.tax_lines}
+    coupons = [
+        OrderDiscount(
+            key=coupon.code.strip() or f"coupon {i + 1}",
+            kind="coupon",
+            code=coupon.code.strip() or None,
+            amount=coupon.discount + coupon.discount_tax if inclusive else coupon.discount,
+        )
+        for i, coupon in enumerate(order.coupon_lines)
+    ]
+    shipping = _charges(order.shipping_lines, "shipping", order, rates, jurisdiction)
+    fees = _charges(order.fee_lines, "fee", order, rates, jurisdiction)
+    stated_shipping = order.shipping_total
+    if stated_shipping is not None and inclusive:
+        stated_shipping += order.shipping_tax or ZERO
     try:
         return CanonicalOrder(
             channel=CHANNEL,
@@ -299,12 +535,36 @@ def parse_woocommerce_order(payload: Mapping[str, Any]) -> CanonicalOrder:
             currency=order.currency,
             customer=_customer(order, address.name),
             shipping_address=address,
-            lines=lines,
-            shipping_total=sum((s.total for s in order.shipping_lines), ZERO),
+            lines=_lines(order, rates, coupons, jurisdiction),
+            shipping_total=stated_shipping
+            if stated_shipping is not None
+            else sum((c.net for c in shipping), ZERO),
             tax_total=order.total_tax,
             grand_total=order.total,
             placed_at=order.date_created_gmt,
             entered_by=ENTERED_BY,
+            prices_include_tax=inclusive,
+            tax_rounding="line",
+            discounts=coupons,
+            shipping_lines=shipping,
+            fees=fees,
+            channel_totals=ChannelTotals(
+                discount_total=order.discount_total + order.discount_tax
+                if inclusive
+                else order.discount_total,
+                shipping_tax=order.shipping_tax,
+                tax_lines=[
+                    TaxLine(
+                        title=(t.label or t.rate_code or "Tax").strip()[:TITLE_MAX] or "Tax",
+                        rate=t.rate_percent,
+                        amount=t.tax_total + t.shipping_tax_total,
+                        level=guess_level(t.label or t.rate_code),
+                        jurisdiction=jurisdiction,
+                        compound=t.compound,
+                    )
+                    for t in order.tax_lines
+                ],
+            ),
         )
     except ValidationError as exc:
         raise payload_error(

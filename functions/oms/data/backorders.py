@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderLineAttribute, OrderRecord
+from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderDiscountAttribute, OrderRecord
 from oms.data.orders import history_entry, transition_update
+from oms.data.pricing import TaxKeys, lines_attribute
 from oms.domain.errors import ReservationConflictError
+from oms.domain.order import OrderLine
 from oms.domain.status import OrderStatus
 
 
@@ -163,8 +164,8 @@ def split_order(
     record: OrderRecord,
     *,
     child_id: str,
-    ships_now: Sequence[Mapping[str, Any]],
-    backordered: Sequence[Mapping[str, Any]],
+    ships_now: Sequence[OrderLine],
+    backordered: Sequence[OrderLine],
     child_totals: Mapping[str, Decimal],
     missing: Mapping[str, int],
     escalate_after: timedelta,
@@ -176,6 +177,9 @@ def split_order(
 
     Returns False when the order changed meanwhile (split already, amended, or moved on)."""
     key = queue_key(at, child_id)
+    tax_keys = TaxKeys.stored(record)
+    child_lines = lines_attribute(backordered, tax_keys)
+    parent_lines = lines_attribute(ships_now, tax_keys)
     reason = f"split from {record.order_id}: the units not available at {at.isoformat()}"
     child = OrderRecord(
         child_id,
@@ -186,7 +190,17 @@ def split_order(
         currency=record.currency,
         customer=record.customer,
         shipping_address=record.shipping_address,
-        lines=[OrderLineAttribute(**line) for line in backordered],
+        lines=child_lines,
+        tax_keys=tax_keys.attribute(),
+        prices_include_tax=record.prices_include_tax,
+        tax_rounding=record.tax_rounding,
+        tax_calculator=record.tax_calculator,
+        # The parent's discounts by name, for the child invoice's labels; their amounts stay the parent's.
+        discounts=[
+            OrderDiscountAttribute(**{**dict(d.attribute_values), "amount": None})
+            for d in record.discounts or []
+        ]
+        or None,
         computed_tax_total=child_totals["tax_total"],
         placed_at=record.placed_at,
         received_at=record.received_at,
@@ -203,7 +217,8 @@ def split_order(
         setattr(child, name, child_totals[name])
     units = sum(missing.values())
     parent_actions: list[Action] = [
-        OrderRecord.lines.set([OrderLineAttribute(**line) for line in ships_now]),
+        OrderRecord.lines.set(parent_lines),
+        *([OrderRecord.tax_keys.set(tax_keys.attribute() or [])] if tax_keys.keys else []),
         OrderRecord.revision.add(1),
         OrderRecord.backorder_order_id.set(child_id),
         OrderRecord.updated_at.set(at),

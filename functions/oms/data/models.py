@@ -47,6 +47,29 @@ class CustomerAttribute(MapAttribute[str, Any]):
     email = UnicodeAttribute(null=True)
 
 
+class TaxLineAttribute(MapAttribute[str, Any]):
+    """A tax line in full (the channel's order-level tax lines)."""
+
+    title = UnicodeAttribute()
+    rate = DecimalAttribute(null=True)
+    amount = DecimalAttribute()
+    level = UnicodeAttribute()
+    jurisdiction = UnicodeAttribute(null=True)
+    compound = BooleanAttribute(null=True)
+    """Stored only when true (most tax lines are not compound)."""
+
+
+class TaxKeyAttribute(MapAttribute[str, Any]):
+    """One jurisdiction's tax as the order's items carry it, stored once per order; items refer to it by
+    position (`"<index>=<amount>"`), which keeps an order item small (DynamoDB bills writes per KB)."""
+
+    title = UnicodeAttribute(attr_name="t")
+    rate = DecimalAttribute(null=True, attr_name="r")
+    level = UnicodeAttribute(attr_name="l")
+    jurisdiction = UnicodeAttribute(null=True, attr_name="j")
+    compound = BooleanAttribute(null=True, attr_name="c")
+
+
 class OrderLineAttribute(MapAttribute[str, Any]):
     line_id = UnicodeAttribute()
     sku = UnicodeAttribute()
@@ -55,6 +78,46 @@ class OrderLineAttribute(MapAttribute[str, Any]):
     unit_price = DecimalAttribute()
     discount = DecimalAttribute()
     tax = DecimalAttribute()
+    discounts = ListAttribute[str](null=True)
+    """The discount by order discount: `"<discount key>=<amount>"`."""
+    taxes = ListAttribute[str](null=True)
+    """The tax by jurisdiction: `"<index into the order's tax_keys>=<amount>"`."""
+    taxable = BooleanAttribute(null=True)
+
+
+class ChargeAttribute(MapAttribute[str, Any]):
+    """A shipping line or a fee (discounts and taxes encoded as on a line)."""
+
+    charge_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    amount = DecimalAttribute()
+    discount = DecimalAttribute()
+    discounts = ListAttribute[str](null=True)
+    tax = DecimalAttribute()
+    taxes = ListAttribute[str](null=True)
+    taxable = BooleanAttribute(null=True)
+
+
+class OrderDiscountAttribute(MapAttribute[str, Any]):
+    key = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    code = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    target = UnicodeAttribute()
+    value_type = UnicodeAttribute(null=True)
+    value = DecimalAttribute(null=True)
+    allocation_method = UnicodeAttribute(null=True)
+    target_selection = UnicodeAttribute(null=True)
+    amount = DecimalAttribute(null=True)
+
+
+class ChannelTotalsAttribute(MapAttribute[str, Any]):
+    subtotal = DecimalAttribute(null=True)
+    net_subtotal = DecimalAttribute(null=True)
+    discount_total = DecimalAttribute(null=True)
+    shipping_tax = DecimalAttribute(null=True)
+    fee_total = DecimalAttribute(null=True)
+    tax_lines = ListAttribute(of=TaxLineAttribute, null=True)
 
 
 class StatusChangeAttribute(MapAttribute[str, Any]):
@@ -137,6 +200,18 @@ class OrderRecord(Model):
     tax_total = DecimalAttribute()
     grand_total = DecimalAttribute()
     computed_tax_total = DecimalAttribute(null=True)
+    prices_include_tax = BooleanAttribute(null=True)
+    tax_rounding = UnicodeAttribute(null=True)
+    tax_keys = ListAttribute(of=TaxKeyAttribute, null=True)
+    """The jurisdictions the items' taxes refer to (see TaxKeyAttribute)."""
+    discounts = ListAttribute(of=OrderDiscountAttribute, null=True)
+    """The order's discounts as the channel declared them (codes, automatic discounts, coupons)."""
+    shipping_lines = ListAttribute(of=ChargeAttribute, null=True)
+    fees = ListAttribute(of=ChargeAttribute, null=True)
+    channel_totals = ChannelTotalsAttribute(null=True)
+    """Totals the channel stated beyond tax and grand total (checked by validation)."""
+    tax_calculator = UnicodeAttribute(null=True)
+    """Which calculator validation checked the tax with, and its source (table version, engine)."""
     allocation = ListAttribute(of=AllocationLineAttribute, null=True)
     allocation_reason = UnicodeAttribute(null=True)
     allocation_choices = ListAttribute[str](null=True)
@@ -351,6 +426,29 @@ class ShipmentRecord(Model):
     events = ListAttribute(of=StatusChangeAttribute)
 
 
+class ChannelNotificationRecord(Model):
+    """One notification to a sales channel (a shipment, a delivery, a cancellation) and how it went: the
+    audit of what the channel was told, and the guard that tells each fact once."""
+
+    class Meta(_Unbound):
+        pass
+
+    notification_id = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    shipment_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()  # SENDING | RETRYING | DELIVERED | SKIPPED
+    attempts = NumberAttribute(default=1)
+    attempt_at = UTCDateTime(null=True)
+    """When the attempt now SENDING started (a crashed one is taken over after a grace period)."""
+    channel_reference = UnicodeAttribute(null=True)
+    """What the channel created (a Shopify fulfillment id, a WooCommerce note id)."""
+    detail = UnicodeAttribute(null=True)
+    first_attempt_at = UTCDateTime()
+    finished_at = UTCDateTime(null=True)
+
+
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
@@ -363,6 +461,7 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (InvoiceRecord, "invoices_table"),
     (InvoiceSequenceRecord, "invoices_table"),
     (ShipmentRecord, "shipments_table"),
+    (ChannelNotificationRecord, "channel_notifications_table"),
 )
 
 

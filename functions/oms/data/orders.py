@@ -14,10 +14,10 @@ from oms.data.models import (
     AddressAttribute,
     AllocationLineAttribute,
     CustomerAttribute,
-    OrderLineAttribute,
     OrderRecord,
     StatusChangeAttribute,
 )
+from oms.data.pricing import lines_of, pricing_attributes
 from oms.domain.errors import InvalidTransitionError, OrderNotFoundError
 from oms.domain.order import (
     Address,
@@ -25,10 +25,10 @@ from oms.domain.order import (
     BackorderLine,
     CanonicalOrder,
     Customer,
-    OrderLine,
     OrderView,
     StatusChange,
     Totals,
+    pricing_input_of,
 )
 from oms.domain.status import ALLOWED_TRANSITIONS, BillingStatus, OrderStatus
 
@@ -59,7 +59,7 @@ def new_order_record(order: CanonicalOrder, received_at: datetime) -> OrderRecor
         currency=order.currency,
         customer=CustomerAttribute(**order.customer.model_dump()),
         shipping_address=AddressAttribute(**order.shipping_address.model_dump()),
-        lines=[OrderLineAttribute(**line.model_dump()) for line in order.lines],
+        **pricing_attributes(pricing_input_of(order)),
         subtotal=order.subtotal,
         discount_total=order.discount_total,
         shipping_total=order.shipping_total,
@@ -139,22 +139,21 @@ def record_cancellation_before_creation(order_id: str, *, by: str, reason: str, 
 def fill_placeholder(existing: OrderRecord, order: CanonicalOrder, at: datetime) -> OrderRecord:
     """Give a cancelled placeholder the order's content (it stays CANCELLED). Idempotent."""
     full = new_order_record(order, at)
+    kept = {
+        "order_id",
+        "status",
+        "billing_status",
+        "history",
+        "revision",
+        "received_at",
+        "updated_at",
+        "entered_by",
+    }
+    # Every content attribute the order brings (its pricing components included), whatever their names.
     actions: list[Action] = [
         getattr(OrderRecord, name).set(getattr(full, name))
-        for name in (
-            "channel",
-            "external_id",
-            "currency",
-            "customer",
-            "shipping_address",
-            "lines",
-            "subtotal",
-            "discount_total",
-            "shipping_total",
-            "tax_total",
-            "grand_total",
-            "placed_at",
-        )
+        for name in sorted(full.attribute_values)
+        if name not in kept and getattr(full, name) is not None
     ]
     actions += [
         OrderRecord.entered_by.set(order.entered_by),
@@ -298,7 +297,7 @@ def to_view(record: OrderRecord) -> OrderView:
         shipment_exception=record.shipment_exception,
         customer=Customer(**dump(record.customer)),
         shipping_address=ship_to(record),
-        lines=[OrderLine(**dump(line)) for line in record.lines],
+        lines=lines_of(record),
         totals=Totals(
             currency=currency,
             subtotal=record.subtotal,

@@ -195,14 +195,16 @@ _COLUMNS: tuple[tuple[str, float, str], ...] = (
 )
 
 
-def _line_table(pdf: FPDF, doc: InvoiceDocument) -> None:
-    currency = doc.currency
+def _table(
+    pdf: FPDF, columns: tuple[tuple[str, float, str], ...], rows: list[list[str]], *, scale: float = 1.0
+) -> None:
     pdf.set_font(_FONT, size=8.5)
     pdf.set_draw_color(*_RULE)
     with pdf.table(
-        col_widths=tuple(width for _, width, _ in _COLUMNS),
-        width=pdf.epw,
-        text_align=tuple(align for _, _, align in _COLUMNS),
+        col_widths=tuple(width for _, width, _ in columns),
+        width=pdf.epw * scale,
+        align="RIGHT" if scale < 1 else "CENTER",
+        text_align=tuple(align for _, _, align in columns),
         borders_layout="HORIZONTAL_LINES",
         headings_style=FontFace(emphasis="BOLD", fill_color=_HEADING_FILL),
         line_height=4.6,
@@ -210,18 +212,119 @@ def _line_table(pdf: FPDF, doc: InvoiceDocument) -> None:
         repeat_headings=1,
     ) as table:
         heading = table.row()
-        for title, _, _ in _COLUMNS:
+        for title, _, _ in columns:
             heading.cell(title)
-        for line in doc.lines:
+        for values in rows:
             row = table.row()
-            row.cell(latin1(line.sku))
-            row.cell(latin1(line.description))
-            row.cell(str(line.quantity))
-            row.cell(_money(line.unit_price, currency))
-            row.cell(_money(line.discount, currency) if line.discount else "-")
-            row.cell(_money(line.net_amount, currency))
-            row.cell(_percent(line.tax_rate))
-            row.cell(_money(line.tax_amount, currency))
+            for value in values:
+                row.cell(latin1(value))
+
+
+def _rate(rate: Decimal | None) -> str:
+    return _percent(rate) if rate is not None else "-"
+
+
+def _line_table(pdf: FPDF, doc: InvoiceDocument) -> None:
+    currency = doc.currency
+    rows = [
+        [
+            line.sku,
+            line.description,
+            str(line.quantity),
+            _money(line.unit_price, currency),
+            _money(line.discount, currency) if line.discount else "-",
+            _money(line.net_amount, currency),
+            _rate(line.tax_rate),
+            _money(line.tax_amount, currency),
+        ]
+        for line in doc.lines
+    ]
+    _table(pdf, _COLUMNS, rows)
+
+
+_CHARGE_COLUMNS: tuple[tuple[str, float, str], ...] = (
+    ("Shipping and fees", 76, "LEFT"),
+    ("Amount", 30, "RIGHT"),
+    ("Discount", 18, "RIGHT"),
+    ("Net", 21, "RIGHT"),
+    ("Tax %", 14, "RIGHT"),
+    ("Tax", 21, "RIGHT"),
+)
+
+_DISCOUNT_COLUMNS: tuple[tuple[str, float, str], ...] = (
+    ("Discount", 76, "LEFT"),
+    ("Kind", 30, "LEFT"),
+    ("On lines", 26, "RIGHT"),
+    ("On shipping", 26, "RIGHT"),
+    ("Total", 22, "RIGHT"),
+)
+
+_TAX_COLUMNS: tuple[tuple[str, float, str], ...] = (
+    ("Tax by jurisdiction", 80, "LEFT"),
+    ("Rate", 26, "RIGHT"),
+    ("Taxable amount", 48, "RIGHT"),
+    ("Tax", 26, "RIGHT"),
+)
+
+
+def _section(pdf: FPDF, height: float) -> None:
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    pdf.ln(4)
+
+
+def _charges(pdf: FPDF, doc: InvoiceDocument) -> None:
+    if not doc.charges:
+        return
+    currency = doc.currency
+    _section(pdf, 14)
+    rows = [
+        [
+            ("Shipping: " if c.kind == "SHIPPING" else "Fee: ") + c.description,
+            _money(c.amount, currency),
+            _money(c.discount, currency) if c.discount else "-",
+            _money(c.net_amount, currency),
+            _rate(c.tax_rate),
+            _money(c.tax_amount, currency),
+        ]
+        for c in doc.charges
+    ]
+    _table(pdf, _CHARGE_COLUMNS, rows)
+
+
+def _discounts(pdf: FPDF, doc: InvoiceDocument) -> None:
+    if not doc.discounts:
+        return
+    currency = doc.currency
+    _section(pdf, 14)
+    rows = [
+        [
+            d.label,
+            d.kind,
+            _money(d.on_lines, currency),
+            _money(d.on_shipping, currency) if d.on_shipping else "-",
+            _money(d.amount, currency),
+        ]
+        for d in doc.discounts
+    ]
+    _table(pdf, _DISCOUNT_COLUMNS, rows)
+
+
+def _tax_summary(pdf: FPDF, doc: InvoiceDocument) -> None:
+    if not doc.taxes:
+        return
+    currency = doc.currency
+    _section(pdf, 14)
+    rows = [
+        [
+            t.title,
+            _rate(t.rate),
+            _money(t.taxable_amount, currency) if t.taxable_amount is not None else "-",
+            _money(t.amount, currency),
+        ]
+        for t in doc.taxes
+    ]
+    _table(pdf, _TAX_COLUMNS, rows)
 
 
 def _totals(pdf: FPDF, doc: InvoiceDocument) -> None:
@@ -230,9 +333,13 @@ def _totals(pdf: FPDF, doc: InvoiceDocument) -> None:
     if doc.discount_total:
         rows.append(("Discounts", -doc.discount_total))
     rows.append(("Shipping", doc.shipping_total))
+    if doc.fee_total or any(c.kind == "FEE" for c in doc.charges):
+        rows.append(("Fees", doc.fee_total))
+    rows.append(("Tax included" if doc.prices_include_tax else "Tax", doc.tax_total))
     if doc.shipping_tax:
-        rows.append(("Tax on shipping", doc.shipping_tax))
-    rows.append(("Tax", doc.tax_total))
+        rows.append(("  of which on shipping", doc.shipping_tax))
+    if doc.fee_tax:
+        rows.append(("  of which on fees", doc.fee_tax))
     height = 5.5 * len(rows) + 12
     if pdf.will_page_break(height + 4):
         pdf.add_page()
@@ -255,7 +362,8 @@ def _totals(pdf: FPDF, doc: InvoiceDocument) -> None:
 
 def _closing(pdf: FPDF, doc: InvoiceDocument) -> None:
     text = (
-        f"Please pay {_money(doc.grand_total, doc.currency)} {doc.currency} by {doc.due_date.isoformat()}, "
+        ("Prices include tax. " if doc.prices_include_tax else "")
+        + f"Please pay {_money(doc.grand_total, doc.currency)} {doc.currency} by {doc.due_date.isoformat()}, "
         f"quoting invoice {doc.invoice_number}. Amounts already paid at checkout need no further action."
     )
     if pdf.will_page_break(14):
@@ -281,6 +389,9 @@ def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
     pdf.add_page()
     _header(pdf, doc)
     _line_table(pdf, doc)
+    _charges(pdf, doc)
+    _discounts(pdf, doc)
+    _tax_summary(pdf, doc)
     _totals(pdf, doc)
     _closing(pdf, doc)
     return bytes(pdf.output())

@@ -1,53 +1,34 @@
 """The invoice document: what finance receives as JSON (and as a PDF rendered from it).
 
-An `InvoiceDocument` can only exist when its amounts add up: every line's net is its gross less its discount,
-the header sums are the line sums, and subtotal - discounts + shipping + tax = grand total, all exactly in the
-currency's minor unit. Money serialises as strings in JSON, so no consumer reads it as a float.
+Built from an order's price breakdown (`oms.pricing.breakdown`): lines with their discounts and tax by
+jurisdiction, shipping lines and fees with their own tax, the discounts per code, the tax per jurisdiction.
+An `InvoiceDocument` can only exist when its amounts add up: every line's net is its gross less its
+discount, every item's tax lines add up to its tax, the header sums are the item sums, the tax per
+jurisdiction adds up to the tax total, and subtotal - discounts + shipping + fees (+ tax, when prices are
+tax-exclusive) = grand total, all exactly in the currency's minor unit. Money serialises as strings in
+JSON, so no consumer reads it as a float.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
     model_validator,
 )
 
 from oms.domain.order import Address, SafeId, Sku, Text
-from oms.money import MINOR_UNITS, ZERO, NonNegativeMoney, scale_violation
+from oms.domain.pricing import TaxLevel, TaxRate, Title
+from oms.money import MINOR_UNITS, ZERO, Money, NonNegativeMoney, scale_violation
 
-
-def _rate(value: object) -> Decimal:
-    if isinstance(value, float | bool):
-        raise ValueError("a tax rate must be given as a string or Decimal, not a float")
-    try:
-        return Decimal(str(value))
-    except ArithmeticError as exc:
-        raise ValueError(f"not a decimal rate: {value!r}") from exc
-
-
-def _rate_range(value: Decimal) -> Decimal:
-    if not value.is_finite() or value < 0 or value > 1:
-        raise ValueError("a tax rate is a fraction between 0 and 1 (0.0725 for 7.25 %)")
-    return value
-
-
-TaxRate = Annotated[
-    Decimal,
-    BeforeValidator(_rate),
-    AfterValidator(_rate_range),
-    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
-]
-"""A tax rate as a fraction (Decimal('0.0725') for 7.25 %); a string in JSON."""
+__all__ = ["TaxRate"]
 
 
 def _utc(value: datetime) -> datetime:
@@ -75,6 +56,29 @@ class Party(BaseModel):
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
 
 
+class InvoiceTax(BaseModel):
+    """A tax on one item, or (in `InvoiceDocument.taxes`) one jurisdiction's tax over the whole invoice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: Title
+    rate: TaxRate | None = None
+    level: TaxLevel = TaxLevel.COMBINED
+    jurisdiction: Annotated[str, StringConstraints(max_length=64)] | None = None
+    taxable_amount: Money | None = None
+    """On the whole-invoice lines: the amount the jurisdiction taxed."""
+    amount: Money
+
+
+class InvoiceDiscountShare(BaseModel):
+    """The part of one discount carried by one line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    discount: Title
+    amount: NonNegativeMoney
+
+
 class InvoiceLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -84,10 +88,13 @@ class InvoiceLine(BaseModel):
     unit_price: NonNegativeMoney
     discount: NonNegativeMoney = ZERO
     """Total discount on the line (not per unit)."""
+    discounts: list[InvoiceDiscountShare] = Field(default_factory=list)
     net_amount: NonNegativeMoney
     """unit_price * quantity - discount."""
-    tax_rate: TaxRate
+    tax_rate: TaxRate | None = None
+    """The line's combined rate (None when a tax was stated without a rate)."""
     tax_amount: NonNegativeMoney
+    taxes: list[InvoiceTax] = Field(default_factory=list)
 
     @property
     def gross_amount(self) -> Decimal:
@@ -102,7 +109,50 @@ class InvoiceLine(BaseModel):
                 f"line {self.sku}: net_amount {self.net_amount} is not "
                 f"{self.unit_price} x {self.quantity} - {self.discount}"
             )
+        if self.discounts and sum((d.amount for d in self.discounts), ZERO) != self.discount:
+            raise ValueError(f"line {self.sku}: the discounts do not add up to {self.discount}")
+        if self.taxes and sum((t.amount for t in self.taxes), ZERO) != self.tax_amount:
+            raise ValueError(f"line {self.sku}: the tax lines do not add up to {self.tax_amount}")
         return self
+
+
+class InvoiceCharge(BaseModel):
+    """A shipping line or a fee on the invoice, with its own discount and tax."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["SHIPPING", "FEE"]
+    description: Title
+    amount: Money
+    discount: NonNegativeMoney = ZERO
+    net_amount: Money
+    tax_rate: TaxRate | None = None
+    tax_amount: Money = ZERO
+    taxes: list[InvoiceTax] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> InvoiceCharge:
+        if self.net_amount != self.amount - self.discount:
+            raise ValueError(f"{self.description}: net_amount is not amount - discount")
+        if self.taxes and sum((t.amount for t in self.taxes), ZERO) != self.tax_amount:
+            raise ValueError(f"{self.description}: the tax lines do not add up to {self.tax_amount}")
+        return self
+
+
+class InvoiceDiscount(BaseModel):
+    """One discount of the order (a code, an automatic discount, a coupon) and where it went."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: Title
+    kind: str
+    on_lines: NonNegativeMoney = ZERO
+    on_shipping: NonNegativeMoney = ZERO
+    on_fees: NonNegativeMoney = ZERO
+
+    @property
+    def amount(self) -> Decimal:
+        return self.on_lines + self.on_shipping + self.on_fees
 
 
 class InvoiceDocument(BaseModel):
@@ -112,7 +162,7 @@ class InvoiceDocument(BaseModel):
 
     invoice_number: SafeId
     order_id: SafeId
-    external_id: SafeId
+    external_id: Annotated[str, StringConstraints(max_length=100)]
     channel: SafeId
     issued_at: UtcDatetime
     due_date: date
@@ -121,13 +171,25 @@ class InvoiceDocument(BaseModel):
     bill_to: Party
     ship_to: Address
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    prices_include_tax: bool = False
+    """When true, line prices, shipping and fees include their tax: the tax is shown, not added."""
     lines: list[InvoiceLine] = Field(min_length=1)
+    charges: list[InvoiceCharge] = Field(default_factory=list)
+    """Shipping lines and fees (when empty, `shipping_total` and `shipping_tax` stand alone)."""
+    discounts: list[InvoiceDiscount] = Field(default_factory=list)
+    """The discounts per code (their line parts are already in the lines' discounts)."""
+    taxes: list[InvoiceTax] = Field(default_factory=list)
+    """The tax per jurisdiction over the whole invoice."""
     subtotal: NonNegativeMoney
     """Sum of the lines' unit_price * quantity (before discounts)."""
     discount_total: NonNegativeMoney
+    """Sum of the lines' discounts (shipping discounts are in the shipping charges)."""
     shipping_total: NonNegativeMoney
+    """Shipping after its discounts."""
     shipping_tax: NonNegativeMoney = ZERO
-    """Tax charged on shipping (some jurisdictions tax it); part of tax_total, on no line."""
+    """Tax charged on shipping; part of tax_total, on no line."""
+    fee_total: Money = ZERO
+    fee_tax: Money = ZERO
     tax_total: NonNegativeMoney
     grand_total: NonNegativeMoney
 
@@ -145,6 +207,8 @@ class InvoiceDocument(BaseModel):
             ("discount_total", self.discount_total),
             ("shipping_total", self.shipping_total),
             ("shipping_tax", self.shipping_tax),
+            ("fee_total", self.fee_total),
+            ("fee_tax", self.fee_tax),
             ("tax_total", self.tax_total),
             ("grand_total", self.grand_total),
         ]
@@ -155,6 +219,14 @@ class InvoiceDocument(BaseModel):
                 (f"lines[{i}].net_amount", line.net_amount),
                 (f"lines[{i}].tax_amount", line.tax_amount),
             ]
+            amounts += [(f"lines[{i}].taxes", t.amount) for t in line.taxes]
+        for i, charge in enumerate(self.charges):
+            amounts += [
+                (f"charges[{i}].amount", charge.amount),
+                (f"charges[{i}].discount", charge.discount),
+                (f"charges[{i}].tax_amount", charge.tax_amount),
+            ]
+        amounts += [(f"taxes[{i}].amount", t.amount) for i, t in enumerate(self.taxes)]
         name = scale_violation(amounts, currency)
         if name is not None:
             raise ValueError(f"{name} has more decimals than {currency} allows")
@@ -165,13 +237,25 @@ class InvoiceDocument(BaseModel):
 
         must_equal("subtotal", self.subtotal, sum((line.gross_amount for line in self.lines), ZERO))
         must_equal("discount_total", self.discount_total, sum((line.discount for line in self.lines), ZERO))
+        if self.charges:
+            shipping = [c for c in self.charges if c.kind == "SHIPPING"]
+            fees = [c for c in self.charges if c.kind == "FEE"]
+            must_equal("shipping_total", self.shipping_total, sum((c.net_amount for c in shipping), ZERO))
+            must_equal("shipping_tax", self.shipping_tax, sum((c.tax_amount for c in shipping), ZERO))
+            must_equal("fee_total", self.fee_total, sum((c.net_amount for c in fees), ZERO))
+            must_equal("fee_tax", self.fee_tax, sum((c.tax_amount for c in fees), ZERO))
         line_tax = sum((line.tax_amount for line in self.lines), ZERO)
-        must_equal("tax_total", self.tax_total, line_tax + self.shipping_tax)
-        expected_grand = self.subtotal - self.discount_total + self.shipping_total + self.tax_total
+        must_equal("tax_total", self.tax_total, line_tax + self.shipping_tax + self.fee_tax)
+        if self.taxes:
+            must_equal("tax_total", self.tax_total, sum((t.amount for t in self.taxes), ZERO))
+        expected_grand = self.subtotal - self.discount_total + self.shipping_total + self.fee_total
+        if not self.prices_include_tax:
+            expected_grand += self.tax_total
         if self.grand_total != expected_grand:
+            added = "" if self.prices_include_tax else " + tax_total"
             raise ValueError(
                 f"grand_total {self.grand_total} is not subtotal - discount_total + shipping_total"
-                f" + tax_total ({expected_grand})"
+                f" + fee_total{added} ({expected_grand})"
             )
         if self.due_date < self.issued_at.date():
             raise ValueError("due_date is before the invoice date")

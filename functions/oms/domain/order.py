@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from oms.domain.pricing import (
+    LINE_DISCOUNT,
+    ChannelTotals,
+    Charge,
+    DiscountAllocation,
+    ItemKind,
+    OrderDiscount,
+    PriceBreakdown,
+    TaxLine,
+    TaxRounding,
+)
 from oms.domain.status import BillingStatus, HoldReason, OrderStatus
 from oms.money import MINOR_UNITS, ZERO, Money, NonNegativeMoney, round_money, scale_violation
 
@@ -29,7 +41,15 @@ def _clean_text(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
-Text = Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean_text)]
+TEXT_MAX = 255
+"""Names and address lines: Shopify's hard limit for its address and title fields is 255 characters (a
+Shopify engineer in Shopify/active_shipping#290; "Shopify allows up to 255" in
+frappe/ecommerce_integrations#234). WooCommerce keeps them in `text` columns (up to 64 KB: the
+`wc_order_addresses` schema in woocommerce/woocommerce, src/Internal/DataStores/Orders/
+OrdersTableDataStore.php), so a longer WooCommerce address is refused with the field named, and a longer
+name is shortened to this length."""
+
+Text = Annotated[str, StringConstraints(max_length=TEXT_MAX), AfterValidator(_clean_text)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,3}$")]
 
@@ -80,10 +100,38 @@ class OrderLine(BaseModel):
     """Total discount on this line (not per unit)."""
     tax: NonNegativeMoney = ZERO
     """Tax the channel charged on this line."""
+    discounts: list[DiscountAllocation] = Field(default_factory=list, max_length=50)
+    """The line's discount by order discount (Shopify `discount_allocations`); empty when the channel
+    gives the line's discount only as a total."""
+    taxes: list[TaxLine] = Field(default_factory=list, max_length=20)
+    """The line's tax by jurisdiction (state, county, city, district); empty when the channel gives only
+    the total."""
+    taxable: bool = True
+
+    @property
+    def gross_amount(self) -> Decimal:
+        return self.unit_price * self.quantity
 
     @property
     def net_amount(self) -> Decimal:
         return self.unit_price * self.quantity - self.discount
+
+    @property
+    def discount_allocations(self) -> list[DiscountAllocation]:
+        """The discount by order discount; a line-only discount when the channel did not itemize it."""
+        if self.discounts or not self.discount:
+            return list(self.discounts)
+        return [DiscountAllocation(discount=LINE_DISCOUNT, amount=self.discount)]
+
+    @model_validator(mode="after")
+    def _check_details(self) -> OrderLine:
+        if self.discounts and sum((d.amount for d in self.discounts), ZERO) != self.discount:
+            raise ValueError(f"line {self.line_id}: the discount allocations do not add up to the discount")
+        if self.taxes and sum((t.amount for t in self.taxes), ZERO) != self.tax:
+            raise ValueError(f"line {self.line_id}: the tax lines do not add up to the tax")
+        if self.discount > self.gross_amount:
+            raise ValueError(f"line {self.line_id}: the discount exceeds the line amount")
+        return self
 
 
 class CanonicalOrder(BaseModel):
@@ -98,11 +146,19 @@ class CanonicalOrder(BaseModel):
     shipping_address: Address
     lines: list[OrderLine] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
     shipping_total: NonNegativeMoney = ZERO
+    """What the channel says shipping costs, after shipping discounts (tax-inclusive when prices are)."""
     tax_total: NonNegativeMoney
     grand_total: NonNegativeMoney
     placed_at: datetime
     entered_by: SafeId
     """Who entered the order: the channel integration (e.g. `channel:shopify`) or an ERP user."""
+    prices_include_tax: bool = False
+    tax_rounding: TaxRounding = "line"
+    discounts: list[OrderDiscount] = Field(default_factory=list, max_length=50)
+    shipping_lines: list[Charge] = Field(default_factory=list, max_length=20)
+    """Empty when the channel gives shipping only as `shipping_total` (then one untaxed charge)."""
+    fees: list[Charge] = Field(default_factory=list, max_length=20)
+    channel_totals: ChannelTotals = Field(default_factory=ChannelTotals)
 
     @model_validator(mode="after")
     def _check_money(self) -> CanonicalOrder:
@@ -121,12 +177,36 @@ class CanonicalOrder(BaseModel):
                 (f"lines[{line.line_id}].discount", line.discount),
                 (f"lines[{line.line_id}].tax", line.tax),
             ]
+            amounts += [(f"lines[{line.line_id}].taxes", t.amount) for t in line.taxes]
+            amounts += [(f"lines[{line.line_id}].discounts", d.amount) for d in line.discounts]
+        for kind, charges in (("shipping_lines", self.shipping_lines), ("fees", self.fees)):
+            for charge in charges:
+                amounts += [
+                    (f"{kind}[{charge.charge_id}].amount", charge.amount),
+                    (f"{kind}[{charge.charge_id}].discount", charge.discount),
+                    (f"{kind}[{charge.charge_id}].tax", charge.tax),
+                ]
+                amounts += [(f"{kind}[{charge.charge_id}].taxes", t.amount) for t in charge.taxes]
+        amounts += [(f"discounts[{d.key}].amount", d.amount) for d in self.discounts if d.amount is not None]
+        totals = self.channel_totals
+        amounts += [
+            (f"channel_totals.{name}", value)
+            for name in ("subtotal", "net_subtotal", "discount_total", "shipping_tax", "fee_total")
+            if (value := getattr(totals, name)) is not None
+        ]
+        amounts += [("channel_totals.tax_lines", t.amount) for t in totals.tax_lines]
         field = scale_violation(amounts, self.currency)
         if field is not None:
             raise ValueError(f"{field} has more decimals than {self.currency} allows")
         line_ids = [line.line_id for line in self.lines]
         if len(set(line_ids)) != len(line_ids):
             raise ValueError("line ids must be unique within an order")
+        charge_ids = [c.charge_id for c in (*self.shipping_lines, *self.fees)]
+        if len(set(charge_ids)) != len(charge_ids):
+            raise ValueError("shipping line and fee ids must be unique within an order")
+        keys = [d.key for d in self.discounts]
+        if len(set(keys)) != len(keys):
+            raise ValueError("discount keys must be unique within an order")
         return self
 
     @property
@@ -140,6 +220,55 @@ class CanonicalOrder(BaseModel):
     @property
     def discount_total(self) -> Decimal:
         return round_money(sum((line.discount for line in self.lines), ZERO), self.currency)
+
+
+class PricingInput(BaseModel):
+    """An order's pricing components, whatever channel they came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    currency: str
+    prices_include_tax: bool = False
+    tax_rounding: TaxRounding = "line"
+    lines: list[OrderLine]
+    shipping_lines: list[Charge] = Field(default_factory=list)
+    fees: list[Charge] = Field(default_factory=list)
+    discounts: list[OrderDiscount] = Field(default_factory=list)
+    shipping_total: Money = ZERO
+    """Stated by the channel (net of shipping discounts)."""
+    tax_total: Money
+    """Stated by the channel."""
+    grand_total: Money
+    """Stated by the channel."""
+    channel_totals: ChannelTotals = Field(default_factory=ChannelTotals)
+
+    @property
+    def charges(self) -> list[tuple[ItemKind, Charge]]:
+        return [(ItemKind.SHIPPING, c) for c in self.shipping_lines] + [(ItemKind.FEE, c) for c in self.fees]
+
+
+def shipping_charges(shipping_lines: Sequence[Charge], shipping_total: Decimal) -> list[Charge]:
+    """The shipping lines, or one untaxed charge of `shipping_total` for a channel that sends only that."""
+    if shipping_lines or not shipping_total:
+        return list(shipping_lines)
+    return [Charge(charge_id="shipping", title="Shipping", amount=shipping_total)]
+
+
+def pricing_input_of(order: CanonicalOrder) -> PricingInput:
+    """The pricing components of a channel's order."""
+    return PricingInput(
+        currency=order.currency,
+        prices_include_tax=order.prices_include_tax,
+        tax_rounding=order.tax_rounding,
+        lines=list(order.lines),
+        shipping_lines=shipping_charges(order.shipping_lines, order.shipping_total),
+        fees=list(order.fees),
+        discounts=list(order.discounts),
+        shipping_total=order.shipping_total,
+        tax_total=order.tax_total,
+        grand_total=order.grand_total,
+        channel_totals=order.channel_totals,
+    )
 
 
 class StatusChange(BaseModel):
@@ -192,6 +321,11 @@ class OrderView(BaseModel):
     lines: list[OrderLine]
     totals: Totals
     computed_tax_total: Money | None = None
+    pricing: PriceBreakdown | None = None
+    """Every amount of the order's price: lines, shipping and fees with their discounts and tax by
+    jurisdiction, discounts per code, tax per jurisdiction (what its invoice shows)."""
+    tax_calculator: str | None = None
+    """Which tax calculator validation checked the order with (and the rate table's version)."""
     allocation: list[AllocationLine] = Field(default_factory=list)
     allocation_reason: str | None = None
     """The allocation decision: strategy, shipments, and what is short (backordered) if anything."""

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, model_validator
 from pynamodb.exceptions import UpdateError
 
-from oms.data.models import AddressAttribute, CustomerAttribute, OrderLineAttribute, OrderRecord
+from oms.data.models import AddressAttribute, CustomerAttribute, OrderRecord
 from oms.data.orders import (
     amendment_of,
     append_history,
@@ -18,9 +18,11 @@ from oms.data.orders import (
     history_entry,
     record_cancellation_before_creation,
 )
+from oms.data.pricing import pricing_actions
 from oms.domain.errors import InvalidTransitionError
-from oms.domain.order import CanonicalOrder, SafeId
+from oms.domain.order import CanonicalOrder, SafeId, pricing_input_of
 from oms.domain.status import ALLOWED_TRANSITIONS, OrderStatus
+from oms.logic.channel_notifications import cancelled_notification, publish
 from oms.logic.intake import receive_order, start_lifecycle
 from oms.logic.outbox import flush_outbox
 from oms.logic.releases import end_claim, plan_release
@@ -60,10 +62,24 @@ def _note(record: OrderRecord, text: str, *, by: str, at: datetime) -> None:
     record.update(actions=[append_history(history_entry(record.status, record.status, at, by, text))])
 
 
-def apply_change(change: ChannelChange, *, workflow_arn: str, event_bus: str, now: datetime) -> ChangeResult:
+def apply_change(
+    change: ChannelChange,
+    *,
+    workflow_arn: str,
+    event_bus: str,
+    now: datetime,
+    notifications_queue_url: str | None = None,
+) -> ChangeResult:
     """Apply one queued channel change."""
     if change.kind == "CANCELLED":
-        return cancel_order(change.order_id, by=change.by, reason=change.reason, event_bus=event_bus, now=now)
+        return cancel_order(
+            change.order_id,
+            by=change.by,
+            reason=change.reason,
+            event_bus=event_bus,
+            now=now,
+            notifications_queue_url=notifications_queue_url,
+        )
     assert change.order is not None  # guaranteed by the model
     return amend_order(change.order, workflow_arn=workflow_arn, now=now)
 
@@ -93,7 +109,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
     actions = [
         OrderRecord.customer.set(CustomerAttribute(**order.customer.model_dump())),
         OrderRecord.shipping_address.set(AddressAttribute(**order.shipping_address.model_dump())),
-        OrderRecord.lines.set([OrderLineAttribute(**line.model_dump()) for line in order.lines]),
+        *pricing_actions(pricing_input_of(order)),
         OrderRecord.subtotal.set(order.subtotal),
         OrderRecord.discount_total.set(order.discount_total),
         OrderRecord.shipping_total.set(order.shipping_total),
@@ -104,6 +120,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         OrderRecord.status.set(OrderStatus.RECEIVED.value),
         OrderRecord.hold_reason.remove(),
         OrderRecord.computed_tax_total.remove(),
+        OrderRecord.tax_calculator.remove(),
         OrderRecord.updated_at.set(now),
         append_history(
             history_entry(
@@ -140,7 +157,15 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
     )
 
 
-def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: datetime) -> ChangeResult:
+def cancel_order(
+    order_id: str,
+    *,
+    by: str,
+    reason: str,
+    event_bus: str,
+    now: datetime,
+    notifications_queue_url: str | None = None,
+) -> ChangeResult:
     """Cancel an order that has not shipped: release its stock, take it out of the backorder queues and
     tell the warehouses that may have its request (FulfillmentCancelled), in one transaction whose events
     are published after it (decision 0014). Idempotent: a retry finds it CANCELLED and publishes whatever
@@ -148,6 +173,8 @@ def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: da
 
     A cancellation of an order not received yet (channels do not promise ordering) is recorded as a
     cancelled placeholder, so the order's creation, when it arrives, finds it cancelled and starts nothing.
+    A cancellation the channel did not ask for itself is told to the channel (on every attempt: the
+    notifier tells it once).
     """
     for _ in range(5):
         record = find_order(order_id)
@@ -164,6 +191,8 @@ def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: da
         status = OrderStatus(record.status)
         if status is OrderStatus.CANCELLED:
             flush_outbox(record, event_bus=event_bus, reread=False)
+            if not record.placeholder and not record.split_from_order_id:
+                publish(cancelled_notification(record, by=by, reason=reason, at=now), notifications_queue_url)
             return ChangeResult(order_id, status.value, applied=False, note="already cancelled")
         if status not in CANCELLABLE:
             note = f"cancellation not applied: order is already {status.value}"
@@ -181,6 +210,8 @@ def cancel_order(order_id: str, *, by: str, reason: str, event_bus: str, now: da
                 event_bus=event_bus,
                 now=now,
             )
+        if not record.split_from_order_id:  # a backorder child is the parent's business with the channel
+            publish(cancelled_notification(record, by=by, reason=reason, at=now), notifications_queue_url)
         metrics.add_metric(name="OrdersCancelled", unit=MetricUnit.Count, value=1)
         return ChangeResult(order_id, OrderStatus.CANCELLED.value, applied=True, note=reason)
     logger.warning("cancellation kept racing the workflow", extra={"order_id": order_id})

@@ -3,13 +3,15 @@
 Every step is safe to repeat: the invoice record is created once (later attempts read it back), the
 documents are rendered deterministically from it and overwrite themselves byte for byte, and the order's
 billing status moves once.
+
+One computation: the order's price breakdown (`oms.pricing.breakdown`, from the components validation
+stored with their tax by jurisdiction) makes the `InvoiceDocument`; the invoice record's totals, the JSON
+and the PDF are all taken from that document.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from pydantic import BaseModel
 from pynamodb.exceptions import DoesNotExist
@@ -18,13 +20,22 @@ from oms.aws import client
 from oms.data.invoices import create_invoice_record
 from oms.data.models import CustomerRecord, InvoiceRecord, OrderRecord
 from oms.data.orders import get_order, set_billing_status, ship_to
+from oms.data.pricing import pricing_of
 from oms.documents.invoice_pdf import render_invoice_pdf
-from oms.domain.invoice import InvoiceDocument, InvoiceLine, Party
+from oms.domain.invoice import (
+    InvoiceCharge,
+    InvoiceDiscount,
+    InvoiceDiscountShare,
+    InvoiceDocument,
+    InvoiceLine,
+    InvoiceTax,
+    Party,
+)
+from oms.domain.pricing import ItemBreakdown, ItemKind, PriceBreakdown, TaxLine
 from oms.domain.status import BillingStatus, OrderStatus
-from oms.domain.tax import line_tax, tax_rate_for
 from oms.logic.tracking import SHIPPED_PHASE, NotReadyError
-from oms.money import ZERO, round_money
 from oms.observability import MetricUnit, metrics
+from oms.pricing.breakdown import compute_breakdown
 
 ACTOR = "service:invoice"
 
@@ -44,73 +55,52 @@ def payment_terms_days(customer_id: str) -> int:
         return 0
 
 
-@dataclass(frozen=True)
-class InvoiceAmounts:
-    """An order's invoice amounts, computed once: the invoice record, the JSON and the PDF all carry these."""
-
-    lines: list[InvoiceLine]
-    subtotal: Decimal
-    discount_total: Decimal
-    shipping_total: Decimal
-    shipping_tax: Decimal
-    tax_total: Decimal
-    grand_total: Decimal
+def _taxes(lines: list[TaxLine]) -> list[InvoiceTax]:
+    return [
+        InvoiceTax(title=t.title, rate=t.rate, level=t.level, jurisdiction=t.jurisdiction, amount=t.amount)
+        for t in lines
+    ]
 
 
-def invoice_amounts(record: OrderRecord) -> InvoiceAmounts:
-    """What the customer is billed: the order's amounts as accepted (the channel's, checked against the
-    catalog and the tax table by validation, or accepted as they are by a person who released a hold).
-
-    Tax per line is the tax the order records on the line; tax in the order's total beyond its lines' is
-    tax on shipping. Lines without their own tax (a channel that sends only the total) get the tax
-    table's per-line amount, with the rest on shipping. Never a second computation that could disagree
-    with the first (decision 0016)."""
-    currency = record.currency
-    address = ship_to(record)
-    rate = tax_rate_for(address.jurisdiction)
-    if rate is None:
-        raise ValueError(f"no tax rate for {address.jurisdiction}; the order should have been held")
-    given = [line.tax for line in record.lines]
-    use_given = sum(given, ZERO) <= record.tax_total and (any(given) or record.tax_total == 0)
-    lines = []
-    for line in record.lines:
-        net = line.unit_price * int(line.quantity) - line.discount
-        lines.append(
-            InvoiceLine(
-                sku=line.sku,
-                description=line.name,
-                quantity=int(line.quantity),
-                unit_price=line.unit_price,
-                discount=line.discount,
-                net_amount=round_money(net, currency),
-                tax_rate=rate,
-                tax_amount=line.tax if use_given else line_tax(net, rate, currency),
-            )
-        )
-    line_tax_total = round_money(sum((line.tax_amount for line in lines), ZERO), currency)
-    shipping_tax = record.tax_total - line_tax_total
-    if shipping_tax < 0:
-        raise ValueError(
-            f"order {record.order_id}: its lines carry more tax ({line_tax_total}) than its total "
-            f"({record.tax_total}); it cannot be invoiced as it is"
-        )
-    subtotal = round_money(sum((line.unit_price * line.quantity for line in lines), ZERO), currency)
-    discount_total = round_money(sum((line.discount for line in lines), ZERO), currency)
-    return InvoiceAmounts(
-        lines=lines,
-        subtotal=subtotal,
-        discount_total=discount_total,
-        shipping_total=record.shipping_total,
-        shipping_tax=shipping_tax,
-        tax_total=record.tax_total,
-        grand_total=subtotal - discount_total + record.shipping_total + record.tax_total,
+def _line(item: ItemBreakdown) -> InvoiceLine:
+    assert item.sku is not None
+    assert item.unit_price is not None
+    return InvoiceLine(
+        sku=item.sku,
+        description=item.description,
+        quantity=item.quantity,
+        unit_price=item.unit_price,
+        discount=item.discount,
+        discounts=[InvoiceDiscountShare(discount=d.discount, amount=d.amount) for d in item.discounts],
+        net_amount=item.net,
+        tax_rate=item.tax_rate,
+        tax_amount=item.tax,
+        taxes=_taxes(item.taxes),
     )
 
 
-def build_invoice_document(
-    record: OrderRecord, invoice: InvoiceRecord, seller: SellerProfile, terms_days: int
+def _charge(item: ItemBreakdown) -> InvoiceCharge:
+    return InvoiceCharge(
+        kind="SHIPPING" if item.kind is ItemKind.SHIPPING else "FEE",
+        description=item.description,
+        amount=item.gross,
+        discount=item.discount,
+        net_amount=item.net,
+        tax_rate=item.tax_rate,
+        tax_amount=item.tax,
+        taxes=_taxes(item.taxes),
+    )
+
+
+def invoice_document(
+    breakdown: PriceBreakdown,
+    *,
+    record: OrderRecord,
+    invoice: InvoiceRecord,
+    seller: SellerProfile,
+    terms_days: int,
 ) -> InvoiceDocument:
-    amounts = invoice_amounts(record)
+    """The invoice of an order's price breakdown: every amount is one of the breakdown's."""
     address = ship_to(record)
     customer = record.customer
     return InvoiceDocument(
@@ -132,14 +122,48 @@ def build_invoice_document(
             tax_id=None,
         ),
         ship_to=address,
-        currency=record.currency,
-        lines=amounts.lines,
-        subtotal=amounts.subtotal,
-        discount_total=amounts.discount_total,
-        shipping_total=amounts.shipping_total,
-        shipping_tax=amounts.shipping_tax,
-        tax_total=amounts.tax_total,
-        grand_total=amounts.grand_total,
+        currency=breakdown.currency,
+        prices_include_tax=breakdown.prices_include_tax,
+        lines=[_line(item) for item in breakdown.lines],
+        charges=[_charge(item) for item in (*breakdown.shipping, *breakdown.fees)],
+        discounts=[
+            InvoiceDiscount(
+                label=d.label, kind=d.kind, on_lines=d.on_lines, on_shipping=d.on_shipping, on_fees=d.on_fees
+            )
+            for d in breakdown.discounts
+            if d.amount
+        ],
+        taxes=[
+            InvoiceTax(
+                title=t.title,
+                rate=t.rate,
+                level=t.level,
+                jurisdiction=t.jurisdiction,
+                taxable_amount=t.taxable_amount,
+                amount=t.amount,
+            )
+            for t in breakdown.taxes
+        ],
+        subtotal=breakdown.subtotal,
+        discount_total=breakdown.line_discount_total,
+        shipping_total=breakdown.shipping_total,
+        shipping_tax=breakdown.shipping_tax,
+        fee_total=breakdown.fee_total,
+        fee_tax=breakdown.fee_tax,
+        tax_total=breakdown.tax_total,
+        grand_total=breakdown.grand_total,
+    )
+
+
+def build_invoice_document(
+    record: OrderRecord, invoice: InvoiceRecord, seller: SellerProfile, terms_days: int
+) -> InvoiceDocument:
+    return invoice_document(
+        compute_breakdown(pricing_of(record)),
+        record=record,
+        invoice=invoice,
+        seller=seller,
+        terms_days=terms_days,
     )
 
 
@@ -148,17 +172,17 @@ def issue_invoice(order_id: str, *, bucket: str, seller: SellerProfile, now: dat
     if OrderStatus(record.status) not in SHIPPED_PHASE:
         raise NotReadyError(f"order {order_id} is {record.status}; invoices are issued at shipment")
     terms = payment_terms_days(record.customer.customer_id)
-    amounts = invoice_amounts(record)
+    breakdown = compute_breakdown(pricing_of(record))
     invoice = create_invoice_record(
         order_id=order_id,
         issued_at=now,
-        currency=record.currency,
-        grand_total=amounts.grand_total,
-        tax_total=amounts.tax_total,
+        currency=breakdown.currency,
+        grand_total=breakdown.grand_total,
+        tax_total=breakdown.tax_total,
         customer_id=record.customer.customer_id,
         due_date=(now.date() + timedelta(days=terms)).isoformat(),
     )
-    document = build_invoice_document(record, invoice, seller, terms)
+    document = invoice_document(breakdown, record=record, invoice=invoice, seller=seller, terms_days=terms)
     s3 = client("s3")
     tags = {"order_id": order_id, "invoice_number": invoice.invoice_number}
     s3.put_object(

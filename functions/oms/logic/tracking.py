@@ -20,6 +20,7 @@ from oms.data.orders import append_history, get_order, history_entry, transition
 from oms.data.shipments import get_shipment, record_shipment, shipments_of
 from oms.domain.events import ShipmentConfirmed, TrackingStatus, TrackingUpdated
 from oms.domain.status import BillingStatus, OrderStatus, can_transition
+from oms.logic.channel_notifications import delivered_notification, publish, shipped_notification
 from oms.observability import MetricUnit, logger, metrics
 
 S = OrderStatus
@@ -31,9 +32,16 @@ class NotReadyError(Exception):
     """The event is ahead of the order (e.g. a scan before the shipment confirmation): retry later."""
 
 
-def confirm_shipment(event: ShipmentConfirmed, *, invoice_queue_url: str, now: datetime) -> OrderStatus:
-    """Record a warehouse's shipment; when every allocated warehouse has shipped, the reservation is
-    consumed (stock leaves on hand), the order moves to SHIPPED and an invoice is requested.
+def confirm_shipment(
+    event: ShipmentConfirmed,
+    *,
+    invoice_queue_url: str,
+    now: datetime,
+    notifications_queue_url: str | None = None,
+) -> OrderStatus:
+    """Record a warehouse's shipment and tell the channel (per shipment, with carrier and tracking number);
+    when every allocated warehouse has shipped, the reservation is consumed (stock leaves on hand), the
+    order moves to SHIPPED and an invoice is requested.
 
     A shipment of an order whose stock was released meanwhile (cancelled, expired or failed while the
     request was on its way) is not dropped: the units left the warehouse, so they leave stock, and the
@@ -57,6 +65,20 @@ def confirm_shipment(event: ShipmentConfirmed, *, invoice_queue_url: str, now: d
         ):
             metrics.add_metric(name="ShipmentsConfirmed", unit=MetricUnit.Count, value=1)
         shipped = {s.warehouse_id for s in shipments_of(event.order_id)}
+        if not released_shipment:
+            # Sent on every delivery of the confirmation: the notifier tells the channel once.
+            publish(
+                shipped_notification(
+                    record,
+                    shipment_id=event.shipment_id,
+                    carrier=event.carrier,
+                    tracking_number=event.tracking_number,
+                    lines=event.lines,
+                    all_shipped=allocated <= shipped,
+                    at=event.shipped_at,
+                ),
+                notifications_queue_url,
+            )
         if not allocated <= shipped:
             return status
         by = f"warehouse:{event.warehouse_id}"
@@ -153,8 +175,11 @@ def _order_status_from(shipments: list[ShipmentRecord]) -> OrderStatus:
     return {0: S.SHIPPED, 1: S.IN_TRANSIT, 2: S.OUT_FOR_DELIVERY, 3: S.DELIVERED}[slowest]
 
 
-def apply_tracking(event: TrackingUpdated, *, now: datetime) -> OrderStatus:
-    """Apply a carrier scan to its shipment, then move the order to the slowest shipment's state."""
+def apply_tracking(
+    event: TrackingUpdated, *, now: datetime, notifications_queue_url: str | None = None
+) -> OrderStatus:
+    """Apply a carrier scan to its shipment, then move the order to the slowest shipment's state; a
+    delivery is told to the channel (per shipment)."""
     shipment = get_shipment(event.order_id, event.shipment_id)
     if shipment is None:
         raise NotReadyError(f"shipment {event.shipment_id} of order {event.order_id} is not confirmed yet")
@@ -185,6 +210,17 @@ def apply_tracking(event: TrackingUpdated, *, now: datetime) -> OrderStatus:
     current = OrderStatus(record.status)
     if current not in SHIPPED_PHASE:
         raise NotReadyError(f"order {event.order_id} is {current}; not shipped yet")
+    if event.status is TrackingStatus.DELIVERED:
+        publish(
+            delivered_notification(
+                record,
+                shipment_id=event.shipment_id,
+                carrier=event.carrier,
+                tracking_number=event.tracking_number,
+                at=event.occurred_at,
+            ),
+            notifications_queue_url,
+        )
     target = _order_status_from(shipments_of(event.order_id))
     if target is not current and can_transition(current, target):
         transition(record, target, by=f"carrier:{event.carrier}", at=now, reason=event.description)

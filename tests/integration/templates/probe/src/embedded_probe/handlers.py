@@ -66,6 +66,8 @@ def raw_result(event: dict[str, Any], context: Any) -> Any:
 def slow_env(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Reads its environment before and after a pause: concurrent invocations must not leak."""
     seen_before = (os.environ["ROLE"], os.getenv("AWS_LAMBDA_FUNCTION_NAME"), os.environ.get("TAG"))
+    if event.get("exit") is not None:  # the runtime process dies (an out-of-memory kill, a segfault...)
+        os._exit(int(event["exit"]))
     time.sleep(float(event.get("sleep", 0.05)))
     seen_after = (os.environ["ROLE"], os.getenv("AWS_LAMBDA_FUNCTION_NAME"), os.environ.get("TAG"))
     return {
@@ -76,6 +78,7 @@ def slow_env(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "request_id": context.aws_request_id,
         "arn": context.invoked_function_arn,
         "event": event,
+        "pid": os.getpid(),
     }
 
 
