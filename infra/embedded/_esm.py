@@ -203,6 +203,7 @@ class SqsPollers:
                 self._delay_retry(queue_name, [message["ReceiptHandle"]], delay, received=False)
             if not messages:
                 return
+        hidden_until = self._visible_at(queue_name, messages)
         event = {"Records": [self._record(m, esm.event_source_arn) for m in messages]}
         result = lam.invoke(FunctionName=esm.function_arn, Payload=json.dumps(event).encode())
         payload = result["Payload"].read()
@@ -229,7 +230,15 @@ class SqsPollers:
         if failed:
             LOG.info("ESM %s: %d of %d messages failed", queue_name, len(failed), len(messages))
             if self.retry_delay is not None:
-                handles = [m["ReceiptHandle"] for m in messages if m["MessageId"] in failed]
+                # A message whose visibility the handler changed (ChangeMessageVisibility: "come back in
+                # N s") keeps it; the others come back after retry_delay.
+                changed = self._visible_at(queue_name, messages)
+                handles = [
+                    m["ReceiptHandle"]
+                    for m in messages
+                    if m["MessageId"] in failed
+                    and changed.get(m["MessageId"]) == hidden_until.get(m["MessageId"])
+                ]
                 self._delay_retry(queue_name, handles, self.retry_delay)
 
     def _wait_for_messages(self, queue_name: str, timeout: float) -> None:
@@ -297,6 +306,14 @@ class SqsPollers:
             "eventSourceARN": source_arn,
             "awsRegion": self.region,
         }
+
+    def _visible_at(self, queue_name: str, messages: list[dict[str, Any]]) -> dict[str, float]:
+        from moto.sqs.models import sqs_backends
+
+        ids = {m["MessageId"] for m in messages}
+        queue = sqs_backends[self.account_id][self.region].get_queue(queue_name)
+        with queue._messages_lock:
+            return {message.id: message.visible_at for message in queue._messages if message.id in ids}
 
     def _delay_retry(
         self, queue_name: str, receipt_handles: list[str], delay: float, *, received: bool = True
