@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from oms.aws import client
 from oms.channels.writeback.adapters import writeback_for
 from oms.channels.writeback.http import ChannelRateLimitedError
+from oms.data.notifications import NotificationInProgressError
 from oms.domain.notifications import ChannelNotification
 from oms.logic.channel_notifications import deliver_notification
 from oms.observability import MetricUnit, logger, metrics, tracer
@@ -39,9 +40,11 @@ def handle_record(record: SQSRecord) -> str:
         outcome = deliver_notification(
             notification, credentials=credentials, writeback_for=writeback_for, now=now()
         )
-    except ChannelRateLimitedError as exc:
-        # Come back when the channel said to: the message stays hidden for its Retry-After.
-        metrics.add_metric(name="ChannelRateLimited", unit=MetricUnit.Count, value=1)
+    except (ChannelRateLimitedError, NotificationInProgressError) as exc:
+        # Come back when the channel said to (its Retry-After), or when an attempt that may have died can be
+        # taken over: the message stays hidden until then instead of using up its receives meanwhile.
+        if isinstance(exc, ChannelRateLimitedError):
+            metrics.add_metric(name="ChannelRateLimited", unit=MetricUnit.Count, value=1)
         client("sqs").change_message_visibility(
             QueueUrl=settings.require("channel_notifications_queue_url"),
             ReceiptHandle=record.receipt_handle,

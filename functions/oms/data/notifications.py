@@ -26,7 +26,12 @@ IN_FLIGHT_GRACE = timedelta(seconds=180)
 
 
 class NotificationInProgressError(Exception):
-    """Another attempt at the same notification is under way: come back later."""
+    """Another attempt at the same notification is under way: come back later (`retry_after` seconds: when
+    that attempt, if it died, may be taken over)."""
+
+    def __init__(self, message: str, retry_after: float = IN_FLIGHT_GRACE.total_seconds()) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,11 @@ def begin_attempt(notification: ChannelNotification, now: datetime) -> Attempt:
     except UpdateError as exc:
         if not _conditional_failure(exc):
             raise
-        raise NotificationInProgressError(f"{notification.notification_id} is being told right now") from exc
+        waited = (now - existing.attempt_at).total_seconds() if existing.attempt_at else 0.0
+        raise NotificationInProgressError(
+            f"{notification.notification_id} is being told right now",
+            retry_after=max(1.0, IN_FLIGHT_GRACE.total_seconds() - waited),
+        ) from exc
     return Attempt(existing, first=False, finished=False)
 
 

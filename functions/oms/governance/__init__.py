@@ -1,0 +1,1 @@
+"""Governance: checks that the system kept its promises (invariants), for runs, tests and reconciliation."""
