@@ -73,8 +73,7 @@ def begin_attempt(
     if existing.state in (DELIVERED, SKIPPED):
         return Attempt(existing, first=False, finished=True)
     takeover = (ChannelNotificationRecord.state == RETRYING) | (
-        (ChannelNotificationRecord.state == SENDING)
-        & (ChannelNotificationRecord.attempt_at < now - grace)
+        (ChannelNotificationRecord.state == SENDING) & (ChannelNotificationRecord.attempt_at < now - grace)
     )
     try:
         existing.update(
