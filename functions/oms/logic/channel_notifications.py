@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oms.aws import client
-from oms.channels.writeback.adapters import WriteBack, WriteBackResult
 from oms.data.models import OrderRecord
 from oms.data.notifications import (
     DELIVERED,
@@ -30,6 +29,9 @@ from oms.domain.events import FulfillmentLine
 from oms.domain.notifications import ChannelNotification, NotificationKind, NotifiedLine, notification_id
 from oms.logic.backorder_split import SUFFIX
 from oms.observability import MetricUnit, logger, metrics
+
+if TYPE_CHECKING:  # the adapters and their HTTP client load only where notifications are delivered
+    from oms.channels.writeback.adapters import WriteBack, WriteBackResult
 
 
 def channel_order_id(record: OrderRecord) -> str:
@@ -136,7 +138,7 @@ class DeliveryOutcome:
     detail: str
 
 
-WriteBackFor = Callable[[str, Mapping[str, Any]], WriteBack]
+WriteBackFor = Callable[[str, Mapping[str, Any]], "WriteBack"]
 
 
 def deliver_notification(
