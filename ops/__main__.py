@@ -375,6 +375,63 @@ def recon_run(
     )
 
 
+report_app = typer.Typer(no_args_is_help=True, help="Reports over the finance exports.")
+app.add_typer(report_app, name="report")
+EXPORTS_DIR = typer.Option(
+    Path("out/exports"),
+    "--dir",
+    help="Local copy of the stack's exports (refreshed from its finance bucket).",
+)
+OFFLINE = typer.Option(False, "--offline", help="Use the local copy as it is; ask no AWS endpoint.")
+
+
+def _exports_folder(stack: str, folder: Path, offline: bool) -> Path:
+    if not offline:
+        from ops.exports import download_exports
+        from ops.finance import finance_stack
+
+        download_exports(finance_stack(stack).finance_bucket, folder)
+    return folder
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL (Athena's, as in docs/queries/), or @file.sql."),
+    stack: str = STACK,
+    folder: Path = EXPORTS_DIR,
+    offline: bool = OFFLINE,
+) -> None:
+    """Run SQL locally with duckdb over the finance exports (the Glue tables' names; `dt` partitions)."""
+    from ops.exports import run_sql
+
+    text = Path(query[1:]).read_text() if query.startswith("@") else query
+    columns, rows = run_sql(_exports_folder(stack, folder, offline), text)
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
+
+
+@report_app.command("kpi")
+def report_kpi(
+    since: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD."),
+    until: str | None = typer.Option(None, "--to", help="Last day, YYYY-MM-DD."),
+    stack: str = STACK,
+    folder: Path = EXPORTS_DIR,
+    offline: bool = OFFLINE,
+) -> None:
+    """The daily KPIs (docs/kpis.md) from the exports' kpi_daily table."""
+    from ops.exports import KPI_QUERY, run_sql
+
+    first = date.fromisoformat(since).isoformat() if since else "0000-01-01"
+    last = date.fromisoformat(until).isoformat() if until else "9999-12-31"
+    columns, rows = run_sql(_exports_folder(stack, folder, offline), KPI_QUERY, [first, last])
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
+
+
 # ========================================================= end of reconciliation, DLQs, finance (issue 13)
 
 
