@@ -1,7 +1,8 @@
 """The KPIs of a day's orders, from the export's order rows (docs/kpis.md gives each formula and source).
 
 Rates are over the orders where the criterion can be judged: shipping criteria over shipped orders, cycle time
-over delivered ones, fill rate over the units of orders that were not refused (cancelled, failed, rejected).
+over delivered ones, fill rate over the units of orders released to fulfilment (allocated, waiting for the
+warehouse, backordered or shipped: an order held for its price or cancelled is not a fill problem).
 A rate with nothing to judge is None (not 0, not 1). Percentiles are nearest-rank."""
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-NOT_SERVED = {"CANCELLED", "FAILED", "REJECTED"}
+FILLABLE = {
+    "ALLOCATED",
+    "FULFILLMENT_REQUESTED",
+    "BACKORDERED",
+    "SHIPPED",
+    "IN_TRANSIT",
+    "OUT_FOR_DELIVERY",
+    "DELIVERY_EXCEPTION",
+    "DELIVERED",
+}
 
 
 def nearest_rank(values: Sequence[float], percentile: float) -> float | None:
@@ -42,7 +52,7 @@ def daily_kpis(orders: Sequence[dict[str, Any]]) -> dict[str, Any]:
     product = None
     if all(rate is not None for rate in rates.values()):
         product = math.prod(rate for rate in rates.values() if rate is not None)
-    served = [o for o in orders if o["status"] not in NOT_SERVED]
+    served = [o for o in orders if o["status"] in FILLABLE]
     invoiced = [o for o in orders if o["invoice_number"]]
     costed = [o for o in orders if o["cost_of_goods"] is not None]
     revenue = sum((o["net_revenue"] for o in costed), Decimal("0"))
