@@ -11,17 +11,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
 import pytest
+from cfnlint.decode import cfn_yaml
 from typer.testing import CliRunner
 
+from bench.meter import Meter, Metering
 from demo.simulators import WarehouseSimulator
 from infra import DeployedStack, EmbeddedAws
 from infra.embedded._faults import FaultPlan, FaultRule
-from oms.data.models import InventoryRecord, ReconciliationExceptionRecord
+from oms.data.models import CatalogItemRecord, InventoryRecord, ReconciliationExceptionRecord
 from ops.__main__ import app
 from tests.conftest import TEMPLATE, TEST_RETRY_DELAY
 from tests.support.world import (
@@ -35,7 +39,18 @@ from tests.support.world import (
 )
 
 SKUS = {"ELC-USB-C-1M": "8.99", "ELC-HDMI-2M": "14.50"}
+COSTS = {"ELC-USB-C-1M": "5.00", "ELC-HDMI-2M": "9.00"}
+NEW_FUNCTIONS = {
+    "ReconcilePlanFunction",
+    "ReconcileLedgersFunction",
+    "ReconcileSegmentFunction",
+    "ReconcileFinishFunction",
+    "FinanceExportFunction",
+}
+#: API operations whose IAM action has another name
+IAM_ACTION = {"s3:ListObjectsV2": "s3:ListBucket"}
 runner = CliRunner()
+METER = Meter()
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +61,18 @@ def world() -> Iterator[DeployedStack]:
         stack.serve_http_api()
         bind(stack)
         seed_catalog(SKUS)
+        for sku, cost in COSTS.items():
+            CatalogItemRecord(sku).update(actions=[CatalogItemRecord.cost_price.set(Decimal(cost))])
         seed_warehouses({"WH-NJ": 1})
         for sku in SKUS:
             set_stock(sku, "WH-NJ", 100)
-        yield stack
+        metering = Metering(aws)
+        metering.install()
+        metering.meter = METER
+        try:
+            yield stack
+        finally:
+            metering.uninstall()
 
 
 def ops(*args: str) -> str:
@@ -72,6 +95,7 @@ def open_ids() -> set[str]:
 
 def order(world: DeployedStack, number: int) -> str:
     payload = shopify_order(number, [("ELC-USB-C-1M", 2, "8.99"), ("ELC-HDMI-2M", 1, "14.50")])
+    payload["created_at"] = datetime.now(UTC).isoformat()
     response = post_webhook(world, shopify_webhook(payload))
     assert response.status_code == 202, response.text
     return str(response.json()["order_id"])
@@ -187,3 +211,89 @@ def test_the_daily_schedule_reconciles_the_day_before(world: DeployedStack) -> N
     assert (
         json.loads(execution["output"])["plan"]["period"] == (planned - timedelta(days=1)).date().isoformat()
     )
+
+
+def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
+    world: DeployedStack, tmp_path: Path
+) -> None:
+    # Given the day above (two orders, both shipped and, after the redrive, invoiced)
+    today = datetime.now(UTC).date().isoformat()
+
+    # When the finance export runs for it, as the Scheduler would invoke it
+    answer = boto3.client("lambda").invoke(
+        FunctionName=world.function_name("FinanceExportFunction"),
+        Payload=json.dumps({"days": [today]}).encode(),
+    )
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    exported = json.loads(answer["Payload"].read())["exported"][0]
+
+    # Then every table has its partition in S3, with the day's rows
+    assert exported["rows"] == {
+        "orders": 2,
+        "order_lines": 4,
+        "invoices": 2,
+        "invoice_lines": 4,
+        "shipments": 2,
+        "exceptions": 2,
+        "kpi_daily": 1,
+    }
+    keys = {
+        o["Key"]
+        for o in boto3.client("s3").list_objects_v2(
+            Bucket=world.bucket_name("FinanceBucket"), Prefix="exports/"
+        )["Contents"]
+    }
+    assert f"exports/orders/dt={today}/part-00000.parquet" in keys
+
+    # And `python -m ops sql` answers from them, by hand: 2 orders x (2 x 8.99 + 14.50 - 2 x 5.00 - 9.00)
+    out = ops(
+        "sql",
+        f"SELECT count(*) AS orders, sum(gross_margin) AS margin FROM orders WHERE dt = '{today}'",  # noqa: S608
+        "--dir",
+        str(tmp_path),
+    )
+    assert "26.96" in out
+    assert "│ 2 " in out or " 2 " in out
+    from ops.exports import run_sql
+
+    _, rows = run_sql(tmp_path, "SELECT kind, state FROM exceptions WHERE dt = ? ORDER BY kind", [today])
+    assert rows == [("SHIPPED_NOT_INVOICED", "CLOSED"), ("STOCK_LEDGER_DRIFT", "CLOSED")]
+    _, kpis = run_sql(
+        tmp_path,
+        "SELECT orders_shipped, on_time_shipment_rate, invoice_accuracy, fill_rate, perfect_order_rate_all "
+        "FROM kpi_daily WHERE dt = ?",
+        [today],
+    )
+    assert kpis == [(2, 1.0, 1.0, 1.0, 1.0)]
+    # And every query of docs/queries/ runs on the local copy as it would on Athena
+    for query in sorted((Path(__file__).resolve().parents[2] / "docs" / "queries").glob("*.sql")):
+        columns, _ = run_sql(tmp_path, query.read_text())
+        assert columns, query.name
+    assert "perfect_product" in ops("report", "kpi", "--dir", str(tmp_path), "--offline")
+
+
+def test_every_aws_call_a_new_function_made_is_allowed_by_its_own_policy(world: DeployedStack) -> None:
+    """The embedded AWS does not enforce IAM: every call the metering saw the reconciliation and export
+    functions make must be an action their policy in template.yaml names."""
+    template = cfn_yaml.load(str(TEMPLATE))
+    allowed: dict[str, set[str]] = {}
+    for name in NEW_FUNCTIONS:
+        statements = [
+            s for p in template["Resources"][name]["Properties"]["Policies"] for s in p["Statement"]
+        ]
+        allowed[name] = {
+            a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        }
+    logical = {physical: logical for logical, physical in world.resources.items()}
+    prefix = {"dynamodb": "dynamodb", "sqs": "sqs", "events": "events", "s3": "s3", "stepfunctions": "states"}
+    seen: dict[str, set[str]] = {}
+    for (origin, function, service, operation), _ in METER.calls.items():
+        name = logical.get(function, function)
+        if origin == "lambda" and name in NEW_FUNCTIONS and service in prefix:
+            action = f"{prefix[service]}:{operation}"
+            seen.setdefault(name, set()).add(IAM_ACTION.get(action, action))
+    missing = sorted(
+        f"{name}: {action}" for name, actions in seen.items() for action in actions - allowed[name]
+    )
+    assert missing == []
+    assert set(seen) == NEW_FUNCTIONS
