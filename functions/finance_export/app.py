@@ -52,7 +52,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = prepare()
     request = ExportRequest.model_validate(event)
     ship_within = timedelta(hours=int(settings.ship_within_hours or 48))
-    exported = []
+    exported: list[dict[str, Any]] = []
     for period in request.periods():
         day = export_day(
             period,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -59,7 +60,7 @@ class SegmentInput(BaseModel):
 
 class FinishInput(BaseModel):
     plan: PlanOutput
-    ledgers: dict[str, object]
+    ledgers: dict[str, Any]
 
 
 def invoice_grace_minutes(settings: Settings) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from oms.data import reconciliation as store
 from oms.domain.reconciliation import RunContext
@@ -109,9 +110,9 @@ class RunSummary:
     escalated: list[str]
 
 
-def finish(*, bucket: str, prefix: str, context: RunContext, ledgers: dict[str, object]) -> RunSummary:
-    found: Counter[str] = Counter(ledgers.get("found") or {})  # type: ignore[arg-type]
-    changes: Counter[str] = Counter(ledgers.get("changes") or {})  # type: ignore[arg-type]
+def finish(*, bucket: str, prefix: str, context: RunContext, ledgers: dict[str, Any]) -> RunSummary:
+    found: Counter[str] = Counter(dict(ledgers.get("found") or {}))
+    changes: Counter[str] = Counter(dict(ledgers.get("changes") or {}))
     judged = 0
     for result in store.read_segment_results(bucket, prefix):
         judged += int(result["judged"])
