@@ -432,6 +432,39 @@ def report_kpi(
     console.print(table)
 
 
+export_app = typer.Typer(no_args_is_help=True, help="Run the finance export of some days now.")
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("run")
+def export_run(
+    days: list[str] = typer.Option(
+        ..., "--date", help="A UTC business day, YYYY-MM-DD (repeat for several)."
+    ),
+    stack: str = STACK,
+) -> None:
+    """Export (or restate) days now, as the daily schedule does: Parquet in the stack's finance bucket."""
+    import json
+
+    import boto3
+
+    from ops.finance import finance_stack
+
+    resources = finance_stack(stack)
+    periods = sorted({date.fromisoformat(d).isoformat() for d in days})
+    answer = boto3.client("lambda").invoke(
+        FunctionName=resources.physical["FinanceExportFunction"],
+        Payload=json.dumps({"days": periods}).encode(),
+    )
+    body = json.loads(answer["Payload"].read())
+    if "FunctionError" in answer:
+        console.print(f"[red]the export failed: {body}[/red]")
+        raise typer.Exit(1)
+    for day in body["exported"]:
+        rows = ", ".join(f"{table} {count}" for table, count in day["rows"].items())
+        console.print(f"{day['period']}: {rows}")
+
+
 # ========================================================= end of reconciliation, DLQs, finance (issue 13)
 
 

@@ -110,7 +110,7 @@ def redrive(stack: FinanceStack, dlq: str, *, limit: int = 1000) -> int:
     if target is None:
         raise LookupError(
             f"{dlq} collects failed schedule runs or asynchronous invocations; it has no queue to return to: "
-            "run the job again (python -m ops recon run / export run) and purge it"
+            "run the job again (python -m ops recon run --date / export run --date) and purge it"
         )
     sqs = boto3.client("sqs")
     moved = 0

@@ -219,7 +219,8 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
     # Given the day above (two orders, both shipped and, after the redrive, invoiced)
     today = datetime.now(UTC).date().isoformat()
 
-    # When the finance export runs for it, as the Scheduler would invoke it
+    # When the finance export runs for it (the Lambda the Scheduler invokes, through `ops export run`)
+    assert f"{today}: orders 2," in ops("export", "run", "--date", today)
     answer = boto3.client("lambda").invoke(
         FunctionName=world.function_name("FinanceExportFunction"),
         Payload=json.dumps({"days": [today]}).encode(),
@@ -270,6 +271,10 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
         columns, _ = run_sql(tmp_path, query.read_text())
         assert columns, query.name
     assert "perfect_product" in ops("report", "kpi", "--dir", str(tmp_path), "--offline")
+    # And a DLQ with no queue to return to is refused with what to do instead
+    refused = runner.invoke(app, ["dlq", "redrive", "FinanceExportDLQ"], env={"COLUMNS": "250"})
+    assert refused.exit_code == 2
+    assert "export run --date" in refused.output
 
 
 def test_every_aws_call_a_new_function_made_is_allowed_by_its_own_policy(world: DeployedStack) -> None:
