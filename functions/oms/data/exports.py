@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,30 +42,26 @@ def _chunks(items: Sequence[str], size: int = 100) -> Iterable[Sequence[str]]:
         yield items[start : start + size]
 
 
-def orders_of_day(period: str, documents_bucket: str) -> list[OrderDay]:
-    """Every order received on `period` with its shipments, invoice and invoice JSON document."""
+def orders_of_day(period: str, documents_bucket: str, *, threads: int = 8) -> list[OrderDay]:
+    """Every order received on `period` with its shipments, invoice and invoice JSON document (the per-order
+    reads, a shipment Query and a GetObject, run `threads` at a time: they wait on the network)."""
     ids = list(dict.fromkeys(orders_received_on(period)))
     s3 = client("s3")
-    days = []
-    for chunk in _chunks(ids):
-        orders = {o.order_id: o for o in OrderRecord.batch_get(list(chunk), consistent_read=True)}
-        invoices = {i.order_id: i for i in InvoiceRecord.batch_get(list(orders), consistent_read=True)}
-        for order_id in chunk:
-            if order_id not in orders:
-                continue
-            invoice = invoices.get(order_id)
-            document = None
-            if invoice is not None:
-                body = s3.get_object(Bucket=documents_bucket, Key=invoice.json_key)["Body"].read()
-                document = json.loads(body)
-            days.append(
-                OrderDay(
-                    order=orders[order_id],
-                    shipments=list(ShipmentRecord.query(order_id, consistent_read=True)),
-                    invoice=invoice,
-                    invoice_document=document,
-                )
-            )
+    days: list[OrderDay] = []
+
+    def one(order: OrderRecord, invoice: InvoiceRecord | None) -> OrderDay:
+        document = None
+        if invoice is not None:
+            document = json.loads(s3.get_object(Bucket=documents_bucket, Key=invoice.json_key)["Body"].read())
+        shipments = list(ShipmentRecord.query(order.order_id, consistent_read=True))
+        return OrderDay(order=order, shipments=shipments, invoice=invoice, invoice_document=document)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for chunk in _chunks(ids):
+            orders = {o.order_id: o for o in OrderRecord.batch_get(list(chunk), consistent_read=True)}
+            invoices = {i.order_id: i for i in InvoiceRecord.batch_get(list(orders), consistent_read=True)}
+            present = [oid for oid in chunk if oid in orders]
+            days += pool.map(one, [orders[oid] for oid in present], [invoices.get(oid) for oid in present])
     return sorted(days, key=lambda d: d.order.received_at)
 
 
