@@ -68,6 +68,8 @@ class DaySummary:
     faults_injected: dict[str, int] = field(default_factory=dict)
     shopify_writeback: dict[str, Any] = field(default_factory=dict)
     finance_exports: dict[str, Any] = field(default_factory=dict)
+    reconciliation: dict[str, Any] = field(default_factory=dict)
+    """Issue 13: the reconciliation of the day, run after it (found, changes, open per kind)."""
     """Issue 13: the day's finance export (rows per table, the KPIs, the local copy's folder)."""
     """What the fake Shopify store was told: every shipment exactly one fulfillment with its tracking."""
 
@@ -143,6 +145,7 @@ def run_business_day(
     settled_arrival: bool = False,
     workers: bool = False,
     export_finance: bool = False,
+    reconcile: bool = False,
 ) -> DaySummary:
     """The business day on a fresh embedded AWS. `faults`: what to inject (None: the
     ``OMS_EMBEDDED_FAULTS`` switch, usually off). `settled_arrival`: each order is sent once the previous
@@ -239,6 +242,11 @@ def run_business_day(
         checked = _check(stack, refused)
         phases["invariant_check"] = time.perf_counter() - t0
         injected = aws.faults.report() if aws.faults is not None else {}
+        reconciled: dict[str, Any] = {}
+        if reconcile:
+            t0 = time.perf_counter()
+            reconciled = _reconcile(stack)
+            phases["reconciliation"] = time.perf_counter() - t0
         exported: dict[str, Any] = {}
         if export_finance:
             t0 = time.perf_counter()
@@ -262,6 +270,7 @@ def run_business_day(
         summary.faults_injected = injected
         summary.shopify_writeback = asdict(writeback)
         summary.finance_exports = exported
+        summary.reconciliation = reconciled
         if not writeback.ok:
             summary.unaccounted += [f"shopify not told of shipment {s}" for s in writeback.missing]
             summary.unaccounted += [f"shopify fulfilled twice: {s}" for s in writeback.duplicated]
@@ -470,3 +479,15 @@ def _export_finance(stack: Any, folder: Path) -> dict[str, Any]:
 
 def _days_of_orders() -> set[str]:
     return {order.received_at[:10] for order in OrderRecord.scan(attributes_to_get=["received_at"])}
+
+
+def _reconcile(stack: Any) -> dict[str, Any]:
+    """Run the reconciliation workflow for every day the orders were received on, judged 6 hours later (past
+    the invoicing grace); returns each day's summary."""
+    from datetime import timedelta
+
+    from ops.finance import FinanceStack, run_reconciliation
+
+    resources = FinanceStack(dict(stack.resources))
+    as_of = datetime.now(UTC) + timedelta(hours=6)
+    return {day: run_reconciliation(resources, day, as_of=as_of) for day in sorted(_days_of_orders())}
