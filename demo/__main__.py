@@ -111,7 +111,7 @@ def _print_finance_exports(exported: dict[str, object]) -> None:
     days = exported.get("days") or []
     for day in days:  # type: ignore[attr-defined]
         rows = ", ".join(f"{table} {count}" for table, count in day["rows"].items())
-        kpis = day["kpis"]
+        kpis = {k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in day["kpis"].items()}
         console.print(
             f"Finance export {day['period']} (Parquet, exports/<table>/dt={day['period']}/): {rows}; "
             f"perfect orders {kpis['perfect_order_rate_all']} (all criteria) / "
