@@ -302,3 +302,47 @@ def test_every_aws_call_a_new_function_made_is_allowed_by_its_own_policy(world: 
     )
     assert missing == []
     assert set(seen) == NEW_FUNCTIONS
+
+
+def test_a_run_whose_steps_crash_after_their_writes_and_get_throttled_files_the_same(
+    world: DeployedStack,
+) -> None:
+    # Given a new condition: more stock changed past the ledger
+    injector = world.embedded.faults
+    assert injector is not None
+    today = datetime.now(UTC).date().isoformat()
+    item = InventoryRecord.get("ELC-USB-C-1M", "WH-NJ", consistent_read=True)
+    item.update(actions=[InventoryRecord.on_hand.add(-3), InventoryRecord.available.add(-3)])
+    before = exceptions()
+
+    # When the run's steps crash after their side effects (each retried by the workflow) and a third of
+    # their AWS calls are throttled
+    injector.use(
+        FaultPlan(
+            seed=13,
+            rules=(
+                FaultRule("crash_after_side_effects", 1.0, function="ReconcileLedgersFunction", limit=1),
+                FaultRule("crash_after_side_effects", 1.0, function="ReconcileSegmentFunction", limit=1),
+                FaultRule("crash_after_side_effects", 1.0, function="ReconcileFinishFunction", limit=1),
+                FaultRule("throttle", 0.3, service="dynamodb", origins=("lambda",)),
+            ),
+        )
+    )
+    try:
+        ops("recon", "run", "--date", today)
+        report = injector.report()
+    finally:
+        injector.use(FaultPlan())
+
+    # Then the faults happened, and exactly the one new exception was filed, once
+    assert report.get("crash_after_side_effects", 0) == 3, report
+    assert report.get("throttle", 0) > 0, report
+    after = exceptions()
+    assert set(after) - set(before) == {"STOCK_LEDGER_DRIFT#stock:ELC-USB-C-1M#WH-NJ"}
+    drift = after["STOCK_LEDGER_DRIFT#stock:ELC-USB-C-1M#WH-NJ"]
+    assert [h["status"] for h in drift["history"]] == ["OPEN"]
+    assert "-3 unexplained" in drift["detail"]
+    assert {k: v for k, v in after.items() if k in before} == before
+    # And a clean rerun changes nothing
+    ops("recon", "run", "--date", today)
+    assert exceptions() == after
