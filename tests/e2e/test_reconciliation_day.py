@@ -55,8 +55,11 @@ METER = Meter()
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[DeployedStack]:
-    # Faults off, but the injector in place: the test makes the invoicing fail for one order.
-    with EmbeddedAws(retry_delay=TEST_RETRY_DELAY, faults=FaultPlan()) as aws:
+    # Faults off, but the injector in place: the test makes the invoicing fail for one order. One order per
+    # segment, so the Distributed Map fans out over several children even on this small day.
+    with EmbeddedAws(
+        retry_delay=TEST_RETRY_DELAY, faults=FaultPlan(), function_env={"RECONCILIATION_SEGMENT_SIZE": "1"}
+    ) as aws:
         stack = aws.deploy(TEMPLATE, stack_name="oms")
         stack.serve_http_api()
         bind(stack)
@@ -136,8 +139,23 @@ def test_a_day_with_a_shipment_never_invoiced_and_stock_changed_past_the_ledger(
     # When the day is reconciled
     out = ops("recon", "run", "--date", today, "--as-of", later)
 
-    # Then exactly those two exceptions are open, each with its owner, SLA and escalation
+    # Then the run fanned out over one segment per order and judged both
     assert "2 orders judged" in out
+    execution = out.split("(", 1)[1].split(")", 1)[0]
+    listed = boto3.client("s3").list_objects_v2(
+        Bucket=world.bucket_name("FinanceBucket"), Prefix=f"reconciliation/{today}/{execution}/"
+    )
+    names = sorted(
+        o["Key"].rsplit("/", 2)[-2] + "/" + o["Key"].rsplit("/", 1)[-1] for o in listed["Contents"]
+    )
+    assert names == [
+        f"{execution}/manifest.json",
+        "results/00000.json",
+        "results/00001.json",
+        "segments/00000.json",
+        "segments/00001.json",
+    ]
+    # And exactly those two exceptions are open, each with its owner, SLA and escalation
     filed = exceptions()
     assert set(filed) == {
         f"SHIPPED_NOT_INVOICED#order:{never_invoiced}",
