@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -20,7 +20,7 @@ class RunInput(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     time: AwareDatetime | None = None
-    period: str | None = Field(default=None, pattern=PERIOD)
+    period: date | None = None
     as_of: AwareDatetime | None = None
 
 
@@ -32,7 +32,7 @@ class PlanInput(BaseModel):
     def period_and_clock(self) -> tuple[str, datetime]:
         as_of = self.input.as_of or self.input.time or self.started_at
         if self.input.period:
-            return self.input.period, as_of
+            return self.input.period.isoformat(), as_of
         return (as_of - timedelta(days=1)).date().isoformat(), as_of
 
 
