@@ -364,3 +364,36 @@ def test_a_run_whose_steps_crash_after_their_writes_and_get_throttled_files_the_
     # And a clean rerun changes nothing
     ops("recon", "run", "--date", today)
     assert exceptions() == after
+
+
+def test_a_person_assigns_and_closes_an_exception_and_a_run_reopens_it_while_the_condition_holds(
+    world: DeployedStack,
+) -> None:
+    # Given the open drift of the test above
+    exception_id = "STOCK_LEDGER_DRIFT#stock:ELC-USB-C-1M#WH-NJ"
+    assert exceptions()[exception_id]["state"] == "OPEN"
+
+    # When a person takes it and closes it by hand, without fixing the stock
+    assert "assigned to user:ana" in ops(
+        "exceptions", "assign", exception_id, "--to", "user:ana", "--by", "user:lead"
+    )
+    assert "closed by user:ana" in ops(
+        "exceptions", "close", exception_id, "--by", "user:ana", "--note", "counted, looks fine"
+    )
+    closed = exceptions()[exception_id]
+    assert (closed["state"], closed["closed_by"], closed["assigned_to"]) == ("CLOSED", "user:ana", "user:ana")
+    # and closing it twice is refused
+    again = runner.invoke(app, ["exceptions", "close", exception_id, "--by", "user:ana", "--note", "x"])
+    assert again.exit_code == 2
+
+    # Then the next run, still finding 3 units unexplained, reopens it, and its history tells the story
+    ops("recon", "run", "--date", datetime.now(UTC).date().isoformat())
+    reopened = exceptions()[exception_id]
+    assert reopened["state"] == "OPEN"
+    assert [(h["status"], h["by"]) for h in reopened["history"]] == [
+        ("OPEN", "system:reconciliation"),
+        ("OPEN", "user:lead"),
+        ("CLOSED", "user:ana"),
+        ("OPEN", "system:reconciliation"),
+    ]
+    assert exception_id in ops("exceptions", "list", "--kind", "STOCK_LEDGER_DRIFT")
