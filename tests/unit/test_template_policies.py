@@ -242,3 +242,14 @@ def test_the_dashboards_are_json_once_substituted_and_show_every_dlq() -> None:
     operations = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     for dlq in DLQS:
         assert f"${{{dlq}.QueueName}}" in operations
+
+
+def test_the_reconciliation_looks_into_every_dlq_of_the_template_and_may_read_only_those() -> None:
+    ledgers = FUNCTIONS["ReconcileLedgersFunction"]["Properties"]
+    named = ledgers["Environment"]["Variables"]["DEAD_LETTER_QUEUES"]["Fn::Sub"]
+    statements = [s for policy in ledgers["Policies"] for s in policy["Statement"]]
+    readable = [s["Resource"] for s in statements if s["Action"] == "sqs:ReceiveMessage"]
+    assert len(readable) == 1
+    assert sorted(r["Fn::GetAtt"][0] for r in readable[0]) == sorted(DLQS)
+    for dlq in DLQS:
+        assert f'"{dlq}": "${{{dlq}}}"' in named, f"{dlq} is not in DEAD_LETTER_QUEUES"
