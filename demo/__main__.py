@@ -48,6 +48,7 @@ def main(
             duplicate_share=duplicates,
             report=report,
             workers=workers,
+            export_finance=True,
         )
 
     table = Table(
@@ -81,6 +82,7 @@ def main(
     console.print(
         f"Refused requests (each answered 4xx, checked to have written nothing): {summary.refused_requests}"
     )
+    _print_finance_exports(summary.finance_exports)
     console.print("Invariants:")
     for line in summary.invariants:
         console.print(f"  {line}", markup=False, highlight=False)
@@ -99,6 +101,28 @@ def main(
             f"[red]Orders not accounted for[/red] ({len(summary.unaccounted)}): {summary.unaccounted[:10]}"
         )
         raise typer.Exit(code=1)
+
+
+# ------------------------------------------------------------------------------- finance exports (issue 13)
+QUERY_HINT = '"SELECT count(*), sum(gross_margin) FROM orders"'
+
+
+def _print_finance_exports(exported: dict[str, object]) -> None:
+    days = exported.get("days") or []
+    for day in days:  # type: ignore[attr-defined]
+        rows = ", ".join(f"{table} {count}" for table, count in day["rows"].items())
+        kpis = {k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in day["kpis"].items()}
+        console.print(
+            f"Finance export {day['period']} (Parquet, exports/<table>/dt={day['period']}/): {rows}; "
+            f"perfect orders {kpis['perfect_order_rate_all']} (all criteria) / "
+            f"{kpis['perfect_order_rate_product']} (product), fill rate {kpis['fill_rate']}, "
+            f"gross margin {kpis['gross_margin']}"
+        )
+    if days:
+        console.print(
+            f"  local copy in {exported['folder']}: python -m ops sql --offline --dir {exported['folder']} "
+            + QUERY_HINT
+        )
 
 
 if __name__ == "__main__":

@@ -134,6 +134,25 @@ CATALOG: tuple[Product, ...] = (
 
 PRODUCTS: dict[str, Product] = {p.sku: p for p in CATALOG}
 
+# What a unit costs the distributor, as a share of its list price by category (gross margin per order,
+# customer and SKU in the finance export; issue 13): cables and accessories carry the fattest margins.
+COST_SHARE_BY_CATEGORY: dict[str, Decimal] = {
+    "cables": Decimal("0.45"),
+    "accessories": Decimal("0.50"),
+    "networking": Decimal("0.68"),
+    "power": Decimal("0.62"),
+    "peripherals": Decimal("0.66"),
+    "storage": Decimal("0.78"),
+    "displays": Decimal("0.80"),
+    "components": Decimal("0.84"),
+    "tools": Decimal("0.55"),
+}
+
+
+def cost_price(product: Product) -> Decimal:
+    return (product.unit_price * COST_SHARE_BY_CATEGORY[product.category]).quantize(Decimal("0.01"))
+
+
 WAREHOUSES: tuple[Warehouse, ...] = (
     Warehouse(warehouse_id="WH-NJ", name="Secaucus DC", region="NJ", priority=1),
     Warehouse(warehouse_id="WH-TX", name="Dallas DC", region="TX", priority=2),

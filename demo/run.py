@@ -67,6 +67,10 @@ class DaySummary:
     refused_requests: int = 0
     faults_injected: dict[str, int] = field(default_factory=dict)
     shopify_writeback: dict[str, Any] = field(default_factory=dict)
+    finance_exports: dict[str, Any] = field(default_factory=dict)
+    reconciliation: dict[str, Any] = field(default_factory=dict)
+    """Issue 13: the reconciliation of the day, run after it (found, changes, open per kind)."""
+    """Issue 13: the day's finance export (rows per table, the KPIs, the local copy's folder)."""
     """What the fake Shopify store was told: every shipment exactly one fulfillment with its tracking."""
 
     @property
@@ -140,6 +144,8 @@ def run_business_day(
     faults: FaultPlan | None = None,
     settled_arrival: bool = False,
     workers: bool = False,
+    export_finance: bool = False,
+    reconcile: bool = False,
 ) -> DaySummary:
     """The business day on a fresh embedded AWS. `faults`: what to inject (None: the
     ``OMS_EMBEDDED_FAULTS`` switch, usually off). `settled_arrival`: each order is sent once the previous
@@ -236,6 +242,16 @@ def run_business_day(
         checked = _check(stack, refused)
         phases["invariant_check"] = time.perf_counter() - t0
         injected = aws.faults.report() if aws.faults is not None else {}
+        reconciled: dict[str, Any] = {}
+        if reconcile:
+            t0 = time.perf_counter()
+            reconciled = _reconcile(stack)
+            phases["reconciliation"] = time.perf_counter() - t0
+        exported: dict[str, Any] = {}
+        if export_finance:
+            t0 = time.perf_counter()
+            exported = _export_finance(stack, out / "exports")
+            phases["finance_export"] = time.perf_counter() - t0
 
         summary = _summarize(
             orders_sent=orders,
@@ -253,6 +269,8 @@ def run_business_day(
         summary.refused_requests = len(refused)
         summary.faults_injected = injected
         summary.shopify_writeback = asdict(writeback)
+        summary.finance_exports = exported
+        summary.reconciliation = reconciled
         if not writeback.ok:
             summary.unaccounted += [f"shopify not told of shipment {s}" for s in writeback.missing]
             summary.unaccounted += [f"shopify fulfilled twice: {s}" for s in writeback.duplicated]
@@ -439,3 +457,37 @@ def _check(stack: Any, refused: list[Refusal]) -> InvariantReport:
     )
     opening = {(level.sku, level.warehouse_id): level.on_hand for level in ref.STOCK}
     return check_invariants(snapshot, opening_stock=opening, refused=refused)
+
+
+# ------------------------------------------------------------------------------- finance exports (issue 13)
+def _export_finance(stack: Any, folder: Path) -> dict[str, Any]:
+    """The day's finance export, run by its Lambda as the Scheduler would, then copied to `folder` for
+    `python -m ops sql --offline --dir <folder>` (decision 0039)."""
+    from ops.exports import download_exports
+
+    days = sorted({datetime.now(UTC).date().isoformat()} | _days_of_orders())
+    answer = boto3.client("lambda").invoke(
+        FunctionName=stack.function_name("FinanceExportFunction"),
+        Payload=json.dumps({"days": days}).encode(),
+    )
+    body = json.loads(answer["Payload"].read())
+    if "FunctionError" in answer:
+        raise RuntimeError(f"the finance export failed: {body}")
+    files = download_exports(stack.bucket_name("FinanceBucket"), folder)
+    return {"days": body["exported"], "files": files, "folder": str(folder)}
+
+
+def _days_of_orders() -> set[str]:
+    return {order.received_at[:10] for order in OrderRecord.scan(attributes_to_get=["received_at"])}
+
+
+def _reconcile(stack: Any) -> dict[str, Any]:
+    """Run the reconciliation workflow for every day the orders were received on, judged 6 hours later (past
+    the invoicing grace); returns each day's summary."""
+    from datetime import timedelta
+
+    from ops.finance import FinanceStack, run_reconciliation
+
+    resources = FinanceStack(dict(stack.resources))
+    as_of = datetime.now(UTC) + timedelta(hours=6)
+    return {day: run_reconciliation(resources, day, as_of=as_of) for day in sorted(_days_of_orders())}

@@ -47,7 +47,11 @@ def seed_reference_data(stack: Any) -> None:
         for item in ref.CATALOG:
             batch.save(
                 CatalogItemRecord(
-                    item.sku, name=item.name, unit_price=item.unit_price, currency=item.currency
+                    item.sku,
+                    name=item.name,
+                    unit_price=item.unit_price,
+                    currency=item.currency,
+                    cost_price=ref.cost_price(item),
                 )
             )
     with WarehouseRecord.batch_write() as batch:

@@ -202,5 +202,271 @@ def send_webhook(
     console.print(response.text)
 
 
+# ================================================================ reconciliation, DLQs, finance (issue 13)
+dlq_app = typer.Typer(no_args_is_help=True, help="The stack's dead-letter queues: depths, messages, redrive.")
+exceptions_app = typer.Typer(no_args_is_help=True, help="Reconciliation exceptions: list, assign, close.")
+recon_app = typer.Typer(no_args_is_help=True, help="Run the reconciliation of a period now.")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(recon_app, name="recon")
+
+
+@dlq_app.command("list")
+def dlq_list(stack: str = STACK) -> None:
+    """Every DLQ of the stack with the messages waiting in it."""
+    from ops.finance import dlq_depths, finance_stack
+
+    table = Table("dlq", "waiting", "in flight", "redrives to")
+    resources = finance_stack(stack)
+    from ops.finance import source_queue_of
+
+    for name, visible, in_flight in dlq_depths(resources):
+        target = source_queue_of(resources, name)
+        table.add_row(name, str(visible), str(in_flight), target.rsplit("/", 1)[-1] if target else "-")
+    console.print(table)
+
+
+@dlq_app.command("peek")
+def dlq_peek(
+    dlq: str = typer.Argument(..., help="The DLQ's logical id, e.g. InvoiceDLQ."), stack: str = STACK
+) -> None:
+    """The messages of a DLQ, left where they are, with the order or SKU each names."""
+    from oms.data.snapshot import dead_letter_subject, peek_dead_letters
+    from ops.finance import finance_stack
+
+    queues = finance_stack(stack).dead_letter_queues()
+    if dlq not in queues:
+        raise typer.BadParameter(f"{dlq} is not a DLQ of the stack (it has: {', '.join(queues)})")
+    table = Table("message", "received", "names", Column("body", overflow="fold"))
+    for letter in peek_dead_letters(dlq, queues[dlq]):
+        subject = dead_letter_subject(letter)
+        names = ", ".join(f"{k} {v}" for k, v in sorted(subject.items())) or "nothing known"
+        table.add_row(letter.message_id, str(letter.receive_count), names, letter.body[:300])
+    console.print(table)
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    dlq: str = typer.Argument(..., help="The DLQ's logical id, e.g. InvoiceDLQ."),
+    limit: int = typer.Option(1000, min=1, help="Move at most this many messages."),
+    stack: str = STACK,
+) -> None:
+    """Send a DLQ's messages back to the queue they failed from (after the cause is fixed)."""
+    from ops.finance import finance_stack, redrive
+
+    try:
+        moved = redrive(finance_stack(stack), dlq, limit=limit)
+    except (KeyError, LookupError) as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"{dlq}: {moved} message(s) sent back")
+
+
+@exceptions_app.command("list")
+def exceptions_list(
+    stack: str = STACK,
+    include_closed: bool = typer.Option(False, "--all", help="Closed exceptions too."),
+    kind: str | None = typer.Option(None, help="Only this kind, e.g. SHIPPED_NOT_INVOICED."),
+) -> None:
+    """Open reconciliation exceptions, the one whose SLA runs out first first."""
+    from oms.data.models import ReconciliationExceptionRecord
+    from oms.data.reconciliation import open_exceptions
+    from ops.finance import finance_stack
+
+    finance_stack(stack)
+    records = list(ReconciliationExceptionRecord.scan()) if include_closed else list(open_exceptions())
+    records = [r for r in records if not r.exception_id.startswith("BASELINE#")]
+    table = Table(
+        Column("exception", no_wrap=True),
+        "state",
+        "owner",
+        "assigned",
+        "opened",
+        "SLA due",
+        "escalated",
+        Column("detail", overflow="fold"),
+    )
+    now = datetime.now(UTC)
+    for record in sorted(records, key=lambda r: (r.state, r.sla_due_at)):
+        if kind and record.kind != kind:
+            continue
+        due = record.sla_due_at.isoformat(timespec="minutes") + (
+            " (past)" if record.sla_due_at <= now else ""
+        )
+        table.add_row(
+            record.exception_id,
+            record.state,
+            record.owner_group,
+            record.assigned_to or "",
+            record.opened_at.isoformat(timespec="minutes"),
+            due,
+            f"to {record.escalate_to}" if record.escalated_at else "",
+            record.detail,
+        )
+    console.print(table)
+
+
+@exceptions_app.command("assign")
+def exceptions_assign(
+    exception_id: str,
+    to: str = typer.Option(..., help="Who works it, as user:<id>."),
+    by: str = typer.Option(..., help="Who assigns it, as user:<id> (recorded)."),
+    stack: str = STACK,
+) -> None:
+    """Give an open exception to a person (recorded in its history)."""
+    from pynamodb.exceptions import UpdateError
+
+    from oms.data.reconciliation import assign_exception
+    from ops.finance import finance_stack
+
+    finance_stack(stack)
+    try:
+        assign_exception(exception_id, to=to, by=by, now=datetime.now(UTC))
+    except UpdateError as exc:
+        console.print(f"[red]{exception_id} is not an open exception[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"{exception_id}: assigned to {to}")
+
+
+@exceptions_app.command("close")
+def exceptions_close(
+    exception_id: str,
+    by: str = typer.Option(..., help="Who closes it, as user:<id> (recorded)."),
+    note: str = typer.Option(..., help="What was done about it."),
+    stack: str = STACK,
+) -> None:
+    """Close an open exception by hand (the next run reopens it if the condition still holds)."""
+    from pynamodb.exceptions import UpdateError
+
+    from oms.data.reconciliation import close_exception
+    from ops.finance import finance_stack
+
+    finance_stack(stack)
+    try:
+        close_exception(exception_id, by=by, reason=note, now=datetime.now(UTC))
+    except UpdateError as exc:
+        console.print(f"[red]{exception_id} is not an open exception[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"{exception_id}: closed by {by}")
+
+
+@recon_app.command("run")
+def recon_run(
+    day: str = typer.Option(..., "--date", help="The UTC business day to reconcile, YYYY-MM-DD."),
+    as_of: datetime | None = typer.Option(None, help="Judge by this UTC time instead of now (ISO-8601)."),
+    stack: str = STACK,
+) -> None:
+    """Run the reconciliation workflow for a day now and print what it found and changed."""
+    from ops.finance import finance_stack, run_reconciliation
+
+    date.fromisoformat(day)
+    clock = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
+    summary = run_reconciliation(finance_stack(stack), day, as_of=clock)
+    console.print(
+        f"reconciliation of {day} ({summary['execution']}): {summary['orders_judged']} orders judged"
+    )
+    table = Table("kind", "found", "open")
+    for kind, count in summary["found"].items():
+        table.add_row(kind, str(count), str(summary["open_by_kind"].get(kind, 0)))
+    console.print(table)
+    changes = ", ".join(f"{k} {v}" for k, v in summary["changes"].items()) or "none"
+    console.print(
+        f"changes: {changes}; past SLA: {summary['past_sla']}; escalated: {len(summary['escalated'])}"
+    )
+
+
+report_app = typer.Typer(no_args_is_help=True, help="Reports over the finance exports.")
+app.add_typer(report_app, name="report")
+EXPORTS_DIR = typer.Option(
+    Path("out/exports"),
+    "--dir",
+    help="Local copy of the stack's exports (refreshed from its finance bucket).",
+)
+OFFLINE = typer.Option(False, "--offline", help="Use the local copy as it is; ask no AWS endpoint.")
+
+
+def _exports_folder(stack: str, folder: Path, offline: bool) -> Path:
+    if not offline:
+        from ops.exports import download_exports
+        from ops.finance import finance_stack
+
+        download_exports(finance_stack(stack).finance_bucket, folder)
+    return folder
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL (Athena's, as in docs/queries/), or @file.sql."),
+    stack: str = STACK,
+    folder: Path = EXPORTS_DIR,
+    offline: bool = OFFLINE,
+) -> None:
+    """Run SQL locally with duckdb over the finance exports (the Glue tables' names; `dt` partitions)."""
+    from ops.exports import run_sql
+
+    text = Path(query[1:]).read_text() if query.startswith("@") else query
+    columns, rows = run_sql(_exports_folder(stack, folder, offline), text)
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
+
+
+@report_app.command("kpi")
+def report_kpi(
+    since: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD."),
+    until: str | None = typer.Option(None, "--to", help="Last day, YYYY-MM-DD."),
+    stack: str = STACK,
+    folder: Path = EXPORTS_DIR,
+    offline: bool = OFFLINE,
+) -> None:
+    """The daily KPIs (docs/kpis.md) from the exports' kpi_daily table."""
+    from ops.exports import KPI_QUERY, run_sql
+
+    first = date.fromisoformat(since).isoformat() if since else "0000-01-01"
+    last = date.fromisoformat(until).isoformat() if until else "9999-12-31"
+    columns, rows = run_sql(_exports_folder(stack, folder, offline), KPI_QUERY, [first, last])
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
+
+
+export_app = typer.Typer(no_args_is_help=True, help="Run the finance export of some days now.")
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("run")
+def export_run(
+    days: list[str] = typer.Option(
+        ..., "--date", help="A UTC business day, YYYY-MM-DD (repeat for several)."
+    ),
+    stack: str = STACK,
+) -> None:
+    """Export (or restate) days now, as the daily schedule does: Parquet in the stack's finance bucket."""
+    import json
+
+    import boto3
+
+    from ops.finance import finance_stack
+
+    resources = finance_stack(stack)
+    periods = sorted({date.fromisoformat(d).isoformat() for d in days})
+    answer = boto3.client("lambda").invoke(
+        FunctionName=resources.physical["FinanceExportFunction"],
+        Payload=json.dumps({"days": periods}).encode(),
+    )
+    body = json.loads(answer["Payload"].read())
+    if "FunctionError" in answer:
+        console.print(f"[red]the export failed: {body}[/red]")
+        raise typer.Exit(1)
+    for day in body["exported"]:
+        rows = ", ".join(f"{table} {count}" for table, count in day["rows"].items())
+        console.print(f"{day['period']}: {rows}")
+
+
+# ========================================================= end of reconciliation, DLQs, finance (issue 13)
+
+
 if __name__ == "__main__":
     app()

@@ -37,6 +37,13 @@ _FIELDS = {
     "notification_in_flight_grace_seconds": "NOTIFICATION_IN_FLIGHT_GRACE_SECONDS",
     "channel_notifications_queue_url": "CHANNEL_NOTIFICATIONS_QUEUE_URL",
     "channel_notifications_table": "CHANNEL_NOTIFICATIONS_TABLE",
+    # reconciliation and finance exports (issue 13)
+    "reconciliation_exceptions_table": "RECONCILIATION_EXCEPTIONS_TABLE",
+    "finance_bucket": "FINANCE_BUCKET",
+    "dead_letter_queues": "DEAD_LETTER_QUEUES",
+    "invoice_grace_minutes": "INVOICE_GRACE_MINUTES",
+    "reconciliation_segment_size": "RECONCILIATION_SEGMENT_SIZE",
+    "ship_within_hours": "SHIP_WITHIN_HOURS",
 }
 
 
@@ -54,6 +61,7 @@ TABLE_RESOURCES = {
     "invoices_table": "InvoicesTable",
     "shipments_table": "ShipmentsTable",
     "channel_notifications_table": "ChannelNotificationsTable",
+    "reconciliation_exceptions_table": "ReconciliationExceptionsTable",
 }
 
 
@@ -89,6 +97,18 @@ class Settings(BaseModel):
     longer than the notifier's Timeout with room for its retries (template: 180)."""
     channel_notifications_queue_url: str = ""
     channel_notifications_table: str = ""
+    # reconciliation and finance exports (issue 13)
+    reconciliation_exceptions_table: str = ""
+    finance_bucket: str = ""
+    """Finance exports (`exports/`, Parquet, read by Athena) and the reconciliation's work files."""
+    dead_letter_queues: str = ""
+    """JSON: DLQ logical name -> URL (the queues the reconciliation looks into)."""
+    invoice_grace_minutes: str = ""
+    """How long after its shipment an order may stay uninvoiced before SHIPPED_NOT_INVOICED (default 240)."""
+    reconciliation_segment_size: str = ""
+    """Orders per reconciliation segment (one Map item; default 500)."""
+    ship_within_hours: str = ""
+    """The shipping promise the on-time KPIs judge by: shipped within this many hours of placement (48)."""
 
     def require(self, field: str) -> str:
         value = getattr(self, field)

@@ -34,6 +34,8 @@ ON_FIRST_USE: dict[str, frozenset[str]] = {
     "oms.channels.writeback": frozenset({"notify_channel.app"}),
     # the X-Ray SDK: only with OMS_XRAY_SDK=true (decision 0010)
     "aws_xray_sdk": frozenset(),
+    # duckdb writes the finance export's Parquet, loaded when the first file is written (decision 0039)
+    "duckdb": frozenset(),
 }
 NEVER = (
     "moto",
@@ -43,7 +45,6 @@ NEVER = (
     "rich",
     "typer",
     "pypdf",
-    "duckdb",
     "werkzeug",
     "infra",
     "demo",

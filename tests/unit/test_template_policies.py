@@ -173,7 +173,7 @@ def test_asynchronously_invoked_functions_have_an_on_failure_destination() -> No
             e["Type"] in ("Schedule", "ScheduleV2") for e in (f["Properties"].get("Events") or {}).values()
         )
     ]
-    assert scheduled == ["StockSweeperFunction"]
+    assert sorted(scheduled) == ["FinanceExportFunction", "StockSweeperFunction"]
     for name in scheduled:
         config = FUNCTIONS[name]["Properties"]["EventInvokeConfig"]
         assert config["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
@@ -185,3 +185,71 @@ def test_the_http_api_writes_access_logs() -> None:
     settings = RESOURCES["OmsHttpApi"]["Properties"]["AccessLogSettings"]
     assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
     assert "$context.requestId" in settings["Format"]
+
+
+# ------------------------------------------------------------------ the operations console (issue 13)
+ALARMS = _of_type("AWS::CloudWatch::Alarm")
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_alarms_on_its_errors_and_its_throttles(name: str) -> None:
+    watched = {
+        (r["Properties"]["MetricName"], r["Properties"]["Dimensions"][0]["Value"].get("Ref"))
+        for r in ALARMS.values()
+        if r["Properties"].get("Namespace") == "AWS/Lambda"
+    }
+    assert ("Errors", name) in watched
+    assert ("Throttles", name) in watched
+
+
+@pytest.mark.parametrize("machine", sorted(_of_type("AWS::Serverless::StateMachine")))
+def test_every_workflow_alarms_on_failed_and_timed_out_executions(machine: str) -> None:
+    watched = {
+        r["Properties"]["MetricName"]
+        for r in ALARMS.values()
+        if r["Properties"].get("Namespace") == "AWS/States"
+        and r["Properties"]["Dimensions"][0]["Value"] == {"Ref": machine}
+    }
+    assert {"ExecutionsFailed", "ExecutionsTimedOut"} <= watched
+
+
+def test_reconciliation_exceptions_past_their_sla_alarm() -> None:
+    alarm = RESOURCES["ReconciliationExceptionsPastSlaAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("ServerlessOMS", "ReconciliationExceptionsPastSla")
+    finish = FUNCTIONS["ReconcileFinishFunction"]["Properties"]["Environment"]["Variables"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": finish["POWERTOOLS_SERVICE_NAME"]}]
+
+
+def test_the_reconciliation_workflow_is_the_statemachine_file_scheduled_daily_with_a_dlq() -> None:
+    machine = RESOURCES["ReconciliationWorkflow"]["Properties"]
+    definition = (ROOT / machine["DefinitionUri"]).read_text()
+    placeholders = {part.split("}", 1)[0] for part in definition.split("${")[1:]}
+    assert placeholders == set(machine["DefinitionSubstitutions"])
+    assert machine["Type"] == "STANDARD"  # the parent of a Distributed Map
+    schedule = machine["Events"]["Daily"]["Properties"]
+    assert schedule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ReconciliationDLQ", "Arn"]}}
+    assert "<aws.scheduler.scheduled-time>" in schedule["Input"]
+
+
+def test_the_dashboards_are_json_once_substituted_and_show_every_dlq() -> None:
+    import json
+    import re
+
+    for name in ("OperationsDashboard", "KpiDashboard"):
+        body = RESOURCES[name]["Properties"]["DashboardBody"]["Fn::Sub"]
+        widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+        assert widgets
+    operations = RESOURCES["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    for dlq in DLQS:
+        assert f"${{{dlq}.QueueName}}" in operations
+
+
+def test_the_reconciliation_looks_into_every_dlq_of_the_template_and_may_read_only_those() -> None:
+    ledgers = FUNCTIONS["ReconcileLedgersFunction"]["Properties"]
+    named = ledgers["Environment"]["Variables"]["DEAD_LETTER_QUEUES"]["Fn::Sub"]
+    statements = [s for policy in ledgers["Policies"] for s in policy["Statement"]]
+    readable = [s["Resource"] for s in statements if s["Action"] == "sqs:ReceiveMessage"]
+    assert len(readable) == 1
+    assert sorted(r["Fn::GetAtt"][0] for r in readable[0]) == sorted(DLQS)
+    for dlq in DLQS:
+        assert f'"{dlq}": "${{{dlq}}}"' in named, f"{dlq} is not in DEAD_LETTER_QUEUES"

@@ -369,6 +369,8 @@ class CatalogItemRecord(Model):
     unit_price = DecimalAttribute()
     currency = UnicodeAttribute()
     active = BooleanAttribute(default=True)
+    cost_price = DecimalAttribute(null=True)
+    """What one unit costs the distributor (gross margin per order, customer and SKU; issue 13)."""
 
 
 class CustomerRecord(Model):
@@ -449,6 +451,64 @@ class ChannelNotificationRecord(Model):
     finished_at = UTCDateTime(null=True)
 
 
+# ------------------------------------------------------------------------ reconciliation (issue 13)
+class ExceptionStateIndex(GlobalSecondaryIndex["ReconciliationExceptionRecord"]):
+    """Sparse: only OPEN exceptions carry `open_state`, sorted by when their SLA runs out (what the
+    escalation and `ops exceptions list` read)."""
+
+    class Meta:
+        index_name = "open-by-sla"
+        projection = AllProjection()
+
+    open_state = UnicodeAttribute(hash_key=True)
+    sla_due_key = UnicodeAttribute(range_key=True)
+
+
+class ReconciliationExceptionRecord(Model):
+    """Something a reconciliation run found that a person must act on, filed with an owner group, an SLA and
+    an escalation. One record per (kind, subject): `exception_id` = "<kind>#<subject>", so a rerun finds the
+    record it filed instead of filing another; a run that finds the condition cleared closes it."""
+
+    class Meta(_Unbound):
+        pass
+
+    exception_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    """What to look up: `order:<id>`, `stock:<sku>#<warehouse>`, `dlq:<queue>#<message id>`."""
+    detail = UnicodeAttribute()
+    period = UnicodeAttribute()
+    """The business day (UTC) of the run that filed it."""
+    order_id = UnicodeAttribute(null=True)
+    sku = UnicodeAttribute(null=True)
+    owner_group = UnicodeAttribute()
+    escalate_to = UnicodeAttribute()
+    state = UnicodeAttribute()  # OPEN | CLOSED
+    opened_at = UTCDateTime()
+    sla_due_at = UTCDateTime()
+    assigned_to = UnicodeAttribute(null=True)
+    escalated_at = UTCDateTime(null=True)
+    closed_at = UTCDateTime(null=True)
+    closed_by = UnicodeAttribute(null=True)
+    close_reason = UnicodeAttribute(null=True)
+    history = ListAttribute(of=StatusChangeAttribute)
+    open_state = UnicodeAttribute(null=True)
+    sla_due_key = UnicodeAttribute(null=True)
+    open_by_sla = ExceptionStateIndex()
+
+
+class StockBaselineRecord(Model):
+    """A stock item as the first reconciliation found it (same table, `exception_id` = "BASELINE#<sku>#<wh>"):
+    the opening the ledger is reconciled from, `opening` = on hand - ledger movements + units shipped then."""
+
+    class Meta(_Unbound):
+        pass
+
+    exception_id = UnicodeAttribute(hash_key=True)
+    opening = NumberAttribute()
+    taken_at = UTCDateTime()
+
+
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
@@ -462,6 +522,9 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (InvoiceSequenceRecord, "invoices_table"),
     (ShipmentRecord, "shipments_table"),
     (ChannelNotificationRecord, "channel_notifications_table"),
+    # reconciliation (issue 13)
+    (ReconciliationExceptionRecord, "reconciliation_exceptions_table"),
+    (StockBaselineRecord, "reconciliation_exceptions_table"),
 )
 
 

@@ -91,6 +91,11 @@ def read_snapshot(
     return snapshot
 
 
+def peek_dead_letters(name: str, url: str) -> list[DeadLetter]:
+    """Every message of a DLQ, left in place (what the scheduled reconciliation and `ops dlq peek` read)."""
+    return _peek(name, url)
+
+
 def _peek(name: str, url: str) -> list[DeadLetter]:
     """Every message of a DLQ, left in place (visibility timeout 0: visible again at once)."""
     sqs = client("sqs")

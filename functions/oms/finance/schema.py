@@ -1,0 +1,147 @@
+"""The finance export's tables: one list of columns each, the single source of the Parquet files
+(oms.data.exports), the Glue tables in template.yaml (held equal by tests/unit/test_finance_exports.py) and
+the local duckdb views of `python -m ops sql`.
+
+Extensible: a business area adds its tables here (payments, applications, credit notes, the aging snapshot
+and approvals come with the cash and governance work) and to the template's Glue block; nothing else
+changes. Every table is partitioned by `dt`, the order's business day (UTC), with partition projection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MONEY = "decimal(18,2)"
+RATE = "double"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    """The Glue/Athena type (string, bigint, double, boolean, timestamp, date, decimal(18,2))."""
+    comment: str = ""
+
+
+def _c(name: str, type_: str, comment: str = "") -> Column:
+    return Column(name, type_, comment)
+
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "orders": (
+        _c("order_id", "string"),
+        _c("channel", "string"),
+        _c("external_id", "string"),
+        _c("customer_id", "string"),
+        _c("status", "string"),
+        _c("billing_status", "string"),
+        _c("hold_reason", "string"),
+        _c("currency", "string"),
+        _c("placed_at", "timestamp"),
+        _c("received_at", "timestamp"),
+        _c("first_shipped_at", "timestamp"),
+        _c("delivered_at", "timestamp"),
+        _c("subtotal", MONEY),
+        _c("discount_total", MONEY),
+        _c("shipping_total", MONEY),
+        _c("tax_total", MONEY),
+        _c("grand_total", MONEY),
+        _c("net_revenue", MONEY, "lines net of discounts and tax"),
+        _c("cost_of_goods", MONEY, "units x catalog cost price; null when a cost is unknown"),
+        _c("gross_margin", MONEY, "net_revenue - cost_of_goods"),
+        _c("units_ordered", "bigint"),
+        _c("units_shipped", "bigint"),
+        _c("shipped", "boolean"),
+        _c("on_time", "boolean", "first shipment within the shipping promise"),
+        _c("complete", "boolean", "every unit ordered shipped in this order"),
+        _c("undamaged", "boolean", "no delivery exception"),
+        _c("documents_right", "boolean", "invoiced once, quantities and totals equal to the order"),
+        _c("perfect", "boolean", "shipped and all four criteria met"),
+        _c("cycle_time_hours", RATE, "placed to delivered"),
+        _c("invoice_number", "string"),
+    ),
+    "order_lines": (
+        _c("order_id", "string"),
+        _c("line_id", "string"),
+        _c("customer_id", "string"),
+        _c("sku", "string"),
+        _c("quantity", "bigint"),
+        _c("currency", "string"),
+        _c("unit_price", MONEY),
+        _c("discount", MONEY),
+        _c("tax", MONEY),
+        _c("net_amount", MONEY),
+        _c("unit_cost", MONEY),
+        _c("cost", MONEY),
+        _c("gross_margin", MONEY),
+    ),
+    "invoices": (
+        _c("invoice_number", "string"),
+        _c("order_id", "string"),
+        _c("customer_id", "string"),
+        _c("issued_at", "timestamp"),
+        _c("due_date", "date"),
+        _c("currency", "string"),
+        _c("grand_total", MONEY),
+        _c("tax_total", MONEY),
+        _c("order_grand_total", MONEY),
+        _c("accurate", "boolean", "quantities and totals equal to the order's"),
+    ),
+    "invoice_lines": (
+        _c("invoice_number", "string"),
+        _c("order_id", "string"),
+        _c("line_no", "bigint"),
+        _c("sku", "string"),
+        _c("quantity", "bigint"),
+        _c("unit_price", MONEY),
+        _c("discount", MONEY),
+        _c("net_amount", MONEY),
+        _c("tax_amount", MONEY),
+    ),
+    "shipments": (
+        _c("order_id", "string"),
+        _c("shipment_id", "string"),
+        _c("warehouse_id", "string"),
+        _c("carrier", "string"),
+        _c("tracking_number", "string"),
+        _c("status", "string"),
+        _c("shipped_at", "timestamp"),
+        _c("delivered_at", "timestamp"),
+        _c("delivery_exception", "boolean"),
+    ),
+    "exceptions": (
+        _c("exception_id", "string"),
+        _c("kind", "string"),
+        _c("subject", "string"),
+        _c("state", "string"),
+        _c("owner_group", "string"),
+        _c("assigned_to", "string"),
+        _c("escalate_to", "string"),
+        _c("opened_at", "timestamp"),
+        _c("sla_due_at", "timestamp"),
+        _c("escalated_at", "timestamp"),
+        _c("closed_at", "timestamp"),
+        _c("closed_by", "string"),
+        _c("detail", "string"),
+    ),
+    "kpi_daily": (
+        _c("orders", "bigint"),
+        _c("orders_shipped", "bigint"),
+        _c("orders_delivered", "bigint"),
+        _c("cycle_time_p50_hours", RATE),
+        _c("cycle_time_p90_hours", RATE),
+        _c("on_time_shipment_rate", RATE),
+        _c("complete_rate", RATE),
+        _c("undamaged_rate", RATE),
+        _c("documents_right_rate", RATE),
+        _c("perfect_order_rate_product", RATE, "on time x complete x undamaged x documents right"),
+        _c("perfect_order_rate_all", RATE, "share of shipped orders meeting every criterion"),
+        _c("invoice_accuracy", RATE),
+        _c("fill_rate", RATE, "units shipped / units ordered"),
+        _c("net_revenue", MONEY),
+        _c("cost_of_goods", MONEY),
+        _c("gross_margin", MONEY),
+        _c("gross_margin_pct", RATE),
+    ),
+}
+
+PARTITION = Column("dt", "string", "the orders' business day, YYYY-MM-DD (UTC)")
