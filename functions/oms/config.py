@@ -36,6 +36,17 @@ _FIELDS = {
     "channel_api_secret_name": "CHANNEL_API_SECRET_NAME",
     "channel_notifications_queue_url": "CHANNEL_NOTIFICATIONS_QUEUE_URL",
     "channel_notifications_table": "CHANNEL_NOTIFICATIONS_TABLE",
+    "payments_table": "PAYMENTS_TABLE",
+    "credit_notes_table": "CREDIT_NOTES_TABLE",
+    "cash_ledger_table": "CASH_LEDGER_TABLE",
+    "customer_accounts_table": "CUSTOMER_ACCOUNTS_TABLE",
+    "refunds_table": "REFUNDS_TABLE",
+    "returns_table": "RETURNS_TABLE",
+    "bank_statements_table": "BANK_STATEMENTS_TABLE",
+    "cash_exceptions_table": "CASH_EXCEPTIONS_TABLE",
+    "cash_policy_parameter": "CASH_POLICY_PARAMETER",
+    "statements_bucket": "STATEMENTS_BUCKET",
+    "payment_provider_secret_name": "PAYMENT_PROVIDER_SECRET_NAME",
 }
 
 
@@ -53,6 +64,14 @@ TABLE_RESOURCES = {
     "invoices_table": "InvoicesTable",
     "shipments_table": "ShipmentsTable",
     "channel_notifications_table": "ChannelNotificationsTable",
+    "payments_table": "PaymentsTable",
+    "credit_notes_table": "CreditNotesTable",
+    "cash_ledger_table": "CashLedgerTable",
+    "customer_accounts_table": "CustomerAccountsTable",
+    "refunds_table": "RefundsTable",
+    "returns_table": "ReturnsTable",
+    "bank_statements_table": "BankStatementsTable",
+    "cash_exceptions_table": "CashExceptionsTable",
 }
 
 
@@ -85,6 +104,17 @@ class Settings(BaseModel):
     channel_api_secret_name: str = ""
     channel_notifications_queue_url: str = ""
     channel_notifications_table: str = ""
+    payments_table: str = ""
+    credit_notes_table: str = ""
+    cash_ledger_table: str = ""
+    customer_accounts_table: str = ""
+    refunds_table: str = ""
+    returns_table: str = ""
+    bank_statements_table: str = ""
+    cash_exceptions_table: str = ""
+    cash_policy_parameter: str = ""
+    statements_bucket: str = ""
+    payment_provider_secret_name: str = ""
 
     def require(self, field: str) -> str:
         value = getattr(self, field)

@@ -53,6 +53,18 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{unit: float(match.group(1))})
 
 
+def _follow_clock(source: Any) -> None:
+    """Hand the scheduler's clock to the application's time source (``oms.clock``, decision 0031), so that
+    handlers run in process act on the simulated day. An application without one is left alone."""
+    import importlib.util
+
+    if importlib.util.find_spec("oms") is None or importlib.util.find_spec("oms.clock") is None:
+        return
+    import importlib
+
+    importlib.import_module("oms.clock").follow(source)
+
+
 _active_lock = threading.Lock()
 _active: list[EmbeddedAws] = []
 
@@ -302,6 +314,7 @@ class EmbeddedAws:
             self._workers = WorkerContainers()
             self.runtime.workers = self._workers
         self._pollers.start()
+        _follow_clock(self.scheduler.clock.now)
 
     def stop(self) -> None:
         if not self._started:
@@ -310,6 +323,7 @@ class EmbeddedAws:
             server.stop()
         self._servers.clear()
         self.scheduler.stop()
+        _follow_clock(None)
         self._pollers.stop()
         if self._faults is not None:
             self._faults.uninstall()
