@@ -29,7 +29,13 @@ from oms.api import (
 )
 from oms.cash import ledger
 from oms.cash.collections import place_credit_hold, receivables_report, release_credit_hold
-from oms.cash.returns import DutyRefusedError, ReturnRefusedError, UnknownRefundError, execute_refund, grant_refund
+from oms.cash.returns import (
+    DutyRefusedError,
+    ReturnRefusedError,
+    UnknownRefundError,
+    execute_refund,
+    grant_refund,
+)
 from oms.cash.service import apply_credit, identify_payer, record_payment, reverse_entry, write_off
 from oms.cash.views import (
     AccountView,
@@ -140,10 +146,15 @@ def _balance(number: str, *, with_entries: bool = True) -> InvoiceBalance:
     )
 
 
-def _payment_view(record: PaymentRecord, *, duplicate: bool = False, exception: str | None = None) -> PaymentView:
+def _payment_view(
+    record: PaymentRecord, *, duplicate: bool = False, exception: str | None = None
+) -> PaymentView:
     return PaymentView.model_validate(
         {
-            **{k: getattr(record, k) for k in ("payment_id", "source", "currency", "amount", "applied", "refunded")},
+            **{
+                k: getattr(record, k)
+                for k in ("payment_id", "source", "currency", "amount", "applied", "refunded")
+            },
             "unapplied": record.unapplied,
             "customer_id": record.customer_id,
             "order_id": record.order_id,
@@ -163,8 +174,17 @@ def _refund_view(record: RefundRecord) -> RefundView:
         {
             k: getattr(record, k)
             for k in (
-                "refund_id", "payment_id", "currency", "amount", "state", "reason", "granted_by", "granted_at",
-                "executed_by", "executed_at", "execution_ref",
+                "refund_id",
+                "payment_id",
+                "currency",
+                "amount",
+                "state",
+                "reason",
+                "granted_by",
+                "granted_at",
+                "executed_by",
+                "executed_at",
+                "execution_ref",
             )
         }
     )
@@ -177,8 +197,13 @@ def _json(status: int, body: Any) -> Response[Any]:
 @app.post(
     "/payments",
     summary="Record a payment received (and apply it to the invoices named, or as its remittance matches)",
-    responses={201: {"description": "Recorded", "content": {"application/json": {"model": PaymentView}}},
-               200: {"description": "Recorded before under this reference", "content": {"application/json": {"model": PaymentView}}}}
+    responses={
+        201: {"description": "Recorded", "content": {"application/json": {"model": PaymentView}}},
+        200: {
+            "description": "Recorded before under this reference",
+            "content": {"application/json": {"model": PaymentView}},
+        },
+    }
     | problem_responses(400, 401, 403, 404, 409, 415, 422),
     tags=["cash"],
 )
@@ -198,7 +223,9 @@ def post_payment(body: Annotated[PaymentBody, Body()]) -> Response[PaymentView]:
         customer_id=body.customer_id,
         reference=body.remittance,
         provider_ref=body.method,
-        applications=[(a.invoice_number, a.amount) for a in body.applications] if body.applications is not None else None,
+        applications=[(a.invoice_number, a.amount) for a in body.applications]
+        if body.applications is not None
+        else None,
         texts=[body.remittance],
     )
     record = store.find_payment(outcome.payment_id)
@@ -226,7 +253,7 @@ def get_payment(payment_id: Annotated[str, Path(pattern=PAYMENT)]) -> Response[P
 
 @app.post(
     "/payments/<payment_id>/applications",
-    summary="Apply a payment's unapplied cash (to the invoices given, or oldest first); name the payer if unknown",
+    summary="Apply a payment's unapplied cash (to the invoices given, or oldest first); names a payer",
     responses={200: {"description": "Applied", "content": {"application/json": {"model": PaymentView}}}}
     | problem_responses(400, 401, 403, 404, 409, 415, 422),
     tags=["cash"],
@@ -255,7 +282,9 @@ def post_application(
 @app.get(
     "/invoices/<invoice_number>",
     summary="An invoice's balance as a receivable, with its ledger entries",
-    responses={200: {"description": "The balance", "content": {"application/json": {"model": InvoiceBalance}}}}
+    responses={
+        200: {"description": "The balance", "content": {"application/json": {"model": InvoiceBalance}}}
+    }
     | problem_responses(400, 401, 403, 404),
     tags=["cash"],
 )
@@ -284,7 +313,9 @@ def post_reversal(
 @app.post(
     "/invoices/<invoice_number>/write-offs",
     summary="Write off a small remainder (at most the policy's tolerance)",
-    responses={201: {"description": "Written off", "content": {"application/json": {"model": InvoiceBalance}}}}
+    responses={
+        201: {"description": "Written off", "content": {"application/json": {"model": InvoiceBalance}}}
+    }
     | problem_responses(400, 401, 403, 404, 409, 415, 422),
     tags=["cash"],
 )
@@ -293,7 +324,9 @@ def post_write_off(
     invoice_number: Annotated[str, Path(pattern=INVOICE)], body: Annotated[WriteOffBody, Body()]
 ) -> Response[InvoiceBalance]:
     settings = prepare()
-    write_off(invoice_number, body.amount, at=now(), by=_user(), reason=body.reason, policy=cash_policy(settings))
+    write_off(
+        invoice_number, body.amount, at=now(), by=_user(), reason=body.reason, policy=cash_policy(settings)
+    )
     return _json(201, _balance(invoice_number))
 
 
@@ -322,9 +355,16 @@ def get_account(customer_id: Annotated[str, Path(pattern=ID)]) -> Response[Accou
             }
             for a in accounts
         ],
-        open_invoices=[_balance(r.invoice_number, with_entries=False) for r in store.open_invoices_of(customer_id)],
+        open_invoices=[
+            _balance(r.invoice_number, with_entries=False) for r in store.open_invoices_of(customer_id)
+        ],
         open_credits=[
-            {"source_id": s.source_id, "kind": s.kind.value, "currency": s.currency, "unapplied": str(s.unapplied)}
+            {
+                "source_id": s.source_id,
+                "kind": s.kind.value,
+                "currency": s.currency,
+                "unapplied": str(s.unapplied),
+            }
             for s in store.open_credits(customer_id)
         ],
     )
@@ -346,7 +386,9 @@ def put_credit_hold(
     if store.get_or_none(CustomerRecord, customer_id) is None:
         raise ledger.UnknownSourceError(f"no customer {customer_id}")
     user, at = _user(), now()
-    (place_credit_hold if body.on_hold else release_credit_hold)(customer_id, by=user, at=at, reason=body.reason)
+    (place_credit_hold if body.on_hold else release_credit_hold)(
+        customer_id, by=user, at=at, reason=body.reason
+    )
     return get_account(customer_id)
 
 
@@ -361,8 +403,13 @@ def put_credit_hold(
 def post_refund(body: Annotated[RefundBody, Body()]) -> Response[RefundView]:
     prepare()
     record = grant_refund(
-        refund_id=body.refund_id, payment_id=body.payment_id, amount=body.amount, reason=body.reason,
-        by=_user(), at=now(), rma_id=body.rma_id,
+        refund_id=body.refund_id,
+        payment_id=body.payment_id,
+        amount=body.amount,
+        reason=body.reason,
+        by=_user(),
+        at=now(),
+        rma_id=body.rma_id,
     )
     return _json(201, _refund_view(record))
 
@@ -390,7 +437,7 @@ def post_execution(
 
 @app.get(
     "/receivables/report",
-    summary="Aging (with the not-yet-due bucket), DSO, lateness per customer and the weekly cash forecast, today",
+    summary="Aging (with the not-yet-due bucket), DSO, lateness per customer and the weekly cash forecast",
     responses={200: {"description": "The report"}} | problem_responses(401, 403),
     tags=["cash"],
 )
@@ -402,7 +449,7 @@ def get_report() -> Response[dict[str, Any]]:
 
 @app.get(
     "/cash/exceptions",
-    summary="Open cash exceptions a person must act on (unapplied cash, currency mismatches, rejected statements)",
+    summary="Open cash exceptions for a person (unapplied cash, currency mismatches, rejected statements)",
     responses={200: {"description": "The exceptions"}} | problem_responses(401, 403),
     tags=["cash"],
 )
@@ -411,7 +458,19 @@ def get_exceptions() -> Response[list[CashExceptionView]]:
     prepare()
     found = [
         CashExceptionView.model_validate(
-            {k: getattr(e, k) for k in ("exception_id", "kind", "subject", "reason", "amount", "currency", "customer_id", "created_at")}
+            {
+                k: getattr(e, k)
+                for k in (
+                    "exception_id",
+                    "kind",
+                    "subject",
+                    "reason",
+                    "amount",
+                    "currency",
+                    "customer_id",
+                    "created_at",
+                )
+            }
         )
         for e in store.open_exceptions()
     ]

@@ -35,4 +35,6 @@ def handle_record(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )

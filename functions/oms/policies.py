@@ -38,4 +38,8 @@ def seller_lines(settings: Settings) -> list[str]:
         settings.require("seller_profile_parameter"), transform="json", max_age=POLICY_MAX_AGE_SECONDS
     )
     profile = dict(raw) if isinstance(raw, dict) else {}
-    return [str(profile.get("name", "")), *[str(x) for x in profile.get("address_lines", [])], str(profile.get("tax_id", ""))]
+    return [
+        str(profile.get("name", "")),
+        *[str(x) for x in profile.get("address_lines", [])],
+        str(profile.get("tax_id", "")),
+    ]

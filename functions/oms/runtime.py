@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from oms.aws import is_transient_error
 from oms import clock
+from oms.aws import is_transient_error
 from oms.config import Settings, get_settings
 from oms.data.models import bind_tables
 from oms.domain.order import SafeId

@@ -101,7 +101,8 @@ def _previous_returns(request: ReturnRequest) -> list[ReturnRecord]:
 @app.post(
     "/returns",
     summary="Authorize a return (RMA) of lines of one customer's invoiced orders",
-    responses={201: {"description": "Authorized (or the same RMA again)"}} | problem_responses(400, 401, 403, 409, 415, 422),
+    responses={201: {"description": "Authorized (or the same RMA again)"}}
+    | problem_responses(400, 401, 403, 409, 415, 422),
     tags=["returns"],
 )
 @tracer.capture_method
@@ -124,11 +125,18 @@ def post_receipt(rma_id: Annotated[str, Path(pattern=ID)]) -> Response[dict[str,
 
     def move_stock(line: ReturnLineAttribute, reference: str) -> None:
         note = f"return {rma_id} of order {line.order_id}"
-        receipt(line.sku, line.warehouse_id, int(line.quantity), reference=reference, note=note, by=user, now=at)
+        receipt(
+            line.sku, line.warehouse_id, int(line.quantity), reference=reference, note=note, by=user, now=at
+        )
         if line.disposition == "SCRAP":
             adjustment(
-                line.sku, line.warehouse_id, -int(line.quantity), reference=f"{reference}-SCRAP",
-                reason=f"{note}: scrapped", by=user, now=at,
+                line.sku,
+                line.warehouse_id,
+                -int(line.quantity),
+                reference=f"{reference}-SCRAP",
+                reason=f"{note}: scrapped",
+                by=user,
+                now=at,
             )
 
     record = receive_return(

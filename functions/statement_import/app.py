@@ -33,7 +33,9 @@ def handle_record(record: SQSRecord) -> str:
         raise ValueError(f"not a statement of this stack's bucket: {bucket}/{key}")
     logger.append_keys(statement_key=key)
     outcome = import_statement(bucket=bucket, key=key, at=now(), policy=cash_policy(settings))
-    logger.info("statement", extra={"state": outcome.state, "duplicate": outcome.duplicate, "reason": outcome.reason})
+    logger.info(
+        "statement", extra={"state": outcome.state, "duplicate": outcome.duplicate, "reason": outcome.reason}
+    )
     return outcome.state
 
 
@@ -41,4 +43,6 @@ def handle_record(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )

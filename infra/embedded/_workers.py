@@ -124,7 +124,7 @@ def _clock_offset() -> float:
 
 
 def _follow_offset(offset: float) -> None:
-    """In a container: the application's clock runs ``offset`` seconds ahead of real time, as in the parent."""
+    """In a container: the application's clock runs ``offset`` seconds ahead of real time, as the parent."""
     try:
         import importlib
 

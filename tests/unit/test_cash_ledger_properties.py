@@ -48,7 +48,9 @@ class CashLedgerMachine(RuleBasedStateMachine):
             number, f"ord{number}", customer, "USD", total, issued_on=issued, due_on=issued + timedelta(terms)
         )
 
-    @rule(amount=CENTS, customer=st.sampled_from(["C1", "C2", None]), kind=st.sampled_from(list(SourceKind)[:2]))
+    @rule(
+        amount=CENTS, customer=st.sampled_from(["C1", "C2", None]), kind=st.sampled_from(list(SourceKind)[:2])
+    )
     def receive(self, amount: Decimal, customer: str | None, kind: SourceKind) -> None:
         source_id = self._id("pay" if kind is SourceKind.PAYMENT else "cn")
         self.sources[source_id] = CashSource(source_id, kind, "USD", amount, customer)
@@ -102,7 +104,13 @@ class CashLedgerMachine(RuleBasedStateMachine):
         amount = data.draw(st.integers(min_value=1, max_value=150).map(lambda c: Decimal(c).scaleb(-2)))
         try:
             applied = ledger.write_off(
-                receivable, amount, tolerance=TOLERANCE, entry_id=self._id("w"), at=self._at(), by="t", reason="x"
+                receivable,
+                amount,
+                tolerance=TOLERANCE,
+                entry_id=self._id("w"),
+                at=self._at(),
+                by="t",
+                reason="x",
             )
         except CashError:
             assert amount > TOLERANCE or amount > self._outstanding(receivable.invoice_number)

@@ -59,7 +59,9 @@ def _mark_overdue(record: InvoiceRecord, day: date) -> bool:
     return True
 
 
-def dunning_run(*, day: date, at: datetime, policy: CashPolicy, bucket: str, seller_lines: list[str]) -> DunningOutcome:
+def dunning_run(
+    *, day: date, at: datetime, policy: CashPolicy, bucket: str, seller_lines: list[str]
+) -> DunningOutcome:
     outcome = DunningOutcome(day)
     due: dict[tuple[str, str, int], list[InvoiceRecord]] = defaultdict(list)
     for record in store.open_invoices(due_until=(day - timedelta(days=1)).isoformat()):
@@ -73,14 +75,23 @@ def dunning_run(*, day: date, at: datetime, policy: CashPolicy, bucket: str, sel
     for (customer_id, currency, number), invoices in sorted(due.items()):
         level = policy.dunning_levels[number - 1]
         letter_id = f"LETTER#{day.isoformat()}#L{number}#{currency}"
-        _issue_letter(customer_id, currency, level, invoices[:MAX_INVOICES_PER_LETTER], letter_id, day=day, at=at)
+        _issue_letter(
+            customer_id, currency, level, invoices[:MAX_INVOICES_PER_LETTER], letter_id, day=day, at=at
+        )
         outcome.letters.append(f"{customer_id}:{letter_id}")
         if level.action == "CREDIT_HOLD":
             outcome.credit_holds.append(customer_id)
     # Letters recorded but not yet written out (a crashed run): finished now, once each.
-    for letter in CustomerAccountRecord.scan(CustomerAccountRecord.published_at.does_not_exist() & CustomerAccountRecord.entry.startswith("LETTER#")):
+    for letter in CustomerAccountRecord.scan(
+        CustomerAccountRecord.published_at.does_not_exist()
+        & CustomerAccountRecord.entry.startswith("LETTER#")
+    ):
         _publish_letter(letter, bucket=bucket, seller_lines=seller_lines, policy=policy)
     return outcome
+
+
+def _days_overdue(letter_date: str, due_date: str) -> int:
+    return (date.fromisoformat(letter_date) - date.fromisoformat(due_date)).days
 
 
 def _interest(outstanding: Decimal, level: DunningLevel, days_late: int, currency: str) -> Decimal:
@@ -100,7 +111,15 @@ def _issue_letter(
     """Record the letter and each invoice's new level (and the credit hold) in one transaction, once."""
     amount = sum((store.receivable_of(i).outstanding for i in invoices), ZERO)
     interest = sum(
-        (_interest(store.receivable_of(i).outstanding, level, (day - date.fromisoformat(i.due_date)).days, currency) for i in invoices),
+        (
+            _interest(
+                store.receivable_of(i).outstanding,
+                level,
+                (day - date.fromisoformat(i.due_date)).days,
+                currency,
+            )
+            for i in invoices
+        ),
         ZERO,
     )
     letter = CustomerAccountRecord(
@@ -124,7 +143,8 @@ def _issue_letter(
                 tx.update(
                     InvoiceRecord(invoice.order_id),
                     actions=[InvoiceRecord.dunning_level.set(level.level)],
-                    condition=InvoiceRecord.dunning_level.does_not_exist() | (InvoiceRecord.dunning_level < level.level),
+                    condition=InvoiceRecord.dunning_level.does_not_exist()
+                    | (InvoiceRecord.dunning_level < level.level),
                 )
             if level.action == "CREDIT_HOLD":
                 tx.update(
@@ -141,15 +161,26 @@ def _issue_letter(
                     condition=CustomerRecord.customer_id.exists(),
                 )
     except TransactWriteError as exc:
-        if any(r and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in exc.cancellation_reasons):
+        if any(
+            r and r.code in ("ConditionalCheckFailed", "TransactionConflict")
+            for r in exc.cancellation_reasons
+        ):
             return  # the letter exists (a retried run) or an invoice moved on: nothing twice
         raise
     metrics.add_metric(name="DunningLettersIssued", unit=MetricUnit.Count, value=1)
 
 
-def _publish_letter(letter: CustomerAccountRecord, *, bucket: str, seller_lines: list[str], policy: CashPolicy) -> None:
-    assert letter.level is not None and letter.currency is not None and letter.issued_at is not None
-    level = policy.dunning_levels[int(letter.level) - 1] if int(letter.level) <= len(policy.dunning_levels) else None
+def _publish_letter(
+    letter: CustomerAccountRecord, *, bucket: str, seller_lines: list[str], policy: CashPolicy
+) -> None:
+    assert letter.level is not None
+    assert letter.currency is not None
+    assert letter.issued_at is not None
+    level = (
+        policy.dunning_levels[int(letter.level) - 1]
+        if int(letter.level) <= len(policy.dunning_levels)
+        else None
+    )
     try:
         name = str(CustomerRecord.get(letter.customer_id).name)
     except CustomerRecord.DoesNotExist:
@@ -161,7 +192,7 @@ def _publish_letter(letter: CustomerAccountRecord, *, bucket: str, seller_lines:
             lines.append(
                 DocumentLine(
                     description=f"Invoice {number}, due {record.due_date}",
-                    reference=f"{(date.fromisoformat(str(letter.letter_date)) - date.fromisoformat(record.due_date)).days} days overdue",
+                    reference=f"{_days_overdue(str(letter.letter_date), record.due_date)} days overdue",
                     amount=store.receivable_of(record).outstanding,
                 )
             )
@@ -169,7 +200,9 @@ def _publish_letter(letter: CustomerAccountRecord, *, bucket: str, seller_lines:
     notes = [f"Reminder fee {fee} {letter.currency}; late-payment interest {interest} {letter.currency}."]
     if letter.action == "CREDIT_HOLD":
         notes.append("Your account is on credit hold: new orders wait until the overdue amount is paid.")
-    notes.append("Please pay quoting the invoice numbers. If you have paid already, thank you; please ignore this letter.")
+    notes.append(
+        "Please pay quoting the invoice numbers. If you have paid already, thank you: ignore this letter."
+    )
     document = CashDocument(
         kind=level.title if level else f"Dunning level {letter.level}",
         number=f"{letter.customer_id}/{letter.letter_date}/L{letter.level}",
@@ -178,7 +211,7 @@ def _publish_letter(letter: CustomerAccountRecord, *, bucket: str, seller_lines:
         customer_id=letter.customer_id,
         customer_name=name,
         currency=letter.currency,
-        intro=f"Our records show the following invoices unpaid past their due date (as of {letter.letter_date}).",
+        intro=f"Our records show these invoices unpaid past their due date (as of {letter.letter_date}).",
         lines=lines,
         total_label="Amount overdue (with fee and interest)",
         total=(letter.amount_due or ZERO) + fee + interest,
@@ -247,7 +280,9 @@ def _month_starts(day: date, months: int) -> list[date]:
     return starts
 
 
-def receivables_report(*, day: date, policy: CashPolicy, receipts_since: date | None = None) -> dict[str, Any]:
+def receivables_report(
+    *, day: date, policy: CashPolicy, receipts_since: date | None = None
+) -> dict[str, Any]:
     """Aging, DSO, lateness and the forecast as of `day` (what the snapshot writes and the API answers)."""
     invoices = store.all_invoices()
     receivables = [store.receivable_of(i) for i in invoices if i.issued_at.date() <= day]
@@ -263,7 +298,11 @@ def receivables_report(*, day: date, policy: CashPolicy, receipts_since: date | 
         end = min(day, (start + timedelta(days=32)).replace(day=1) - timedelta(days=1))
         for currency in aging.outstanding:
             total = sum(
-                (r.total for r in receivables if r.currency == currency and r.issued_on and start <= r.issued_on <= end),
+                (
+                    r.total
+                    for r in receivables
+                    if r.currency == currency and r.issued_on and start <= r.issued_on <= end
+                ),
                 ZERO,
             )
             monthly[currency].append(((end - start).days + 1, total))
@@ -295,14 +334,19 @@ def receivables_report(*, day: date, policy: CashPolicy, receipts_since: date | 
         "unapplied_credit": {c: _money(v) for c, v in aging.unapplied_credit.items()},
         "dso": {
             currency: {
-                "standard_30d": _dec(reports.dso_standard(aging.outstanding[currency], sales.get(currency, ZERO), 30)),
+                "standard_30d": _dec(
+                    reports.dso_standard(aging.outstanding[currency], sales.get(currency, ZERO), 30)
+                ),
                 "countback": _dec(reports.dso_countback(aging.outstanding[currency], monthly[currency])),
                 "credit_sales_30d": _money(sales.get(currency, ZERO)),
             }
             for currency in aging.outstanding
         },
         "lateness": {c: {"invoices": b.invoices, "p50": b.p50, "p90": b.p90} for c, b in behaviour.items()},
-        "forecast": [{"week": w.week.isoformat(), "expected": _money(w.expected), "invoices": w.invoices} for w in weeks],
+        "forecast": [
+            {"week": w.week.isoformat(), "expected": _money(w.expected), "invoices": w.invoices}
+            for w in weeks
+        ],
     }
 
 
@@ -329,7 +373,7 @@ def aging_snapshot(*, day: date, policy: CashPolicy, bucket: str, backtest_weeks
     s3 = client("s3")
     try:
         previous = json.loads(s3.get_object(Bucket=bucket, Key=snapshot_key(earlier, "aging"))["Body"].read())
-    except Exception:  # noqa: BLE001 - no snapshot that day (the first weeks)
+    except Exception:
         previous = None
     if previous is not None:
         weeks = [
@@ -339,7 +383,9 @@ def aging_snapshot(*, day: date, policy: CashPolicy, bucket: str, backtest_weeks
         test = reports.backtest(weeks, receipts(earlier), as_of=earlier, weeks=backtest_weeks)
         report["backtest"] = {
             "forecast_made_on": earlier.isoformat(),
-            "weeks": [{"week": w.isoformat(), "forecast": str(f), "actual": str(a)} for w, f, a in test.weeks],
+            "weeks": [
+                {"week": w.isoformat(), "forecast": str(f), "actual": str(a)} for w, f, a in test.weeks
+            ],
             "forecast_total": str(test.forecast_total),
             "actual_total": str(test.actual_total),
             "error_percent": _dec(test.error_percent),

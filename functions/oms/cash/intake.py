@@ -56,23 +56,34 @@ def import_statement(*, bucket: str, key: str, at: datetime, policy: CashPolicy)
         _record_rejection(statement_id, sha, key, exc.reason, at)
         return StatementOutcome(statement_id, "REJECTED", reason=exc.reason)
     record = BankStatementRecord(
-        statement.statement_id, sha256=sha, object_key=key, state="IMPORTING", format=statement.format,
-        credits=len(statement.credits), received_at=at,
+        statement.statement_id,
+        sha256=sha,
+        object_key=key,
+        state="IMPORTING",
+        format=statement.format,
+        credits=len(statement.credits),
+        received_at=at,
     )
     existing = store.get_or_none(BankStatementRecord, statement.statement_id)
     if existing is not None and existing.sha256 != sha:
         reason = (
-            f"{key} claims statement {statement.statement_id}, imported from {existing.object_key} with other "
-            "content: not imported (a corrected statement needs a new file id)"
+            f"{key} claims statement {statement.statement_id}, imported from {existing.object_key} "
+            "with other content: not imported (a corrected statement needs a new file id)"
         )
         store.save_exception(
-            None, exception_id=f"STATEMENT_CONFLICT:{sha}", kind="STATEMENT_CONFLICT", subject=f"statement:{key}",
-            reason=reason, at=at,
+            None,
+            exception_id=f"STATEMENT_CONFLICT:{sha}",
+            kind="STATEMENT_CONFLICT",
+            subject=f"statement:{key}",
+            reason=reason,
+            at=at,
         )
         return StatementOutcome(statement.statement_id, "REJECTED", reason=reason)
     if existing is not None and existing.state == "IMPORTED":
         logger.info("statement imported before", extra={"statement_id": statement.statement_id, "key": key})
-        return StatementOutcome(statement.statement_id, "IMPORTED", duplicate=True, credits=int(existing.credits or 0))
+        return StatementOutcome(
+            statement.statement_id, "IMPORTED", duplicate=True, credits=int(existing.credits or 0)
+        )
     if existing is None:
         try:
             record.save(condition=BankStatementRecord.statement_id.does_not_exist())
@@ -106,7 +117,9 @@ def import_statement(*, bucket: str, key: str, at: datetime, policy: CashPolicy)
         ]
     )
     metrics.add_metric(name="StatementsImported", unit=MetricUnit.Count, value=1)
-    return StatementOutcome(statement.statement_id, "IMPORTED", False, len(statement.credits), applied, unapplied)
+    return StatementOutcome(
+        statement.statement_id, "IMPORTED", False, len(statement.credits), applied, unapplied
+    )
 
 
 def _record_rejection(statement_id: str, sha: str, key: str, reason: str, at: datetime) -> None:
@@ -119,8 +132,12 @@ def _record_rejection(statement_id: str, sha: str, key: str, reason: str, at: da
             raise
         return
     store.save_exception(
-        None, exception_id=f"STATEMENT_REJECTED:{sha}", kind="STATEMENT_REJECTED", subject=f"statement:{key}",
-        reason=f"{key}: {reason}", at=at,
+        None,
+        exception_id=f"STATEMENT_REJECTED:{sha}",
+        kind="STATEMENT_REJECTED",
+        subject=f"statement:{key}",
+        reason=f"{key}: {reason}",
+        at=at,
     )
     metrics.add_metric(name="StatementsRejected", unit=MetricUnit.Count, value=1)
 
@@ -154,7 +171,9 @@ def handle_stripe_event(event: dict[str, Any], *, at: datetime, policy: CashPoli
             source="STRIPE",
             amount=_amount(obj.get("amount_received", obj.get("amount")), currency),
             currency=currency,
-            received_on=datetime.fromtimestamp(int(event.get("created") or at.timestamp()), tz=at.tzinfo).date(),
+            received_on=datetime.fromtimestamp(
+                int(event.get("created") or at.timestamp()), tz=at.tzinfo
+            ).date(),
             at=at,
             by="provider:stripe",
             policy=policy,
@@ -176,13 +195,17 @@ def handle_stripe_event(event: dict[str, Any], *, at: datetime, policy: CashPoli
         if kind == "charge.refunded" and refunded_here:
             outcome_text = "refund executed through the OMS"
         else:
-            what = "dispute opened" if kind == "charge.dispute.created" else "refunded at Stripe, not through the OMS"
+            what = (
+                "dispute opened"
+                if kind == "charge.dispute.created"
+                else "refunded at Stripe, not through the OMS"
+            )
             store.save_exception(
                 None,
                 exception_id=f"{kind}:{obj.get('id')}",
                 kind="DISPUTE" if kind == "charge.dispute.created" else "REFUNDED_OUTSIDE_THE_OMS",
                 subject=subject,
-                reason=f"{amount} {currency} {what} (charge {obj.get('id')}): credit or re-invoice as appropriate",
+                reason=f"{amount} {currency} {what} (charge {obj.get('id')}): credit or re-invoice",
                 at=at,
                 amount=amount,
                 currency=currency,

@@ -1,5 +1,5 @@
-"""The application ledger's rules, pure: what applying, reversing, writing off and refunding do to an invoice's
-balance and to the balance of the cash that pays it.
+"""The application ledger's rules, pure: what applying, reversing, writing off and refunding do to an
+invoice's balance and to the balance of the cash that pays it.
 
 Every change is a new ledger entry {source -> invoice, amount, when, who, why, reversal of}; nothing is ever
 edited or deleted. A reversal is an entry of the opposite amount whose id is the reversed entry's id with
@@ -41,7 +41,7 @@ class PaymentStatus(StrEnum):
     OVERDUE = "OVERDUE"
     """Past its due date with something outstanding (set by the daily receivables run, cleared by payment)."""
     REFUNDED = "REFUNDED"
-    """Settled entirely by credit notes: the goods came back (and what was paid went back or stays as credit)."""
+    """Settled entirely by credit notes: the goods came back (what was paid went back or stays as credit)."""
 
 
 # --------------------------------------------------------------------------------------------- errors
@@ -181,10 +181,7 @@ def _positive(amount: Decimal, currency: str) -> None:
 
 def _settled(receivable: Receivable, applied: Decimal, credited: Decimal, on: date) -> Receivable:
     paid_on = receivable.paid_on
-    if receivable.total - applied == 0:
-        paid_on = paid_on if receivable.outstanding == 0 else on
-    else:
-        paid_on = None
+    paid_on = (paid_on if receivable.outstanding == 0 else on) if receivable.total - applied == 0 else None
     overdue = receivable.overdue and receivable.total - applied > 0
     return replace(receivable, applied=applied, credited=credited, paid_on=paid_on, overdue=overdue)
 
@@ -219,7 +216,8 @@ def apply(
         )
     if amount > source.unapplied:
         raise OverApplicationError(
-            f"{amount} is more than {source.source_id} has left to apply ({source.unapplied} of {source.amount})"
+            f"{amount} is more than {source.source_id} has left to apply "
+            f"({source.unapplied} of {source.amount})"
         )
     credited = receivable.credited + (amount if source.kind is SourceKind.CREDIT_NOTE else ZERO)
     entry = LedgerEntry(
@@ -264,7 +262,12 @@ def reverse(
         raise AlreadyReversedError(f"{entry.entry_id} was reversed already")
     credited = receivable.credited - (entry.amount if entry.source_kind is SourceKind.CREDIT_NOTE else ZERO)
     reversal = replace(
-        entry, entry_id=reversal_id(entry.entry_id), amount=-entry.amount, at=at, by=by, reason=reason,
+        entry,
+        entry_id=reversal_id(entry.entry_id),
+        amount=-entry.amount,
+        at=at,
+        by=by,
+        reason=reason,
         reverses=entry.entry_id,
     )
     new_source = None
@@ -293,7 +296,8 @@ def write_off(
     _positive(amount, receivable.currency)
     if amount > receivable.outstanding:
         raise OverApplicationError(
-            f"write-off {amount} is more than invoice {receivable.invoice_number} owes ({receivable.outstanding})"
+            f"write-off {amount} is more than invoice {receivable.invoice_number} owes "
+            f"({receivable.outstanding})"
         )
     if amount > tolerance:
         raise WriteOffAboveToleranceError(
@@ -310,7 +314,8 @@ def refund(source: CashSource, amount: Decimal) -> CashSource:
     _positive(amount, source.currency)
     if source.kind is not SourceKind.PAYMENT:
         raise RefundAboveAvailableError(
-            f"{source.source_id} is a {source.kind.value.lower().replace('_', ' ')}: only payments are refunded"
+            f"{source.source_id} is a {source.kind.value.lower().replace('_', ' ')}: "
+            "only payments are refunded"
         )
     if amount > source.amount - source.refunded:
         raise RefundAboveAvailableError(
@@ -318,7 +323,8 @@ def refund(source: CashSource, amount: Decimal) -> CashSource:
         )
     if amount > source.unapplied:
         raise RefundAboveAvailableError(
-            f"refund {amount} is above what {source.source_id} has not applied to invoices ({source.unapplied}); "
+            f"refund {amount} is above what {source.source_id} has not applied to invoices "
+            f"({source.unapplied}); "
             "credit the invoice first (a return's credit note frees the payment)"
         )
     return replace(source, refunded=source.refunded + amount)

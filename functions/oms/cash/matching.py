@@ -34,7 +34,7 @@ class Match:
     how: str = ""
     """How it was matched, or why it was not (what the exception record says)."""
     exception: str | None = None
-    """UNAPPLIED_CASH, CURRENCY_MISMATCH, AMBIGUOUS_REFERENCE: why a person must look at it (None: matched)."""
+    """UNAPPLIED_CASH, CURRENCY_MISMATCH, AMBIGUOUS_REFERENCE: why a person must look (None: matched)."""
 
     @property
     def applied(self) -> Decimal:
@@ -58,18 +58,23 @@ def match_credit(
         found = [r for r in (invoice(n) for n in numbers) if r is not None]
         unknown = [n for n in numbers if n not in {r.invoice_number for r in found}]
         if not found:
-            return Match(None, how=f"references {', '.join(numbers)}: no such invoice", exception="UNAPPLIED_CASH")
+            return Match(
+                None, how=f"references {', '.join(numbers)}: no such invoice", exception="UNAPPLIED_CASH"
+            )
         customers = {r.customer_id for r in found}
         if len(customers) > 1:
             return Match(
-                None, how=f"references invoices of {len(customers)} customers", exception="AMBIGUOUS_REFERENCE"
+                None,
+                how=f"references invoices of {len(customers)} customers",
+                exception="AMBIGUOUS_REFERENCE",
             )
         customer = customers.pop()
         foreign = [r for r in found if r.currency != currency]
         if foreign:
             return Match(
                 customer,
-                how=f"a {currency} payment for {foreign[0].invoice_number}, invoiced in {foreign[0].currency}",
+                how=f"a {currency} payment for {foreign[0].invoice_number}, "
+                f"invoiced in {foreign[0].currency}",
                 exception="CURRENCY_MISMATCH",
             )
         open_ones = [r for r in found if r.outstanding > 0][:limit]
@@ -77,25 +82,27 @@ def match_credit(
         note = f"by reference {', '.join(numbers)}" + (f" (unknown: {', '.join(unknown)})" if unknown else "")
         return Match(customer, shares, note, None if shares else "UNAPPLIED_CASH")
     text = " ".join(t for t in texts if t)
-    customer = customer_named(text) if text else None
+    named = customer_named(text) if text else None
     candidates = [
-        r for r in open_with_amount(amount, tolerance) if r.currency == currency and customer in (None, r.customer_id)
+        r
+        for r in open_with_amount(amount, tolerance)
+        if r.currency == currency and named in (None, r.customer_id)
     ]
     if len(candidates) == 1:
         (only,) = candidates
         return Match(
             only.customer_id,
             [(only, min(amount, only.outstanding))],
-            f"by amount {amount} {currency}" + (" and customer" if customer else ""),
+            f"by amount {amount} {currency}" + (" and customer" if named else ""),
         )
-    if customer is not None:
-        open_ones = [r for r in open_of_customer(customer) if r.currency == currency]
-        why = f"from {customer} without an invoice reference"
+    if named is not None:
+        open_ones = [r for r in open_of_customer(named) if r.currency == currency]
+        why = f"from {named} without an invoice reference"
         if len(candidates) > 1:
             why += f"; {len(candidates)} open invoices of that amount"
         elif not open_ones:
             why += "; nothing open: kept as the customer's credit"
-        return Match(customer, how=why, exception="UNAPPLIED_CASH")
+        return Match(named, how=why, exception="UNAPPLIED_CASH")
     why = "no invoice reference, no known payer"
     if len(candidates) > 1:
         why += f"; {len(candidates)} open invoices of that amount"

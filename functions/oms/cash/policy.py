@@ -37,10 +37,21 @@ class CashPolicy(BaseModel):
     dunning_levels: list[DunningLevel] = Field(
         default_factory=lambda: [
             DunningLevel(level=1, days_after_due=7, title="Payment reminder"),
-            DunningLevel(level=2, days_after_due=21, fee=Decimal("15.00"), annual_interest_percent=Decimal("8"),
-                         title="Second reminder"),
-            DunningLevel(level=3, days_after_due=45, fee=Decimal("25.00"), annual_interest_percent=Decimal("8"),
-                         action="CREDIT_HOLD", title="Final notice: account on credit hold"),
+            DunningLevel(
+                level=2,
+                days_after_due=21,
+                fee=Decimal("15.00"),
+                annual_interest_percent=Decimal("8"),
+                title="Second reminder",
+            ),
+            DunningLevel(
+                level=3,
+                days_after_due=45,
+                fee=Decimal("25.00"),
+                annual_interest_percent=Decimal("8"),
+                action="CREDIT_HOLD",
+                title="Final notice: account on credit hold",
+            ),
         ]
     )
     match_amount_tolerance: NonNegativeMoney = Decimal("0")

@@ -119,7 +119,9 @@ def dso_standard(receivables_at_end: Decimal, credit_sales: Decimal, days: int) 
     return (receivables_at_end / credit_sales * days).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def dso_countback(receivables_at_end: Decimal, monthly_sales: Sequence[tuple[int, Decimal]]) -> Decimal | None:
+def dso_countback(
+    receivables_at_end: Decimal, monthly_sales: Sequence[tuple[int, Decimal]]
+) -> Decimal | None:
     """The countback method: walk back month by month (most recent first, (days in month, credit sales)),
     taking each month's whole days while the receivables exceed its sales, then the fraction of the month
     the rest covers. None when the receivables exceed every month given (not enough history)."""
@@ -221,7 +223,11 @@ class Backtest:
 
 
 def backtest(
-    forecast_weeks: Sequence[WeekForecast], receipts: Iterable[tuple[date, Decimal]], *, as_of: date, weeks: int
+    forecast_weeks: Sequence[WeekForecast],
+    receipts: Iterable[tuple[date, Decimal]],
+    *,
+    as_of: date,
+    weeks: int,
 ) -> Backtest:
     """The forecast made on `as_of` against the receipts that then arrived, over `weeks` weeks."""
     start = week_of(as_of)

@@ -111,7 +111,9 @@ def _returned(record: ReturnRecord) -> Counter[tuple[str, str]]:
     return Counter({(line.order_id, line.sku): int(line.quantity) for line in record.lines})
 
 
-def create_return(request: ReturnRequest, *, by: str, at: datetime, previous: Sequence[ReturnRecord] = ()) -> ReturnRecord:
+def create_return(
+    request: ReturnRequest, *, by: str, at: datetime, previous: Sequence[ReturnRecord] = ()
+) -> ReturnRecord:
     """Authorize a return once (a second request with the same RMA id answers the first)."""
     existing = store.get_or_none(ReturnRecord, request.rma_id)
     if existing is not None:
@@ -135,7 +137,9 @@ def create_return(request: ReturnRequest, *, by: str, at: datetime, previous: Se
         order = orders[line.order_id]
         invoice = store.invoice_of_order(order.order_id)
         if invoice is None:
-            raise ReturnRefusedError(f"order {order.order_id} is not invoiced: cancel it instead of returning it")
+            raise ReturnRefusedError(
+                f"order {order.order_id} is not invoiced: cancel it instead of returning it"
+            )
         customer = customer or order.customer.customer_id
         currency = currency or order.currency
         if order.customer.customer_id != customer or order.currency != currency:
@@ -162,7 +166,8 @@ def create_return(request: ReturnRequest, *, by: str, at: datetime, previous: Se
                 warehouse_id=line.warehouse_id,
             )
         )
-    assert customer is not None and currency is not None
+    assert customer is not None
+    assert currency is not None
     record = ReturnRecord(
         request.rma_id,
         customer_id=customer,
@@ -233,7 +238,9 @@ def format_credit_note_number(year: int, number: int) -> str:
     return f"CN-{year}-{number:07d}"
 
 
-def issue_credit_note(record: ReturnRecord, *, by: str, at: datetime, bucket: str, seller: Seller) -> CreditNoteRecord:
+def issue_credit_note(
+    record: ReturnRecord, *, by: str, at: datetime, bucket: str, seller: Seller
+) -> CreditNoteRecord:
     """Number and store the return's credit note once (gapless per year), then write its documents."""
     note_id = f"cn_{record.rma_id}"
     note = store.get_or_none(CreditNoteRecord, note_id)
@@ -263,16 +270,23 @@ def issue_credit_note(record: ReturnRecord, *, by: str, at: datetime, bucket: st
             credit_since=credit_since(at, note_id),
         )
         guard = (
-            CreditNoteRecord.credit_note_id.does_not_exist() if last == 0 else CreditNoteRecord.last_number == last
+            CreditNoteRecord.credit_note_id.does_not_exist()
+            if last == 0
+            else CreditNoteRecord.last_number == last
         )
-        account, actions = store.account_move(record.customer_id, record.currency, [ZERO, record.amount, ZERO])
+        account, actions = store.account_move(
+            record.customer_id, record.currency, [ZERO, record.amount, ZERO]
+        )
         try:
             with TransactWrite(connection=CreditNoteRecord._get_connection().connection) as tx:
                 tx.save(CreditNoteRecord(sequence_key, last_number=last + 1), condition=guard)
                 tx.save(candidate, condition=CreditNoteRecord.credit_note_id.does_not_exist())
                 tx.update(account, actions=actions)
         except TransactWriteError as exc:
-            if any(r and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in exc.cancellation_reasons):
+            if any(
+                r and r.code in ("ConditionalCheckFailed", "TransactionConflict")
+                for r in exc.cancellation_reasons
+            ):
                 note = store.get_or_none(CreditNoteRecord, note_id)
                 continue
             raise
@@ -305,7 +319,8 @@ def credit_note_document(note: CreditNoteRecord, record: ReturnRecord, seller: S
         name = str(CustomerRecord.get(record.customer_id).name)
     except DoesNotExist:
         name = record.customer_id
-    assert note.issued_at is not None and note.amount is not None
+    assert note.issued_at is not None
+    assert note.amount is not None
     return CashDocument(
         kind="Credit note",
         number=str(note.number),
@@ -315,7 +330,11 @@ def credit_note_document(note: CreditNoteRecord, record: ReturnRecord, seller: S
         customer_name=name,
         currency=record.currency,
         intro=f"Return {record.rma_id}: {record.reason}. This credit is applied to your open invoices"
-        + (" and refunded" if record.resolution == "REFUND" else "; any remainder is applied to your next invoice")
+        + (
+            " and refunded"
+            if record.resolution == "REFUND"
+            else "; any remainder is applied to your next invoice"
+        )
         + ".",
         lines=[
             DocumentLine(
@@ -334,7 +353,13 @@ def _write_documents(note: CreditNoteRecord, record: ReturnRecord, *, bucket: st
     document = credit_note_document(note, record, seller)
     s3 = client("s3")
     tags = {"credit_note_number": str(note.number), "rma_id": record.rma_id}
-    s3.put_object(Bucket=bucket, Key=note.pdf_key, Body=render_cash_pdf(document), ContentType="application/pdf", Metadata=tags)
+    s3.put_object(
+        Bucket=bucket,
+        Key=note.pdf_key,
+        Body=render_cash_pdf(document),
+        ContentType="application/pdf",
+        Metadata=tags,
+    )
     s3.put_object(
         Bucket=bucket,
         Key=note.json_key,
@@ -344,7 +369,9 @@ def _write_documents(note: CreditNoteRecord, record: ReturnRecord, *, bucket: st
     )
 
 
-def _apply_credit_note(record: ReturnRecord, note: CreditNoteRecord, *, at: datetime, by: str, policy: CashPolicy) -> None:
+def _apply_credit_note(
+    record: ReturnRecord, note: CreditNoteRecord, *, at: datetime, by: str, policy: CashPolicy
+) -> None:
     source = store.source_of(note.credit_note_id)
     if source is None or source.unapplied <= 0:
         return
@@ -367,7 +394,9 @@ def _apply_credit_note(record: ReturnRecord, note: CreditNoteRecord, *, at: date
                 applications=[(number, min(source.unapplied, receivable.outstanding))],
                 reason=f"credit note {note.number} for return {record.rma_id}",
             )
-    apply_credit(note.credit_note_id, at=at, by=by, policy=policy, reason=f"credit note {note.number} applied")
+    apply_credit(
+        note.credit_note_id, at=at, by=by, policy=policy, reason=f"credit note {note.number} applied"
+    )
 
 
 def _swap_onto_paid_invoice(note_id: str, invoice_number: str, *, at: datetime, by: str) -> None:
@@ -394,7 +423,9 @@ def _swap_onto_paid_invoice(note_id: str, invoice_number: str, *, at: datetime, 
                 continue  # only whole applications are reversed; the rest stays applied
             payment = change.sources.get(entry.source_id, (None, store.source_of(entry.source_id)))[1]
             assert payment is not None
-            undone = ledger.reverse(entry, payment, current, at=at, by=by, reason=f"freed by credit note {note_id}")
+            undone = ledger.reverse(
+                entry, payment, current, at=at, by=by, reason=f"freed by credit note {note_id}"
+            )
             change.entries.append(undone.entry)
             assert undone.source is not None
             change.source(payment, undone.source)
@@ -405,7 +436,12 @@ def _swap_onto_paid_invoice(note_id: str, invoice_number: str, *, at: datetime, 
         if share <= 0:
             return
         applied = ledger.apply(
-            note, current, share, entry_id=entry_id_for(note_id, invoice_number, "swap"), at=at, by=by,
+            note,
+            current,
+            share,
+            entry_id=entry_id_for(note_id, invoice_number, "swap"),
+            at=at,
+            by=by,
             reason=f"credit note {note_id} on a paid invoice (its payment freed for a refund)",
         )
         assert applied.source is not None
@@ -423,7 +459,14 @@ def _swap_onto_paid_invoice(note_id: str, invoice_number: str, *, at: datetime, 
 
 # ---------------------------------------------------------------------------------------------- refunds
 def grant_refund(
-    *, refund_id: str, payment_id: str, amount: Decimal, reason: str, by: str, at: datetime, rma_id: str | None = None
+    *,
+    refund_id: str,
+    payment_id: str,
+    amount: Decimal,
+    reason: str,
+    by: str,
+    at: datetime,
+    rma_id: str | None = None,
 ) -> RefundRecord:
     existing = store.get_or_none(RefundRecord, refund_id)
     if existing is not None:
@@ -468,7 +511,8 @@ def execute_refund(refund_id: str, *, by: str, at: datetime, reference: str) -> 
         raise ReturnRefusedError(f"refund {refund_id} is {record.state}")
     if record.granted_by == by:
         raise DutyRefusedError(
-            "refund-four-eyes", f"{by} granted refund {refund_id} and cannot also execute it; another person must"
+            "refund-four-eyes",
+            f"{by} granted refund {refund_id} and cannot also execute it; another person must",
         )
     record.update(
         actions=[

@@ -183,7 +183,9 @@ def record_payment(
     def decide() -> PaymentOutcome:
         existing = store.find_payment(payment_id)
         if existing is not None:
-            return PaymentOutcome(payment_id, True, existing.applied, existing.unapplied, [], None, "recorded before")
+            return PaymentOutcome(
+                payment_id, True, existing.applied, existing.unapplied, [], None, "recorded before"
+            )
         match = _plan(amount, currency, customer_id, order_id, applications, texts, policy)
         payment = CashSource(payment_id, SourceKind.PAYMENT, currency, amount, match.customer_id)
         change = CashCommit(credit_since=credit_since(at, payment_id))
@@ -235,12 +237,16 @@ def record_payment(
             if store.find_payment(payment_id) is not None:  # recorded meanwhile by another delivery
                 existing = store.find_payment(payment_id)
                 assert existing is not None
-                return PaymentOutcome(payment_id, True, existing.applied, existing.unapplied, [], None, "recorded before")
+                return PaymentOutcome(
+                    payment_id, True, existing.applied, existing.unapplied, [], None, "recorded before"
+                )
             raise
         metrics.add_metric(name="PaymentsRecorded", unit=MetricUnit.Count, value=1)
         if exception:
             metrics.add_metric(name="UnappliedCash", unit=MetricUnit.Count, value=1)
-        return PaymentOutcome(payment_id, False, after.applied, after.unapplied, invoices, exception, match.how)
+        return PaymentOutcome(
+            payment_id, False, after.applied, after.unapplied, invoices, exception, match.how
+        )
 
     return retrying(decide)
 
@@ -261,7 +267,9 @@ def _plan(
             if customer_id is not None and receivable.customer_id != customer_id:
                 raise CustomerMismatchError(f"invoice {number} is not {customer_id}'s")
             if receivable.currency != currency:
-                raise ledger.CurrencyMismatchError(f"invoice {number} is in {receivable.currency}, not {currency}")
+                raise ledger.CurrencyMismatchError(
+                    f"invoice {number} is in {receivable.currency}, not {currency}"
+                )
             shares.append((receivable, share))
         if sum((s for _, s in shares), ZERO) > amount:
             raise OverApplicationError(f"the applications add up to more than the payment's {amount}")
@@ -280,7 +288,9 @@ def _plan(
             shares = ledger.allocation(amount, [receivable])
             return Match(receivable.customer_id, shares, f"for order {order_id}")
         order = _order_customer(order_id)
-        return Match(customer_id or order, how=f"for order {order_id}, not invoiced yet: applied at invoicing")
+        return Match(
+            customer_id or order, how=f"for order {order_id}, not invoiced yet: applied at invoicing"
+        )
     lookups = _lookups(policy)
     match = match_credit(
         amount=amount,
@@ -357,8 +367,8 @@ def apply_credit(
                 existing = store.find_exception(f"{kind}:{source_id}")
                 if existing is not None and existing.state == "OPEN":
                     change.extra.append(
-                        lambda tx, k=kind: store.resolve_exceptions(
-                            tx, [f"{k}:{source_id}"], by=by, at=at, how=f"applied to {', '.join(invoices)}"
+                        _resolver(
+                            f"{kind}:{source_id}", by=by, at=at, how=f"applied to {', '.join(invoices)}"
                         )
                     )
         store.commit(change)
@@ -367,7 +377,16 @@ def apply_credit(
     return retrying(decide)
 
 
-def reverse_entry(invoice_number: str, entry_id: str, *, at: datetime, by: str, reason: str) -> ledger.LedgerEntry:
+def _resolver(exception_id: str, *, by: str, at: datetime, how: str) -> Callable[..., None]:
+    def write(tx: object) -> None:
+        store.resolve_exceptions(tx, [exception_id], by=by, at=at, how=how)  # type: ignore[arg-type]
+
+    return write
+
+
+def reverse_entry(
+    invoice_number: str, entry_id: str, *, at: datetime, by: str, reason: str
+) -> ledger.LedgerEntry:
     """Undo an application by a reversing entry (the ledger itself is never edited)."""
 
     def decide() -> ledger.LedgerEntry:
@@ -377,7 +396,9 @@ def reverse_entry(invoice_number: str, entry_id: str, *, at: datetime, by: str, 
         already = store.find_entry(invoice_number, ledger.reversal_id(entry_id)) is not None
         source = store.source_of(entry.source_id) if entry.source_kind is not SourceKind.WRITE_OFF else None
         receivable = _receivable(invoice_number)
-        undone = ledger.reverse(entry, source, receivable, at=at, by=by, reason=reason, already_reversed=already)
+        undone = ledger.reverse(
+            entry, source, receivable, at=at, by=by, reason=reason, already_reversed=already
+        )
         change = CashCommit(credit_since=credit_since(at, entry.source_id))
         change.entries.append(undone.entry)
         change.receivable(receivable, undone.receivable)
@@ -391,7 +412,9 @@ def reverse_entry(invoice_number: str, entry_id: str, *, at: datetime, by: str, 
     return retrying(decide)
 
 
-def write_off(invoice_number: str, amount: Decimal, *, at: datetime, by: str, reason: str, policy: CashPolicy) -> ledger.LedgerEntry:
+def write_off(
+    invoice_number: str, amount: Decimal, *, at: datetime, by: str, reason: str, policy: CashPolicy
+) -> ledger.LedgerEntry:
     def decide() -> ledger.LedgerEntry:
         receivable = _receivable(invoice_number)
         written = ledger.write_off(

@@ -71,7 +71,9 @@ def parse_statement(raw: bytes) -> Statement:
         raise StatementRejectedError(f"not a BAI2 file: byte {exc.start} is not ASCII") from exc
     if not text.lstrip().startswith("01,"):
         first = text.strip().splitlines()[0][:40] if text.strip() else "(empty)"
-        raise StatementRejectedError(f"not a BAI2 file: it must start with a 01 file header, starts {first!r}")
+        raise StatementRejectedError(
+            f"not a BAI2 file: it must start with a 01 file header, starts {first!r}"
+        )
     return _parse_bai2(text, content_hash(raw))
 
 
@@ -106,7 +108,9 @@ def _parse_bai2(text: str, sha256: str) -> Statement:
                     debits += 1
                     continue
                 if currency not in MINOR_UNITS:
-                    raise StatementRejectedError(f"line {line}: currency {currency!r} is not one the OMS keeps")
+                    raise StatementRejectedError(
+                        f"line {line}: currency {currency!r} is not one the OMS keeps"
+                    )
                 amount = Decimal(int(detail.amount)).scaleb(-MINOR_UNITS[currency])
                 credits.append(
                     StatementCredit(

@@ -39,7 +39,7 @@ MAX_TRANSACTION_ITEMS = 100
 
 
 class CashConflictError(Exception):
-    """A balance changed between the read and the commit (or an entry exists already): read and decide again."""
+    """A balance changed between the read and the commit (or an entry exists): read and decide again."""
 
 
 class AlreadyRecordedError(Exception):
@@ -133,7 +133,8 @@ def _payment_source(record: PaymentRecord) -> CashSource:
 
 
 def _credit_note_source(record: CreditNoteRecord) -> CashSource:
-    assert record.currency is not None and record.amount is not None
+    assert record.currency is not None
+    assert record.amount is not None
     return CashSource(
         record.credit_note_id,
         SourceKind.CREDIT_NOTE,
@@ -264,7 +265,13 @@ class CashCommit:
         self.receivables[before.invoice_number] = (first, after)
 
     def move_account(
-        self, customer_id: str, currency: str, *, receivables: Decimal = ZERO, credit: Decimal = ZERO, invoices: int = 0
+        self,
+        customer_id: str,
+        currency: str,
+        *,
+        receivables: Decimal = ZERO,
+        credit: Decimal = ZERO,
+        invoices: int = 0,
     ) -> None:
         deltas = self.accounts.setdefault((customer_id, currency), [ZERO, ZERO, Decimal(0)])
         deltas[0] += receivables
@@ -285,7 +292,9 @@ class CashCommit:
         )
 
 
-def _credit_attributes(model: type[PaymentRecord] | type[CreditNoteRecord], after: CashSource, since: str) -> list[Action]:
+def _credit_attributes(
+    model: type[PaymentRecord] | type[CreditNoteRecord], after: CashSource, since: str
+) -> list[Action]:
     if after.unapplied > 0:
         return [
             model.credit_customer.set(after.customer_id or UNIDENTIFIED),
@@ -303,10 +312,12 @@ def _receivable_actions(after: Receivable) -> list[Action]:
         InvoiceRecord.overdue.set(after.overdue),
     ]
     actions.append(
-        InvoiceRecord.paid_on.set(after.paid_on.isoformat()) if after.paid_on else InvoiceRecord.paid_on.remove()
+        InvoiceRecord.paid_on.set(after.paid_on.isoformat())
+        if after.paid_on
+        else InvoiceRecord.paid_on.remove()
     )
     if after.outstanding > 0:
-        due = (after.due_on or after.issued_on or date.today()).isoformat()
+        due = (after.due_on or after.issued_on or datetime.now(UTC).date()).isoformat()
         actions += [
             InvoiceRecord.open_state.set("OPEN"),
             InvoiceRecord.open_customer.set(after.customer_id),
@@ -319,7 +330,7 @@ def _receivable_actions(after: Receivable) -> list[Action]:
 
 def receivable_open_attributes(receivable: Receivable) -> dict[str, Any]:
     """The receivable attributes of a new invoice record (nothing applied yet)."""
-    due = (receivable.due_on or receivable.issued_on or date.today()).isoformat()
+    due = (receivable.due_on or receivable.issued_on or datetime.now(UTC).date()).isoformat()
     values: dict[str, Any] = {
         "applied": ZERO,
         "credited": ZERO,
@@ -330,11 +341,13 @@ def receivable_open_attributes(receivable: Receivable) -> dict[str, Any]:
     if receivable.outstanding > 0:
         values |= {"open_state": "OPEN", "open_customer": receivable.customer_id}
     else:
-        values["paid_on"] = (receivable.issued_on or date.today()).isoformat()
+        values["paid_on"] = (receivable.issued_on or datetime.now(UTC).date()).isoformat()
     return values
 
 
-def account_move(customer_id: str, currency: str, deltas: list[Decimal]) -> tuple[CustomerAccountRecord, list[Action]]:
+def account_move(
+    customer_id: str, currency: str, deltas: list[Decimal]
+) -> tuple[CustomerAccountRecord, list[Action]]:
     record = CustomerAccountRecord(customer_id, account_key(currency))
     actions: list[Action] = [CustomerAccountRecord.currency.set(currency)]
     if deltas[0]:
@@ -391,14 +404,18 @@ def _payment_record(new: NewPayment, since: str) -> PaymentRecord:
 
 
 def _is_condition(exc: TransactWriteError) -> bool:
-    return any(r and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in exc.cancellation_reasons)
+    return any(
+        r and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in exc.cancellation_reasons
+    )
 
 
 def commit(change: CashCommit) -> None:
     """Write `change` in one transaction. Raises CashConflictError when something it read has changed (or an
     idempotency key exists): nothing was written, the caller reads and decides again."""
     if change.items > MAX_TRANSACTION_ITEMS:
-        raise ValueError(f"a cash change of {change.items} items exceeds one transaction ({MAX_TRANSACTION_ITEMS})")
+        raise ValueError(
+            f"a cash change of {change.items} items exceeds one transaction ({MAX_TRANSACTION_ITEMS})"
+        )
     since = change.credit_since or datetime.now(UTC).isoformat()
     connection = InvoiceRecord._get_connection().connection
     try:
@@ -434,12 +451,12 @@ def commit(change: CashCommit) -> None:
                         condition=CreditNoteRecord.applied == before.applied,
                     )
             orders: dict[str, str] = {}
-            for before, after in change.receivables.values():
-                condition: Condition = InvoiceRecord.applied == before.applied
+            for read, becomes in change.receivables.values():
+                condition: Condition = InvoiceRecord.applied == read.applied
                 tx.update(
-                    InvoiceRecord(after.order_id), actions=_receivable_actions(after), condition=condition
+                    InvoiceRecord(becomes.order_id), actions=_receivable_actions(becomes), condition=condition
                 )
-                orders[after.order_id] = payment_status(after).value
+                orders[becomes.order_id] = payment_status(becomes).value
             for order_id, status in orders.items():
                 tx.update(
                     OrderRecord(order_id),
@@ -489,14 +506,16 @@ def save_exception(
     if tx is None:
         try:
             record.save(condition=CashExceptionRecord.exception_id.does_not_exist())
-        except Exception as exc:  # noqa: BLE001 - an existing record is the same exception
+        except Exception as exc:
             if "ConditionalCheckFailed" not in str(exc):
                 raise
         return
     tx.save(record)
 
 
-def resolve_exceptions(tx: TransactWrite, subject_ids: Iterable[str], *, by: str, at: datetime, how: str) -> None:
+def resolve_exceptions(
+    tx: TransactWrite, subject_ids: Iterable[str], *, by: str, at: datetime, how: str
+) -> None:
     for exception_id in subject_ids:
         tx.update(
             CashExceptionRecord(exception_id),
@@ -524,8 +543,8 @@ def find_exception(exception_id: str) -> CashExceptionRecord | None:
         return None
 
 
-def get_or_none(model: type[Model], *keys: str) -> Any:
+def get_or_none(model: type[Model], hash_key: str, range_key: str | None = None) -> Any:
     try:
-        return model.get(*keys, consistent_read=True)
+        return model.get(hash_key, range_key, consistent_read=True)
     except DoesNotExist:
         return None

@@ -252,7 +252,7 @@ class OrderRecord(Model):
     placeholder = BooleanAttribute(null=True)
     """True while the order is known only from a cancellation that arrived before its creation."""
     payment_status = UnicodeAttribute(null=True)
-    """The payment dimension (oms.cash.ledger.PaymentStatus), set with each change of its invoice's balance."""
+    """The payment dimension (oms.cash.ledger.PaymentStatus), set with each change of its invoice."""
     channel_paid = DecimalAttribute(null=True)
     """What the customer paid at the channel's checkout (Shopify financial_status, WooCommerce date_paid):
     recorded as a payment and applied when the invoice is issued."""
@@ -755,7 +755,7 @@ class CashExceptionRecord(Model):
 
 
 class ProviderEventRecord(Model):
-    """A payment provider's event (Stripe's `evt_...`), recorded once in the transaction of what it changed."""
+    """A payment provider's event (Stripe's `evt_...`), recorded once, in the transaction of its change."""
 
     class Meta(_Unbound):
         pass

@@ -62,7 +62,13 @@ def render_cash_pdf(doc: CashDocument) -> bytes:
         pdf.cell(0, 4.5, latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font(_FONT, "B", 10)
-    pdf.cell(0, 5, latin1(f"{doc.kind} {doc.number}   Date {doc.issued_at.date().isoformat()}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        5,
+        latin1(f"{doc.kind} {doc.number}   Date {doc.issued_at.date().isoformat()}"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_font(_FONT, size=10)
     pdf.cell(0, 5, latin1(f"To: {doc.customer_name} ({doc.customer_id})"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
@@ -74,10 +80,10 @@ def render_cash_pdf(doc: CashDocument) -> bytes:
         pdf.cell(width, 6, title, border="B", align="R" if title == "Amount" else "L")
     pdf.ln()
     pdf.set_font(_FONT, size=9)
-    for line in doc.lines:
-        pdf.cell(widths[0], 5.5, latin1(line.description)[:60])
-        pdf.cell(widths[1], 5.5, latin1(line.reference)[:32])
-        pdf.cell(widths[2], 5.5, _money(line.amount, doc.currency), align="R")
+    for item in doc.lines:
+        pdf.cell(widths[0], 5.5, latin1(item.description)[:60])
+        pdf.cell(widths[1], 5.5, latin1(item.reference)[:32])
+        pdf.cell(widths[2], 5.5, _money(item.amount, doc.currency), align="R")
         pdf.ln()
     pdf.set_font(_FONT, "B", 10)
     pdf.cell(widths[0] + widths[1], 7, latin1(doc.total_label), border="T")

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from pynamodb.exceptions import DoesNotExist
 
 from oms.aws import client
-from oms.data.invoices import create_invoice_record
 from oms.data.bus import publish
+from oms.data.invoices import create_invoice_record
 from oms.data.models import CustomerRecord, InvoiceRecord, OrderRecord
 from oms.data.orders import get_order, set_billing_status, ship_to
 from oms.data.pricing import pricing_of
