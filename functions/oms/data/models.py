@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from oms.config import Settings
@@ -400,7 +400,7 @@ class InvoiceNumberIndex(GlobalSecondaryIndex["InvoiceRecord"]):
 
     class Meta:
         index_name = "by-number"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     invoice_number = UnicodeAttribute(hash_key=True)
 
