@@ -341,7 +341,7 @@ def post_write_off(
 def get_account(customer_id: Annotated[str, Path(pattern=ID)]) -> Response[AccountView]:
     prepare()
     customer = store.get_or_none(CustomerRecord, customer_id)
-    accounts = [a for a in store.accounts() if a.customer_id == customer_id]
+    accounts = store.accounts_of(customer_id)
     view = AccountView(
         customer_id=customer_id,
         credit_hold=bool(customer and customer.credit_hold),

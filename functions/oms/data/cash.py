@@ -221,6 +221,15 @@ def account(customer_id: str, currency: str) -> CustomerAccountRecord | None:
         return None
 
 
+def accounts_of(customer_id: str) -> list[CustomerAccountRecord]:
+    """A customer's balances, one per currency."""
+    return list(
+        CustomerAccountRecord.query(
+            customer_id, CustomerAccountRecord.entry.startswith("ACCOUNT#"), consistent_read=True
+        )
+    )
+
+
 def accounts() -> list[CustomerAccountRecord]:
     return [a for a in CustomerAccountRecord.scan() if a.entry.startswith("ACCOUNT#")]
 

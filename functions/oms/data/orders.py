@@ -303,6 +303,7 @@ def to_view(record: OrderRecord) -> OrderView:
         external_id=record.external_id,
         status=OrderStatus(record.status),
         billing_status=BillingStatus(record.billing_status),
+        payment_status=record.payment_status,
         hold_reason=record.hold_reason,  # type: ignore[arg-type]
         failure_code=record.failure_code,
         failure_reason=record.failure_reason,

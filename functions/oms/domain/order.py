@@ -321,6 +321,8 @@ class OrderView(BaseModel):
     external_id: str
     status: OrderStatus
     billing_status: BillingStatus
+    payment_status: str | None = None
+    """Once invoiced: UNPAID, PARTIALLY_PAID, PAID, OVERDUE or REFUNDED (oms.cash.ledger.PaymentStatus)."""
     hold_reason: HoldReason | None = None
     failure_code: str | None = None
     """FAILED: RETRIES_EXHAUSTED (AWS kept failing: retry it) or STEP_FAILED (an unexpected error)."""
