@@ -1,7 +1,7 @@
 """The cash API (JWT): finance records payments, applies and reverses them, writes off small differences,
 grants and executes refunds, puts customers on or off credit hold, and reads balances, aging and exceptions.
 
-Each duty has its own scope (decision 0032): `oms/payments.write` records and applies payments,
+Each duty has its own scope (decision 0032): `oms/payments.record` records and applies payments,
 `oms/refunds.grant` grants a refund, `oms/refunds.execute` executes one (never the person who granted it,
 nor a token holding both), `oms/credit.write` places and releases credit holds, `oms/receivables.read`
 reads. Every change records the token's user with when and why."""
@@ -29,8 +29,8 @@ from oms.api import (
 )
 from oms.cash import ledger
 from oms.cash.collections import place_credit_hold, receivables_report, release_credit_hold
+from oms.cash.duties import DutyRefusedError, Identity
 from oms.cash.returns import (
-    DutyRefusedError,
     ReturnRefusedError,
     UnknownRefundError,
     execute_refund,
@@ -98,11 +98,6 @@ def _claims() -> dict[str, Any]:
 
 def _user() -> str:
     return user_principal(_claims())
-
-
-def _scopes() -> set[str]:
-    raw = _claims().get("scope") or ""
-    return set(raw.split()) if isinstance(raw, str) else {str(s) for s in raw}
 
 
 def _entries(entries: list[ledger.LedgerEntry]) -> list[dict[str, Any]]:
@@ -426,13 +421,9 @@ def post_execution(
     refund_id: Annotated[str, Path(pattern=ID)], body: Annotated[ExecutionBody, Body()]
 ) -> Response[RefundView]:
     prepare()
-    user = _user()
-    if "oms/refunds.grant" in _scopes():
-        raise DutyRefusedError(
-            "conflicting-duties",
-            f"{user}'s token holds refunds.grant and refunds.execute; these duties are kept apart",
-        )
-    return _json(200, _refund_view(execute_refund(refund_id, by=user, at=now(), reference=body.reference)))
+    identity = Identity.from_claims(_user(), _claims())
+    record = execute_refund(refund_id, identity=identity, at=now(), reference=body.reference)
+    return _json(200, _refund_view(record))
 
 
 @app.get(

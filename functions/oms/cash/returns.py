@@ -31,6 +31,7 @@ from pynamodb.transactions import TransactWrite
 
 from oms.aws import client
 from oms.cash import ledger
+from oms.cash.duties import Identity, refund_execution_refusal
 from oms.cash.ledger import CashError, CashSource, SourceKind
 from oms.cash.policy import CashPolicy
 from oms.cash.service import apply_credit, credit_since, entry_id_for, retrying
@@ -65,16 +66,6 @@ class UnknownReturnError(CashError):
 
 class UnknownRefundError(CashError):
     code = "UNKNOWN_REFUND"
-
-
-class DutyRefusedError(CashError):
-    """Segregation of duties: the rule named in `rule` forbids this person this action (403)."""
-
-    code = "DUTY_REFUSED"
-
-    def __init__(self, rule: str, reason: str) -> None:
-        super().__init__(f"{rule}: {reason}")
-        self.rule = rule
 
 
 class ReturnLineRequest(BaseModel):
@@ -500,8 +491,10 @@ def grant_refund(
     return retrying(decide)
 
 
-def execute_refund(refund_id: str, *, by: str, at: datetime, reference: str) -> RefundRecord:
-    """The money moved (the bank transfer or the provider's refund): by someone other than who granted it."""
+def execute_refund(refund_id: str, *, identity: Identity, at: datetime, reference: str) -> RefundRecord:
+    """The money moved (the bank transfer or the provider's refund): by someone other than who granted it,
+    holding the execute duty without the ones kept apart from it (oms.cash.duties)."""
+    by = identity.subject
     record = store.get_or_none(RefundRecord, refund_id)
     if record is None:
         raise UnknownRefundError(f"no refund {refund_id}")
@@ -509,11 +502,9 @@ def execute_refund(refund_id: str, *, by: str, at: datetime, reference: str) -> 
         return record
     if record.state != "GRANTED":
         raise ReturnRefusedError(f"refund {refund_id} is {record.state}")
-    if record.granted_by == by:
-        raise DutyRefusedError(
-            "refund-four-eyes",
-            f"{by} granted refund {refund_id} and cannot also execute it; another person must",
-        )
+    refusal = refund_execution_refusal(identity, granted_by=record.granted_by)
+    if refusal is not None:
+        raise refusal
     record.update(
         actions=[
             RefundRecord.state.set("EXECUTED"),
