@@ -35,7 +35,15 @@ from tests.support.cash import (
     statement,
     stripe_signed,
 )
-from tests.support.world import bind, seed_catalog, seed_warehouses, set_stock
+from tests.support.world import (
+    bind,
+    post_webhook,
+    seed_catalog,
+    seed_warehouses,
+    set_stock,
+    shopify_order,
+    shopify_webhook,
+)
 
 ACCOUNT = "ACCT-30001"
 CUSTOMER = f"erp-{ACCOUNT}"
@@ -107,6 +115,29 @@ def _intent(event_id: str, intent_id: str, cents: int, currency: str, invoice: s
 
 def _entries(invoice: str) -> list[LedgerEntryRecord]:
     return list(LedgerEntryRecord.query(invoice, consistent_read=True))
+
+
+# ------------------------------------------------------------------------------------ channel payments
+def test_an_order_paid_at_the_shopify_checkout_is_paid_when_invoiced(
+    embedded_aws: DeployedStack, invoices: list[str]
+) -> None:
+    # Given a Shopify order whose financial_status is paid (nothing outstanding)
+    payload = shopify_order(90017, [("ELC-MS-WL", 3, "19.50")], province="CA")
+    response = post_webhook(embedded_aws, shopify_webhook(payload))
+    assert response.status_code == 202, response.text
+    order_id = response.json()["order_id"]
+    embedded_aws.embedded.wait_idle(timeout=60)
+    # When it ships and is invoiced
+    ship_everything(embedded_aws, seed=11)
+    embedded_aws.embedded.wait_idle(timeout=60)
+    # Then the checkout's payment is recorded and applied: the invoice is PAID, by the channel
+    order = order_view(embedded_aws, order_id)
+    assert order["payment_status"] == "PAID", order
+    balance = invoice_balance(embedded_aws, order["invoice_number"])
+    assert money(balance["total"]) == money(payload["total_price"])
+    assert [(e["source_id"], e["by"]) for e in balance["entries"]] == [
+        (f"pay_chn_{order_id}", "channel:shopify")
+    ]
 
 
 # ----------------------------------------------------------------------------------------------- Stripe
