@@ -33,7 +33,7 @@ def handle_record(record: SQSRecord) -> str:
         raise ValueError(f"not a statement of this stack's bucket: {bucket}/{key}")
     logger.append_keys(statement_key=key)
     outcome = import_statement(bucket=bucket, key=key, at=now(), policy=cash_policy(settings))
-    logger.info(
+    logger.debug(
         "statement", extra={"state": outcome.state, "duplicate": outcome.duplicate, "reason": outcome.reason}
     )
     return outcome.state
