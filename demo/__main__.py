@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -150,9 +151,13 @@ def _cash_weeks(days: int, seed: int, out: Path) -> None:
             f"countback {dso['countback']} days (credit sales in the last 30 days {dso['credit_sales_30d']})"
         )
     letters = ", ".join(f"level {k}: {v}" for k, v in sorted(weeks.letters.items())) or "none"
+    held = ", ".join(names.get(c, c) for c in weeks.credit_holds) or "nobody"
     console.print(
-        f"Dunning letters sent: {letters}; on credit hold: {', '.join(weeks.credit_holds) or 'nobody'}"
+        f"Dunning letters sent: {letters}; on credit hold: {held} "
+        f"({weeks.held_for_credit} new orders waiting)"
     )
+    habits = Counter(weeks.behaviours.values())
+    console.print(f"How the corporate customers paid: {dict(sorted(habits.items()))}")
     console.print(f"Open cash exceptions: {dict(weeks.exceptions) or 'none'}")
     test = weeks.backtest
     if test:
