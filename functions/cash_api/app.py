@@ -429,7 +429,7 @@ def post_execution(
 @app.get(
     "/receivables/report",
     summary="Aging (with the not-yet-due bucket), DSO, lateness per customer and the weekly cash forecast",
-    responses={200: {"description": "The report"}} | problem_responses(401, 403),
+    responses={200: {"description": "The report"}} | problem_responses(400, 401, 403),
     tags=["cash"],
 )
 @tracer.capture_method
@@ -441,7 +441,7 @@ def get_report() -> Response[dict[str, Any]]:
 @app.get(
     "/cash/exceptions",
     summary="Open cash exceptions for a person (unapplied cash, currency mismatches, rejected statements)",
-    responses={200: {"description": "The exceptions"}} | problem_responses(401, 403),
+    responses={200: {"description": "The exceptions"}} | problem_responses(400, 401, 403),
     tags=["cash"],
 )
 @tracer.capture_method
