@@ -22,7 +22,6 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from oms.cash.ledger import CashSource, LedgerEntry, Receivable, SourceKind, payment_status
 from oms.data.models import (
     CashExceptionRecord,
     CreditNoteRecord,
@@ -32,6 +31,7 @@ from oms.data.models import (
     OrderRecord,
     PaymentRecord,
 )
+from oms.domain.cash import CashSource, LedgerEntry, Receivable, SourceKind, payment_status
 from oms.money import ZERO
 
 UNIDENTIFIED = "UNIDENTIFIED"

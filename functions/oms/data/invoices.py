@@ -12,9 +12,9 @@ from decimal import Decimal
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from oms.cash.ledger import Receivable
 from oms.data.cash import account_move, receivable_open_attributes
 from oms.data.models import InvoiceRecord, InvoiceSequenceRecord
+from oms.domain.cash import Receivable
 
 MAX_NUMBERING_ATTEMPTS = 20
 
