@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 
 from infra import DeployedStack
+from oms.governance.cash_invariants import check_cash_ledger
 from tests.support.bank import Detail
 from tests.support.cash import (
     advance_days,
@@ -223,3 +224,8 @@ def test_a_corporate_invoice_paid_by_two_bank_statements_a_return_credited_and_d
     assert money(row["buckets"]["1-30"]) == owed
     assert report["dso"]["USD"]["countback"] is not None
     assert json.loads(json.dumps(report)) == report
+
+    # And what is stored keeps the ledger's invariants (balances = their entries, accounts = their invoices)
+    checked = check_cash_ledger()
+    assert checked.violations == []
+    assert checked.entries == 3  # the two bank payments and the credit note

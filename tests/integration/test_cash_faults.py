@@ -14,6 +14,7 @@ import pytest
 
 from infra import DeployedStack, EmbeddedAws, FaultPlan, FaultRule
 from oms.data.models import BankStatementRecord, CustomerAccountRecord, LedgerEntryRecord
+from oms.governance.cash_invariants import check_cash_ledger
 from tests.conftest import TEMPLATE, TEST_RETRY_DELAY
 from tests.support.bank import Detail
 from tests.support.cash import (
@@ -163,6 +164,12 @@ def test_a_stripe_webhook_that_crashes_after_recording_is_a_duplicate_when_strip
     assert again.status_code == 200, again.text
     assert again.json()["outcome"] == "duplicate"
     assert _applied(invoices[2]) == [TOTAL]
+
+
+def test_after_the_faults_the_stored_ledger_keeps_its_invariants(
+    world: DeployedStack, invoices: list[str]
+) -> None:
+    assert check_cash_ledger().violations == []
 
 
 def _today() -> Any:

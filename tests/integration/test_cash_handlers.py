@@ -20,6 +20,7 @@ from cfnlint.decode import cfn_yaml
 from bench.meter import Meter, Metering
 from infra import DeployedStack
 from oms.data.models import BankStatementRecord, CashExceptionRecord, LedgerEntryRecord, PaymentRecord
+from oms.governance.cash_invariants import check_cash_ledger
 from tests.support.bank import Detail
 from tests.support.cash import (
     corporate_customer,
@@ -371,6 +372,14 @@ def test_refunds_take_two_people_and_never_exceed_what_was_paid(
     assert (done.json()["granted_by"], done.json()["executed_by"]) == ("user:controller", "user:treasurer")
     payment = PaymentRecord.get(payment_id, consistent_read=True)
     assert (payment.refunded, payment.unapplied) == (Decimal("50.48"), Decimal("0.00"))
+
+
+def test_after_all_of_it_the_stored_ledger_keeps_its_invariants(
+    embedded_aws: DeployedStack, invoices: list[str]
+) -> None:
+    checked = check_cash_ledger()
+    assert checked.violations == []
+    assert checked.sources >= 4
 
 
 # ------------------------------------------------------------------------------------- least privilege
