@@ -19,7 +19,13 @@ from cfnlint.decode import cfn_yaml
 
 from bench.meter import Meter, Metering
 from infra import DeployedStack
-from oms.data.models import BankStatementRecord, CashExceptionRecord, LedgerEntryRecord, PaymentRecord
+from oms.data.models import (
+    BankStatementRecord,
+    CashExceptionRecord,
+    InvoiceRecord,
+    LedgerEntryRecord,
+    PaymentRecord,
+)
 from oms.governance.cash_invariants import check_cash_ledger
 from tests.support.bank import Detail
 from tests.support.cash import (
@@ -56,6 +62,7 @@ CASH_FUNCTIONS = (
     "StatementImportFunction",
     "PaymentWebhooksFunction",
     "CashApiFunction",
+    "ReturnsApiFunction",
     "InvoiceFunction",
 )
 
@@ -372,6 +379,48 @@ def test_refunds_take_two_people_and_never_exceed_what_was_paid(
     assert (done.json()["granted_by"], done.json()["executed_by"]) == ("user:controller", "user:treasurer")
     payment = PaymentRecord.get(payment_id, consistent_read=True)
     assert (payment.refunded, payment.unapplied) == (Decimal("50.48"), Decimal("0.00"))
+
+
+def test_a_return_for_refund_frees_the_card_payment_which_two_people_refund(
+    embedded_aws: DeployedStack, invoices: list[str]
+) -> None:
+    # Given invoice 1, paid in full by card (the Stripe test above), and its dock coming back for a refund
+    (hit,) = InvoiceRecord.by_number.query(invoices[0])
+    rma = {
+        "rma_id": "RMA-REFUND-1",
+        "lines": [{"order_id": hit.order_id, "sku": "ELC-DOCK-TB4", "quantity": 1, "disposition": "SCRAP"}],
+        "resolution": "REFUND",
+        "reason": "arrived broken",
+    }
+    desk = ["oms/returns.write", "oms/returns.receive"]
+    assert finance(embedded_aws, "POST", "/returns", user="desk", scopes=desk, body=rma).status_code == 201
+    # When it is received
+    received = finance(embedded_aws, "POST", "/returns/RMA-REFUND-1/receipts", user="dock", scopes=desk)
+    assert received.status_code == 200, received.text
+    # Then the credit note (the dock's 249.00 + 9.96 tax) replaces that much of the card payment on the
+    # invoice, by a reversal and a re-application (the ledger is never edited), and the invoice stays settled
+    balance = invoice_balance(embedded_aws, invoices[0])
+    assert money(balance["outstanding"]) == 0
+    amounts = sorted(money(e["amount"]) for e in balance["entries"])
+    assert amounts == sorted([TOTAL, -TOTAL, TOTAL - Decimal("258.96"), Decimal("258.96")])
+    payment = PaymentRecord.get("pay_stripe_pi_1PaidOnce", consistent_read=True)
+    assert payment.unapplied == Decimal("258.96")
+    # And the freed amount is refunded in two steps by two people
+    grant = {"refund_id": "RF-RMA-1", "payment_id": payment.payment_id, "amount": "258.96", "reason": "RMA"}
+    granted = finance(
+        embedded_aws, "POST", "/refunds", user="controller", scopes=["oms/refunds.grant"], body=grant
+    )
+    assert granted.status_code == 201, granted.text
+    done = finance(
+        embedded_aws,
+        "POST",
+        "/refunds/RF-RMA-1/execution",
+        user="treasurer",
+        scopes=["oms/refunds.execute"],
+        body={"reference": "re_3PaidOnce"},
+    )
+    assert done.status_code == 200, done.text
+    assert PaymentRecord.get(payment.payment_id, consistent_read=True).unapplied == 0
 
 
 def test_after_all_of_it_the_stored_ledger_keeps_its_invariants(

@@ -410,8 +410,6 @@ def _swap_onto_paid_invoice(note_id: str, invoice_number: str, *, at: datetime, 
                 continue
             if store.find_entry(invoice_number, ledger.reversal_id(entry.entry_id)) is not None:
                 continue
-            if entry.amount > left:
-                continue  # only whole applications are reversed; the rest stays applied
             payment = change.sources.get(entry.source_id, (None, store.source_of(entry.source_id)))[1]
             assert payment is not None
             undone = ledger.reverse(
@@ -419,10 +417,26 @@ def _swap_onto_paid_invoice(note_id: str, invoice_number: str, *, at: datetime, 
             )
             change.entries.append(undone.entry)
             assert undone.source is not None
-            change.source(payment, undone.source)
-            change.move_account(receivable.customer_id, receivable.currency, credit=entry.amount)
-            current = undone.receivable
-            left -= entry.amount
+            freed_here = min(entry.amount, left)
+            change.move_account(receivable.customer_id, receivable.currency, credit=freed_here)
+            current, payment_after = undone.receivable, undone.source
+            if entry.amount > left:
+                # An application larger than the note: reversed whole (entries are never edited), and what
+                # the note does not replace applied again from the same payment.
+                again = ledger.apply(
+                    payment_after,
+                    current,
+                    entry.amount - left,
+                    entry_id=entry_id_for(entry.source_id, invoice_number, f"reapplied:{note_id}"),
+                    at=at,
+                    by=by,
+                    reason=f"re-applied after credit note {note_id} took {left} of it",
+                )
+                change.entries.append(again.entry)
+                assert again.source is not None
+                current, payment_after = again.receivable, again.source
+            change.source(payment, payment_after)
+            left -= freed_here
         share = min(note.unapplied, current.outstanding)
         if share <= 0:
             return
