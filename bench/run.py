@@ -25,6 +25,7 @@ from bench.floor import plan_from, run_floor
 from bench.meter import Meter, Metering, unmetered
 from bench.system import DayRun, executions, run_day, signed_webhooks, start_stack
 from bench.template_info import TemplateInfo, read_template
+from bench.tracing import TracingSettings, billed_traces
 from infra import DeployedStack, EmbeddedAws
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +101,8 @@ def usage_of(
     execs: list[dict[str, Any]],
     machine_types: dict[str, str],
     quiet_ms: dict[str, float] | None = None,
-    xray_sampled_share: Decimal = Decimal(1),
+    tracing: TracingSettings | None = None,
+    logical: dict[str, str] | None = None,
 ) -> tuple[costs.Usage, dict[str, Any]]:
     """Billable usage of a metered run, and the raw figures behind it.
 
@@ -109,7 +111,9 @@ def usage_of(
     the pollers share one interpreter, so a handler's wall time there is mostly waiting for the GIL and
     for its "container", which no Lambda bills. An Express execution is then billed as the quiet durations
     of the tasks it ran (the executions' own local wall time, which includes that queueing, is reported
-    beside it)."""
+    beside it). X-Ray traces are estimated from ``tracing`` (the template's settings) as AWS records them
+    (bench/tracing.py); ``logical`` maps physical names and ARNs to the template's logical ids."""
+    logical = logical or {}
     invocations = meter.invocations
     express = [e for e in execs if machine_types.get(e["state_machine"], e["type"]) == "EXPRESS"]
     standard = [e for e in execs if machine_types.get(e["state_machine"], e["type"]) != "EXPRESS"]
@@ -130,8 +134,12 @@ def usage_of(
             express_task_ms = sfn_task_ms / len(express)
             express_gb_s = costs.express_gb_seconds([express_task_ms / 1000] * len(express))
     http_requests = meter.count("lambda", "Invoke", ("apigateway",))
-    esm_invokes = meter.count("lambda", "Invoke", ("esm",))
     log_bytes = sum(meter.log_bytes.values()) + PLATFORM_LOG_BYTES * len(invocations)
+    traces = billed_traces(
+        tracing or TracingSettings(),
+        ((logical.get(i.function, i.function), i.invoked_by) for i in invocations),
+        (logical.get(e["state_machine"], e["state_machine"]) for e in execs),
+    )
     usage = costs.Usage(
         sfn_standard_transitions=sum(e["transitions"] for e in standard),
         sfn_express_requests=len(express),
@@ -148,10 +156,11 @@ def usage_of(
         eventbridge_events=int(meter.total_units("eventbridge_events", SYSTEM_ORIGINS)),
         http_api_requests=http_requests,
         log_bytes=log_bytes,
-        xray_traces=int((Decimal(http_requests + esm_invokes) * xray_sampled_share).to_integral_value()),
+        xray_traces=traces.traces,
         secretsmanager_calls=meter.count("secretsmanager", None, SYSTEM_ORIGINS),
     )
     raw = {
+        "xray_traces_by_source": traces.by_source,
         "executions": {
             "express": len(express),
             "standard": len(standard),
@@ -379,7 +388,7 @@ def _metered_day(options: Options, orders: int, report: Report, *, main: bool) -
             quiet_ms = quiet_medians_ms(quiet)
             result["quiet_ms"] = {logical.get(k, k): v for k, v in sorted(quiet_ms.items())}
             result["invocation_peak_alloc_mb"] = peak_alloc_mb(traced, logical)
-            usage, raw = usage_of(meter, execs, types, quiet_ms, info.xray_sampled_share)
+            usage, raw = usage_of(meter, execs, types, quiet_ms, info.tracing, logical)
             result.update(usage=usage, raw=raw)
         finally:
             metering.uninstall()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.tracing import TracingSettings, read_tracing
 from infra.embedded._sam import load_template
 
 
@@ -28,9 +28,8 @@ class TemplateInfo:
     state_machine_types: dict[str, str]
     global_environment: dict[str, str]
     code_uri: str
-    xray_sampled_share: Decimal = Decimal(1)
-    """Share of traces X-Ray records: a stack sampling rule's FixedRate when its reservoir is 0; else 1
-    (the default rule's 1 trace/s reservoir holds the reference customer's whole traffic)."""
+    tracing: TracingSettings = field(default_factory=TracingSettings)
+    """Who starts X-Ray traces, and at what rate (bench/tracing.py)."""
 
 
 def read_template(path: Path) -> TemplateInfo:
@@ -44,13 +43,8 @@ def read_template(path: Path) -> TemplateInfo:
     }
     functions: dict[str, FunctionInfo] = {}
     machines: dict[str, str] = {}
-    sampled = Decimal(1)
     for logical_id, resource in (template.get("Resources") or {}).items():
         props = resource.get("Properties") or {}
-        if resource.get("Type") == "AWS::XRay::SamplingRule":
-            rule = props.get("SamplingRule") or {}
-            if int(rule.get("ReservoirSize", 1)) == 0:
-                sampled = min(sampled, Decimal(str(rule.get("FixedRate", 1))))
         if resource.get("Type") == "AWS::Serverless::Function":
             env = {
                 k: v
@@ -64,4 +58,6 @@ def read_template(path: Path) -> TemplateInfo:
             machines[logical_id] = str(props.get("Type", "STANDARD")).upper()
         elif resource.get("Type") == "AWS::StepFunctions::StateMachine":
             machines[logical_id] = str(props.get("StateMachineType", "STANDARD")).upper()
-    return TemplateInfo(functions, machines, global_env, str(glob.get("CodeUri", "functions/")), sampled)
+    return TemplateInfo(
+        functions, machines, global_env, str(glob.get("CodeUri", "functions/")), read_tracing(template)
+    )

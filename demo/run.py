@@ -154,7 +154,13 @@ def run_business_day(
     # The shop is a fake Shopify (Plus plan: 20 API requests a second) the OMS tells what shipped.
     with (
         EmbeddedAws(
-            retry_delay=1.0, workers=workers, esm_concurrency=2 if workers else 1, faults=faults
+            retry_delay=1.0,
+            workers=workers,
+            esm_concurrency=2 if workers else 1,
+            faults=faults,
+            # An attempt at a channel notification that an injected crash ended is taken over after 10 s
+            # (on AWS: 3 x the notifier's 60 s Timeout, the time after which an attempt can only be dead).
+            function_env={"NOTIFICATION_IN_FLIGHT_GRACE_SECONDS": "10"} if faults else None,
         ) as aws,
         FakeShopify(capacity=400, leak_per_second=20) as shop,
     ):

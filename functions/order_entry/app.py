@@ -24,14 +24,15 @@ from oms.api import (
 from oms.channels.erp import parse_erp_submission
 from oms.channels.errors import (
     JSON_CONTENT_TYPE,
+    MAX_BODY_BYTES,
     MalformedBodyError,
+    PayloadTooLargeError,
     UnsupportedContentTypeError,
     decode_json_object,
     require_content_type,
 )
 from oms.domain.errors import ChannelPayloadError, OmsError
 from oms.logic.intake import receive_order
-from oms.logic.webhooks import MAX_BODY_BYTES, PayloadTooLargeError
 from oms.observability import logger, metrics, tracer
 from oms.runtime import now, prepare
 

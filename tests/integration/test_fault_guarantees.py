@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -450,8 +451,14 @@ def test_an_update_landing_while_revision_1_is_validated_does_not_fail_revision_
 def test_a_released_tax_mismatch_is_invoiced_with_one_total(world: DeployedStack) -> None:
     from oms.logic.holds import release_hold
 
+    # Given a Shopify order whose line was taxed 4.00 (20 %) to California, where 1.45 is expected
     sku = _sku(world, 5, price="19.99")
-    order_id = _place(world, [(sku, 1, "19.99")], tax_override="2.00")  # the table says 1.45
+    payload = shopify_order(next(_numbers), [(sku, 1, "19.99")], tax_override="4.00")
+    payload["line_items"][0]["tax_lines"] = [{"price": "4.00", "rate": "0.2", "title": "CA State Tax"}]
+    response = post_webhook(world, shopify_webhook(payload))
+    assert response.status_code == 202, response.text
+    world.embedded.wait_idle(timeout=120)
+    order_id = response.json()["order_id"]
     assert _order(world, order_id)["hold_reason"] == "TAX_MISMATCH"
     release_hold(
         order_id,
@@ -472,6 +479,9 @@ def test_a_released_tax_mismatch_is_invoiced_with_one_total(world: DeployedStack
     assert shipped_orders_invoiced_once(snapshot).violations == []
     document = json.loads(snapshot.documents[mine[0].json_key] or b"{}")
     assert document["grand_total"] == str(mine[0].grand_total)
+    # and it is what the channel charged and ops accepted: 19.99 + the channel's 4.00 tax
+    assert mine[0].grand_total == Decimal("23.99")
+    assert mine[0].tax_total == Decimal("4.00")
     pdf = snapshot.documents[mine[0].pdf_key]
     assert pdf is not None
     assert str(mine[0].grand_total) in "".join(

@@ -45,9 +45,26 @@ def test_sqs_consumers_report_partial_batch_failures() -> None:
                 assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
 
 
-def test_tracing_and_powertools_settings_are_global() -> None:
+def test_traces_start_only_at_the_workflow_entry_sampled_by_the_stack_rule() -> None:
+    # Decision 0037: Lambda's Active tracing samples 1 request/s + 5 % per function whatever the sampling
+    # rules say, so no function may start traces; the workflow does, at the rule's rate.
     globals_ = TEMPLATE["Globals"]["Function"]
-    assert globals_["Tracing"] == "Active"
+    assert globals_["Tracing"] == "PassThrough"
+    assert [name for name, f in FUNCTIONS.items() if "Tracing" in f["Properties"]] == []
+    machines = {
+        k: r for k, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::StateMachine"
+    }
+    assert machines
+    assert all(m["Properties"]["Tracing"]["Enabled"] is True for m in machines.values())
+    rules = [r for r in TEMPLATE["Resources"].values() if r["Type"] == "AWS::XRay::SamplingRule"]
+    assert [
+        (r["Properties"]["SamplingRule"]["ReservoirSize"], r["Properties"]["SamplingRule"]["FixedRate"])
+        for r in rules
+    ] == [(0, 0.05)]
+
+
+def test_powertools_settings_are_global() -> None:
+    globals_ = TEMPLATE["Globals"]["Function"]
     assert "POWERTOOLS_LOG_LEVEL" in globals_["Environment"]["Variables"]
 
 

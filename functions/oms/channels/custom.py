@@ -36,8 +36,7 @@ from oms.channels.errors import (
     payload_error,
     require_content_type,
 )
-from oms.channels.fields import bounded_decimal, channel_rate
-from oms.channels.shopify import guest_customer_id
+from oms.channels.fields import bounded_decimal, channel_rate, guest_customer_id
 from oms.channels.signatures import verify_standard_webhook
 from oms.domain.errors import ChannelPayloadError
 from oms.domain.order import MAX_LINES_PER_ORDER, TEXT_MAX, Address, CanonicalOrder, Customer, OrderLine

@@ -29,6 +29,15 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 
 
+MAX_BODY_BYTES = 1_048_576
+
+
+class PayloadTooLargeError(ChannelPayloadError):
+    """The body is larger than any channel sends (413)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
 class MalformedBodyError(ChannelPayloadError):
     """The body is not a JSON object (400), as opposed to a JSON order that breaks the schema (422)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from typing import Annotated
 
@@ -66,3 +67,12 @@ def percent_rate(value: object) -> Decimal:
     if not 0 <= result <= 100:
         raise ValueError("must be a percentage between 0 and 100")
     return result / 100
+
+
+def guest_customer_id(channel: str, email: str | None, external_id: str) -> str:
+    """A stable id for a guest checkout: one per e-mail address (case and surrounding blanks ignored), or
+    one per order when there is none. Shared by the channels whose guests have no customer id."""
+    if email and email.strip():
+        digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:20]
+        return f"{channel}-guest-{digest}"
+    return f"{channel}-guest-order-{external_id}"

@@ -29,7 +29,6 @@ Field limits: Shopify's string fields (addresses, titles, codes) hold at most 25
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,6 +50,7 @@ from oms.channels.fields import (
     Quantity,
     bounded_decimal,
     channel_rate,
+    guest_customer_id,
     integer_id,
     not_bool,
 )
@@ -222,15 +222,6 @@ def _sum(amounts: Sequence[ShopifyAmount]) -> Decimal:
 
 def _join(*parts: str | None) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
-
-
-def guest_customer_id(channel: str, email: str | None, external_id: str) -> str:
-    """A stable id for a guest checkout: one per e-mail address (case and surrounding blanks ignored), or
-    one per order when there is none. Shared by the channels whose guests have no customer id."""
-    if email and email.strip():
-        digest = hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:20]
-        return f"{channel}-guest-{digest}"
-    return f"{channel}-guest-order-{external_id}"
 
 
 def _money_fields(order: ShopifyOrder) -> list[tuple[str, Decimal]]:

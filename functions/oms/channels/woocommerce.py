@@ -53,11 +53,11 @@ from oms.channels.fields import (
     IntegerId,
     Quantity,
     bounded_decimal,
+    guest_customer_id,
     integer_id,
     not_bool,
     percent_rate,
 )
-from oms.channels.shopify import guest_customer_id
 from oms.channels.signatures import verify_woocommerce
 from oms.domain.errors import ChannelPayloadError, SignatureError
 from oms.domain.order import (

@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from fpdf import FPDF
 from pydantic import BaseModel, ConfigDict
 
-from oms.documents.invoice_pdf import latin1
 from oms.money import MINOR_UNITS, Money
 
 _FONT = "Helvetica"
@@ -48,6 +46,11 @@ def _money(amount: Decimal, currency: str) -> str:
 
 
 def render_cash_pdf(doc: CashDocument) -> bytes:
+    # fpdf2 loads on the first document, not when a handler that may write one is imported.
+    from fpdf import FPDF
+
+    from oms.documents.invoice_pdf import latin1
+
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_creation_date(doc.issued_at)
     pdf.set_title(latin1(f"{doc.kind} {doc.number}"))

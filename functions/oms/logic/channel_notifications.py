@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from oms.aws import client
-from oms.channels.writeback.adapters import WriteBack, WriteBackResult
 from oms.data.models import OrderRecord
 from oms.data.notifications import (
     DELIVERED,
+    IN_FLIGHT_GRACE,
     SKIPPED,
     begin_attempt,
     fail_attempt,
@@ -29,6 +29,9 @@ from oms.domain.events import FulfillmentLine
 from oms.domain.notifications import ChannelNotification, NotificationKind, NotifiedLine, notification_id
 from oms.logic.backorder_split import SUFFIX
 from oms.observability import MetricUnit, logger, metrics
+
+if TYPE_CHECKING:  # the adapters and their HTTP client load only where notifications are delivered
+    from oms.channels.writeback.adapters import WriteBack, WriteBackResult
 
 
 def channel_order_id(record: OrderRecord) -> str:
@@ -135,7 +138,7 @@ class DeliveryOutcome:
     detail: str
 
 
-WriteBackFor = Callable[[str, Mapping[str, Any]], WriteBack]
+WriteBackFor = Callable[[str, Mapping[str, Any]], "WriteBack"]
 
 
 def deliver_notification(
@@ -144,6 +147,7 @@ def deliver_notification(
     credentials: Mapping[str, Any],
     writeback_for: WriteBackFor,
     now: datetime,
+    in_flight_grace: timedelta = IN_FLIGHT_GRACE,
 ) -> DeliveryOutcome:
     """Tell the channel, once. Raises the write-back's errors for the queue to retry (rate limits, outages,
     refusals end in the DLQ after the queue's retries)."""
@@ -155,7 +159,7 @@ def deliver_notification(
         return DeliveryOutcome(
             notification.notification_id, SKIPPED, f"no write-back configured for {channel}"
         )
-    attempt = begin_attempt(notification, now)
+    attempt = begin_attempt(notification, now, grace=in_flight_grace)
     if attempt.finished:
         return DeliveryOutcome(notification.notification_id, attempt.record.state, "already told")
     reference = None

@@ -22,7 +22,6 @@ from oms.data.invoices import create_invoice_record
 from oms.data.models import CustomerRecord, InvoiceRecord, OrderRecord
 from oms.data.orders import get_order, set_billing_status, ship_to
 from oms.data.pricing import pricing_of
-from oms.documents.invoice_pdf import render_invoice_pdf
 from oms.domain.events import BILLING_SOURCE, InvoiceIssued
 from oms.domain.invoice import (
     InvoiceCharge,
@@ -185,6 +184,9 @@ def issue_invoice(order_id: str, *, bucket: str, seller: SellerProfile, now: dat
         due_date=(now.date() + timedelta(days=terms)).isoformat(),
     )
     document = invoice_document(breakdown, record=record, invoice=invoice, seller=seller, terms_days=terms)
+    # fpdf2 and its fonts load on the first invoice, not at the function's start (cold import, issue 14).
+    from oms.documents.invoice_pdf import render_invoice_pdf
+
     s3 = client("s3")
     tags = {"order_id": order_id, "invoice_number": invoice.invoice_number}
     s3.put_object(

@@ -9,18 +9,13 @@ from datetime import datetime
 
 from oms.aws import client
 from oms.channels.base import ChannelDelivery, DeliveryKind
+from oms.channels.errors import MAX_BODY_BYTES, PayloadTooLargeError
 from oms.channels.registry import CHANNELS
 from oms.data.archive import archive_delivery
 from oms.domain.errors import ChannelPayloadError, UnknownChannelError
 from oms.domain.order import order_id_for
 from oms.logic.channel_changes import ChannelChange
 from oms.logic.intake import receive_order
-
-MAX_BODY_BYTES = 1_048_576
-
-
-class PayloadTooLargeError(ChannelPayloadError):
-    code = "PAYLOAD_TOO_LARGE"
 
 
 @dataclass(frozen=True)
