@@ -50,7 +50,7 @@ def _route_scopes() -> dict[tuple[str, str], str]:
 
 STRIPE_WEBHOOK = {
     "post": {
-        "summary": "A Stripe event, verified with the stripe library's own signature check (Stripe-Signature)",
+        "summary": "A Stripe event, verified by the stripe library's own signature check",
         "tags": ["cash"],
         "operationId": "post_stripe_event",
         "parameters": [
