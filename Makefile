@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 ORDERS ?= 1000
 SEED ?= 42
+# DAYS=28: after the business day, replay that many days of cash on the simulated clock
+DAYS ?= 0
 # WORKERS=1: Lambda handlers in worker processes of their own (decision 0030)
 WORKERS ?= 0
 COVERAGE_FLOOR ?= 80
@@ -54,7 +56,7 @@ $(SAM_STAMP):
 setup-iac: $(CHECKOV_STAMP) $(SAM_STAMP)
 
 demo: $(STAMP)
-	$(PY) -m demo --orders $(ORDERS) --seed $(SEED) --out out $(if $(filter 1,$(WORKERS)),--workers,)
+	$(PY) -m demo --orders $(ORDERS) --seed $(SEED) --out out --days $(DAYS) $(if $(filter 1,$(WORKERS)),--workers,)
 
 chaos: $(STAMP)
 	$(PY) -m demo.chaos --orders $(ORDERS) --seed $(SEED) --out out/chaos

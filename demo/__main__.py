@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -24,6 +25,13 @@ def main(
     duplicates: float = typer.Option(0.02, min=0.0, max=1.0, help="Share of webhooks delivered twice."),
     workers: bool = typer.Option(
         False, "--workers", help="Run each Lambda handler in processes of its own (uses every core)."
+    ),
+    days: int = typer.Option(
+        0,
+        min=0,
+        max=120,
+        help="Then replay this many days of cash on the simulated clock (payments, returns, dunning, "
+        "aging, DSO, forecast); 0: the business day only.",
     ),
 ) -> None:
     with Progress(
@@ -101,6 +109,70 @@ def main(
             f"[red]Orders not accounted for[/red] ({len(summary.unaccounted)}): {summary.unaccounted[:10]}"
         )
         raise typer.Exit(code=1)
+    if days:
+        _cash_weeks(days, seed, out)
+
+
+def _cash_weeks(days: int, seed: int, out: Path) -> None:
+    from demo.cash_weeks import run_cash_weeks
+    from demo.reference_data import CUSTOMERS
+
+    with console.status(f"Replaying {days} days of cash on the simulated clock"):
+        weeks = run_cash_weeks(days=days, seed=seed, out=out)
+    report = weeks.report
+    console.print(
+        f"\nCash over {days} simulated days: {weeks.orders} orders, {weeks.invoices} invoices, "
+        f"{weeks.transfers} bank transfers in {weeks.statements} BAI2 statements, {weeks.returns} returns"
+    )
+    aging = Table(title=f"Receivables aging as of {report['as_of']} (days past due)")
+    aging.add_column("customer")
+    names = {c.customer_id: (c.company or c.name)[:24] for c in CUSTOMERS}
+    for label in report["buckets"]:
+        aging.add_column(label, justify="right")
+    aging.add_column("outstanding", justify="right")
+    aging.add_column("credit", justify="right")
+    for row in report["aging"]:
+        aging.add_row(
+            names.get(row["customer_id"], row["customer_id"]),
+            *[row["buckets"].get(label, "0.00") for label in report["buckets"]],
+            row["outstanding"],
+            row["unapplied_credit"],
+        )
+    for currency, totals in report["totals"].items():
+        aging.add_row(
+            f"total {currency}",
+            *[totals.get(label, "0.00") for label in report["buckets"]],
+            report["outstanding"][currency],
+            report["unapplied_credit"].get(currency, "0.00"),
+        )
+    wide = Console(width=max(console.width, 150))
+    wide.print(aging)
+    for currency, dso in report["dso"].items():
+        console.print(
+            f"DSO {currency}: standard (30 days) {dso['standard_30d']} days, "
+            f"countback {dso['countback']} days (credit sales in the last 30 days {dso['credit_sales_30d']})"
+        )
+    letters = ", ".join(f"level {k}: {v}" for k, v in sorted(weeks.letters.items())) or "none"
+    held = ", ".join(names.get(c, c) for c in weeks.credit_holds) or "nobody"
+    console.print(
+        f"Dunning letters sent: {letters}; on credit hold: {held} "
+        f"({weeks.held_for_credit} new orders waiting)"
+    )
+    habits = Counter(weeks.behaviours.values())
+    console.print(f"How the corporate customers paid: {dict(sorted(habits.items()))}")
+    console.print(f"Open cash exceptions: {dict(weeks.exceptions) or 'none'}")
+    test = weeks.backtest
+    if test:
+        table = Table(title=f"Cash forecast made on {test['forecast_made_on']} against what then arrived")
+        table.add_column("week of")
+        table.add_column("forecast", justify="right")
+        table.add_column("actual", justify="right")
+        for week in test["weeks"]:
+            table.add_row(week["week"], week["forecast"], week["actual"])
+        table.add_row("total", test["forecast_total"], test["actual_total"])
+        console.print(table)
+        console.print(f"Backtest error (sum of weekly absolute errors / actual): {test['error_percent']} %")
+    console.print(f"Cash weeks elapsed {weeks.elapsed_seconds:.1f} s; details in {out / 'cash-weeks.json'}")
 
 
 # ------------------------------------------------------------------------------- finance exports (issue 13)

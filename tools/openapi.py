@@ -18,16 +18,65 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "docs" / "openapi.json"
 TITLE = "Serverless OMS API"
 VERSION = "0.1.0"
-INVENTORY_MOVEMENTS = ("/inventory/{sku}/receipts", "/inventory/{sku}/adjustments", "/inventory/{sku}/counts")
 
 
 def _resolvers() -> list[APIGatewayHttpResolver]:
+    from cash_api.app import app as cash_api
     from inventory_api.app import app as inventory_api
     from order_api.app import app as order_api
     from order_entry.app import app as order_entry
     from order_intake.app import app as order_intake
+    from returns_api.app import app as returns_api
 
-    return [order_intake, order_entry, order_api, inventory_api]
+    return [order_intake, order_entry, order_api, inventory_api, cash_api, returns_api]
+
+
+def _route_scopes() -> dict[tuple[str, str], str]:
+    """(path, method) -> the scope template.yaml requires of the route (its AuthorizationScopes)."""
+    from cfnlint.decode import cfn_yaml
+
+    template = cfn_yaml.load(str(ROOT / "template.yaml"))
+    scopes: dict[tuple[str, str], str] = {}
+    for resource in template["Resources"].values():
+        for event in (resource.get("Properties", {}).get("Events") or {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            props = event["Properties"]
+            required = (props.get("Auth") or {}).get("AuthorizationScopes") or []
+            if required:
+                scopes[(props["Path"], props["Method"].lower())] = required[0]
+    return scopes
+
+
+STRIPE_WEBHOOK = {
+    "post": {
+        "summary": "A Stripe event, verified by the stripe library's own signature check",
+        "tags": ["cash"],
+        "operationId": "post_stripe_event",
+        "parameters": [
+            {"name": "Stripe-Signature", "in": "header", "required": False, "schema": {"type": "string"}}
+        ],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {
+            "200": {"description": "Recorded, a duplicate, or of a type the OMS does not act on"},
+            **{
+                code: {
+                    "description": why,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                }
+                for code, why in (
+                    ("400", "Missing, wrong or stale signature, or not a Stripe event"),
+                    ("401", "Not used: Stripe signs its bodies (documented for uniformity)"),
+                    ("413", "Body above 256 KB"),
+                    (
+                        "422",
+                        "A verified event the OMS cannot record (an amount or currency it does not keep)",
+                    ),
+                )
+            },
+        },
+    }
+}
 
 
 def _order_document_schema() -> dict[str, Any]:
@@ -69,11 +118,10 @@ def build_spec() -> dict[str, Any]:
         "required": True,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OrderDocument"}}},
     }
-    paths["/orders"]["post"]["security"] = [{"OmsJwt": ["oms/orders.write"]}]
-    paths["/orders/{order_id}"]["get"]["security"] = [{"OmsJwt": ["oms/orders.read"]}]
-    paths["/inventory/{sku}"]["get"]["security"] = [{"OmsJwt": ["oms/inventory.read"]}]
-    for movement in INVENTORY_MOVEMENTS:
-        paths[movement]["post"]["security"] = [{"OmsJwt": ["oms/inventory.write"]}]
+    paths["/payment-webhooks/stripe"] = STRIPE_WEBHOOK
+    scoped = _route_scopes()
+    for (path, method), scope in scoped.items():
+        paths[path][method]["security"] = [{"OmsJwt": [scope]}]
     # On JWT routes, API Gateway's authorizer answers 401/403 itself, in its own shape, before the function.
     components["schemas"]["GatewayMessage"] = {
         "type": "object",
@@ -81,8 +129,7 @@ def build_spec() -> dict[str, Any]:
         "properties": {"message": {"type": "string", "examples": ["Unauthorized", "Forbidden"]}},
         "title": "GatewayMessage",
     }
-    jwt_routes = [("/orders", "post"), ("/orders/{order_id}", "get"), ("/inventory/{sku}", "get")]
-    for path, method in jwt_routes + [(movement, "post") for movement in INVENTORY_MOVEMENTS]:
+    for path, method in sorted(scoped):
         responses = paths[path][method]["responses"]
         responses["401"]["content"]["application/json"]["schema"] = {
             "anyOf": [
@@ -95,8 +142,10 @@ def build_spec() -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}},
         }
     spec["info"]["description"] = (
-        "Order intake (signed webhooks), order entry by people (JWT), order tracking, and inventory: "
-        "stock per warehouse, receipts, adjustments and cycle counts (JWT)."
+        "Order intake (signed webhooks), order entry by people (JWT), order tracking, inventory (stock per "
+        "warehouse, receipts, adjustments and cycle counts), and cash: payments (finance, Stripe, bank "
+        "statements), invoice balances and the application ledger, refunds in two steps, credit holds, "
+        "returns and credit notes, the receivables report and cash exceptions (JWT; Stripe signs)."
     )
     return spec
 

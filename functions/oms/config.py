@@ -44,6 +44,17 @@ _FIELDS = {
     "invoice_grace_minutes": "INVOICE_GRACE_MINUTES",
     "reconciliation_segment_size": "RECONCILIATION_SEGMENT_SIZE",
     "ship_within_hours": "SHIP_WITHIN_HOURS",
+    "payments_table": "PAYMENTS_TABLE",
+    "credit_notes_table": "CREDIT_NOTES_TABLE",
+    "cash_ledger_table": "CASH_LEDGER_TABLE",
+    "customer_accounts_table": "CUSTOMER_ACCOUNTS_TABLE",
+    "refunds_table": "REFUNDS_TABLE",
+    "returns_table": "RETURNS_TABLE",
+    "bank_statements_table": "BANK_STATEMENTS_TABLE",
+    "cash_exceptions_table": "CASH_EXCEPTIONS_TABLE",
+    "cash_policy_parameter": "CASH_POLICY_PARAMETER",
+    "statements_bucket": "STATEMENTS_BUCKET",
+    "payment_provider_secret_name": "PAYMENT_PROVIDER_SECRET_NAME",
 }
 
 
@@ -62,6 +73,14 @@ TABLE_RESOURCES = {
     "shipments_table": "ShipmentsTable",
     "channel_notifications_table": "ChannelNotificationsTable",
     "reconciliation_exceptions_table": "ReconciliationExceptionsTable",
+    "payments_table": "PaymentsTable",
+    "credit_notes_table": "CreditNotesTable",
+    "cash_ledger_table": "CashLedgerTable",
+    "customer_accounts_table": "CustomerAccountsTable",
+    "refunds_table": "RefundsTable",
+    "returns_table": "ReturnsTable",
+    "bank_statements_table": "BankStatementsTable",
+    "cash_exceptions_table": "CashExceptionsTable",
 }
 
 
@@ -109,6 +128,17 @@ class Settings(BaseModel):
     """Orders per reconciliation segment (one Map item; default 500)."""
     ship_within_hours: str = ""
     """The shipping promise the on-time KPIs judge by: shipped within this many hours of placement (48)."""
+    payments_table: str = ""
+    credit_notes_table: str = ""
+    cash_ledger_table: str = ""
+    customer_accounts_table: str = ""
+    refunds_table: str = ""
+    returns_table: str = ""
+    bank_statements_table: str = ""
+    cash_exceptions_table: str = ""
+    cash_policy_parameter: str = ""
+    statements_bucket: str = ""
+    payment_provider_secret_name: str = ""
 
     def require(self, field: str) -> str:
         value = getattr(self, field)

@@ -9,10 +9,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from oms import clock
 from oms.aws import is_transient_error
 from oms.config import Settings, get_settings
 from oms.data.models import bind_tables
-from oms.domain.order import SafeId, utc_now
+from oms.domain.order import SafeId
 
 
 def prepare() -> Settings:
@@ -22,7 +23,8 @@ def prepare() -> Settings:
 
 
 def now() -> datetime:
-    return utc_now()
+    """The time the invocation acts at (oms.clock: the system's, or the embedded AWS's simulated clock)."""
+    return clock.now()
 
 
 class OrderRef(BaseModel):

@@ -53,6 +53,34 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{unit: float(match.group(1))})
 
 
+def _apply_bucket_notifications(template: dict[str, Any], resources: dict[str, str], region: str) -> None:
+    """moto's CloudFormation creates a bucket without its NotificationConfiguration: a bucket that sends
+    its events to EventBridge (``EventBridgeConfiguration``) is given it through the S3 API, as AWS would."""
+    import boto3
+
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::S3::Bucket" or logical_id not in resources:
+            continue
+        notification = (resource.get("Properties") or {}).get("NotificationConfiguration") or {}
+        bridge = notification.get("EventBridgeConfiguration") or {}
+        if str(bridge.get("EventBridgeEnabled", "")).lower() == "true":
+            boto3.client("s3", region_name=region).put_bucket_notification_configuration(
+                Bucket=resources[logical_id], NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+
+
+def _follow_clock(source: Any) -> None:
+    """Hand the scheduler's clock to the application's time source (``oms.clock``, decision 0031), so that
+    handlers run in process act on the simulated day. An application without one is left alone."""
+    import importlib.util
+
+    if importlib.util.find_spec("oms") is None or importlib.util.find_spec("oms.clock") is None:
+        return
+    import importlib
+
+    importlib.import_module("oms.clock").follow(source)
+
+
 _active_lock = threading.Lock()
 _active: list[EmbeddedAws] = []
 
@@ -302,6 +330,7 @@ class EmbeddedAws:
             self._workers = WorkerContainers()
             self.runtime.workers = self._workers
         self._pollers.start()
+        _follow_clock(self.scheduler.clock.now)
 
     def stop(self) -> None:
         if not self._started:
@@ -310,6 +339,7 @@ class EmbeddedAws:
             server.stop()
         self._servers.clear()
         self.scheduler.stop()
+        _follow_clock(None)
         self._pollers.stop()
         if self._faults is not None:
             self._faults.uninstall()
@@ -408,6 +438,7 @@ class EmbeddedAws:
             resources[logical_id] = arn
             types[logical_id] = prepared.api_created_types[logical_id]
         outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in described.get("Outputs", [])}
+        _apply_bucket_notifications(prepared.template, resources, self.region)
 
         for logical_id, code_dir in packaged.code_dirs.items():
             if logical_id in resources:

@@ -113,6 +113,30 @@ class _EmulatorChannel:
         return AWSResponse(request.url, status, headers, _RawBody(answer))
 
 
+def _clock_offset() -> float:
+    """How far the application's clock (``oms.clock``, following the scheduler's) is ahead of real time."""
+    clock = sys.modules.get("oms.clock")
+    if clock is None:
+        return 0.0
+    from datetime import UTC, datetime
+
+    return float((clock.now() - datetime.now(UTC)).total_seconds())
+
+
+def _follow_offset(offset: float) -> None:
+    """In a container: the application's clock runs ``offset`` seconds ahead of real time, as the parent."""
+    try:
+        import importlib
+
+        clock = importlib.import_module("oms.clock")
+    except ImportError:
+        return
+    from datetime import UTC, datetime, timedelta
+
+    ahead = timedelta(seconds=offset)
+    clock.follow((lambda: datetime.now(UTC) + ahead) if offset else None)
+
+
 def container_main(connection: Any, code_dir: str, handler: str, environment: dict[str, str]) -> None:
     """A container's process: set the function's environment, import its handler, run invocations."""
     import importlib
@@ -147,6 +171,7 @@ def container_main(connection: Any, code_dir: str, handler: str, environment: di
         if init_error is not None:
             connection.send(("result", {"errored": True, "payload": init_error}))
             continue
+        _follow_offset(float(request.get("clock_offset", 0.0)))
         context = LambdaContext(
             request["function_name"],
             "$LATEST",
@@ -355,6 +380,7 @@ class WorkerContainers:
             "memory": memory,
             "timeout": timeout,
             "request_id": request_id,
+            "clock_offset": _clock_offset(),
         }
         started = time.monotonic()
         deadline = started + timeout

@@ -173,7 +173,12 @@ def test_asynchronously_invoked_functions_have_an_on_failure_destination() -> No
             e["Type"] in ("Schedule", "ScheduleV2") for e in (f["Properties"].get("Events") or {}).values()
         )
     ]
-    assert sorted(scheduled) == ["FinanceExportFunction", "StockSweeperFunction"]
+    assert sorted(scheduled) == [
+        "AgingSnapshotFunction",
+        "DunningRunFunction",
+        "FinanceExportFunction",
+        "StockSweeperFunction",
+    ]
     for name in scheduled:
         config = FUNCTIONS[name]["Properties"]["EventInvokeConfig"]
         assert config["DestinationConfig"]["OnFailure"]["Type"] == "SQS"

@@ -61,6 +61,7 @@ from oms.domain.order import (
     TEXT_MAX,
     Address,
     CanonicalOrder,
+    ChannelPayment,
     Customer,
     OrderLine,
 )
@@ -187,6 +188,29 @@ class ShopifyOrder(ChannelModel):
     total_discounts: ShopifyMoney | None = None
     discount_codes: list[ShopifyDiscountCode] = Field(default_factory=list, max_length=50)
     discount_applications: list[ShopifyDiscountApplication] = Field(default_factory=list, max_length=50)
+    financial_status: str | None = None
+    total_outstanding: ShopifyMoney | None = None
+    processed_at: datetime | None = None
+    payment_gateway_names: list[str] = Field(default_factory=list, max_length=10)
+    confirmation_number: str | None = None
+
+
+_PAID_STATUSES = {"paid", "partially_paid", "partially_refunded", "refunded"}
+
+
+def channel_payment(order: ShopifyOrder) -> ChannelPayment | None:
+    """What was paid at checkout: the total less what Shopify says is outstanding (refunds come as
+    `refunds/create`, not here)."""
+    if (order.financial_status or "") not in _PAID_STATUSES:
+        return None
+    outstanding = order.total_outstanding if order.total_outstanding is not None else ZERO
+    paid = order.total_price - outstanding
+    if paid <= 0:
+        return None
+    reference = _join(",".join(order.payment_gateway_names), order.confirmation_number)[:120] or None
+    return ChannelPayment(
+        amount=paid, paid_at=(order.processed_at or order.created_at).astimezone(UTC), reference=reference
+    )
 
 
 # --- mapping -----------------------------------------------------------------------------------------------
@@ -489,6 +513,7 @@ def parse_shopify_order(payload: Mapping[str, Any]) -> CanonicalOrder:
                 discount_total=order.total_discounts,
                 tax_lines=_taxes(order.tax_lines, jurisdiction),
             ),
+            channel_payment=channel_payment(order),
         )
     except ValidationError as exc:
         raise _canonical_error(exc, ()) from None

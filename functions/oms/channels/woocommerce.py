@@ -65,6 +65,7 @@ from oms.domain.order import (
     TEXT_MAX,
     Address,
     CanonicalOrder,
+    ChannelPayment,
     Customer,
     OrderLine,
 )
@@ -231,6 +232,17 @@ class WooOrder(ChannelModel):
     shipping_tax: WooMoney | None = None
     total_tax: WooMoney
     total: WooMoney
+    date_paid_gmt: Annotated[datetime, AfterValidator(_gmt)] | None = None
+    payment_method: str | None = None
+    transaction_id: str | None = None
+
+
+def channel_payment(order: WooOrder) -> ChannelPayment | None:
+    """WooCommerce sets `date_paid` when the order is paid (the whole total)."""
+    if order.date_paid_gmt is None or order.total <= 0:
+        return None
+    reference = " ".join(p for p in (order.payment_method, order.transaction_id) if p)[:120] or None
+    return ChannelPayment(amount=order.total, paid_at=order.date_paid_gmt, reference=reference)
 
 
 # --- checks ------------------------------------------------------------------------------------------------
@@ -565,6 +577,7 @@ def parse_woocommerce_order(payload: Mapping[str, Any]) -> CanonicalOrder:
                     for t in order.tax_lines
                 ],
             ),
+            channel_payment=channel_payment(order),
         )
     except ValidationError as exc:
         raise payload_error(

@@ -6,13 +6,15 @@ so a number is never skipped (a crash writes neither) and never reused (two writ
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from oms.data.cash import account_move, receivable_open_attributes
 from oms.data.models import InvoiceRecord, InvoiceSequenceRecord
+from oms.domain.cash import Receivable
 
 MAX_NUMBERING_ATTEMPTS = 20
 
@@ -47,7 +49,10 @@ def create_invoice_record(
     customer_id: str,
     due_date: str,
 ) -> InvoiceRecord:
-    """Number and store the order's invoice, once. A second call returns the first invoice."""
+    """Number and store the order's invoice, once. A second call returns the first invoice.
+
+    The invoice is a receivable from the start: nothing applied, its grand total outstanding, and its
+    customer's account owes that much more in the same transaction (the exposure credit control reads)."""
     sequence_key = f"SEQUENCE#{issued_at.year}"
     connection = InvoiceRecord._get_connection().connection
     for _ in range(MAX_NUMBERING_ATTEMPTS):
@@ -71,6 +76,20 @@ def create_invoice_record(
             due_date=due_date,
             pdf_key=pdf_key,
             json_key=json_key,
+            **receivable_open_attributes(
+                Receivable(
+                    number,
+                    order_id,
+                    customer_id,
+                    currency,
+                    grand_total,
+                    issued_on=issued_at.date(),
+                    due_on=date.fromisoformat(due_date),
+                )
+            ),
+        )
+        account, account_actions = account_move(
+            customer_id, currency, [grand_total, Decimal(0), Decimal(1 if grand_total > 0 else 0)]
         )
         sequence = InvoiceSequenceRecord(sequence_key, last_number=last + 1)
         guard = (
@@ -82,6 +101,7 @@ def create_invoice_record(
             with TransactWrite(connection=connection) as tx:
                 tx.save(sequence, condition=guard)
                 tx.save(invoice, condition=InvoiceRecord.order_id.does_not_exist())
+                tx.update(account, actions=account_actions)
         except TransactWriteError as exc:
             if any(
                 r and r.code in ("ConditionalCheckFailed", "TransactionConflict")

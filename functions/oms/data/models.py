@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from oms.config import Settings
@@ -251,6 +251,13 @@ class OrderRecord(Model):
     were taken from stock and a person must recover the goods or bill them."""
     placeholder = BooleanAttribute(null=True)
     """True while the order is known only from a cancellation that arrived before its creation."""
+    payment_status = UnicodeAttribute(null=True)
+    """The payment dimension (oms.cash.ledger.PaymentStatus), set with each change of its invoice."""
+    channel_paid = DecimalAttribute(null=True)
+    """What the customer paid at the channel's checkout (Shopify financial_status, WooCommerce date_paid):
+    recorded as a payment and applied when the invoice is issued."""
+    channel_paid_at = UTCDateTime(null=True)
+    channel_payment_ref = UnicodeAttribute(null=True)
     by_status = StatusIndex()
     pending_outbox = PendingOutboxIndex()
 
@@ -382,11 +389,50 @@ class CustomerRecord(Model):
     email = UnicodeAttribute(null=True)
     tier = UnicodeAttribute(default="RETAIL")
     payment_terms_days = NumberAttribute(default=0)
+    credit_hold = BooleanAttribute(null=True)
+    """True while the customer is on credit hold (the last dunning level, or finance): new orders wait."""
+    credit_hold_reason = UnicodeAttribute(null=True)
+    credit_hold_since = UTCDateTime(null=True)
+    credit_hold_by = UnicodeAttribute(null=True)
 
 
 # ---------------------------------------------------------------------------------- invoices/shipments
+class InvoiceNumberIndex(GlobalSecondaryIndex["InvoiceRecord"]):
+    """An invoice by its number: what payers write on their transfers (remittance references)."""
+
+    class Meta:
+        index_name = "by-number"
+        projection = KeysOnlyProjection()
+
+    invoice_number = UnicodeAttribute(hash_key=True)
+
+
+class OpenInvoicesIndex(GlobalSecondaryIndex["InvoiceRecord"]):
+    """Sparse: invoices with something outstanding carry `open_state`, oldest due date first (aging,
+    dunning, matching by amount)."""
+
+    class Meta:
+        index_name = "open-by-due"
+        projection = AllProjection()
+
+    open_state = UnicodeAttribute(hash_key=True)
+    due_key = UnicodeAttribute(range_key=True)
+
+
+class CustomerOpenInvoicesIndex(GlobalSecondaryIndex["InvoiceRecord"]):
+    """Sparse: a customer's open invoices, oldest due date first (credit applied to the oldest)."""
+
+    class Meta:
+        index_name = "open-by-customer"
+        projection = AllProjection()
+
+    open_customer = UnicodeAttribute(hash_key=True)
+    due_key = UnicodeAttribute(range_key=True)
+
+
 class InvoiceRecord(Model):
-    """One invoice per order (hash key order_id), numbered from a gapless per-year sequence.
+    """One invoice per order (hash key order_id), numbered from a gapless per-year sequence, and its balance
+    as a receivable (what was applied to it, what is outstanding).
 
     The sequence lives in the same table under `order_id = "SEQUENCE#<year>"` (a `InvoiceSequenceRecord`).
     """
@@ -404,6 +450,24 @@ class InvoiceRecord(Model):
     due_date = UnicodeAttribute()
     pdf_key = UnicodeAttribute()
     json_key = UnicodeAttribute()
+    applied = DecimalAttribute(null=True)
+    """Paid, credited and written off, net of reversals (the sum of its ledger entries); None: nothing yet."""
+    credited = DecimalAttribute(null=True)
+    outstanding = DecimalAttribute(null=True)
+    """grand_total - applied; None on an invoice issued before receivables were kept (= grand_total)."""
+    payment_status = UnicodeAttribute(null=True)
+    paid_on = UnicodeAttribute(null=True)
+    overdue = BooleanAttribute(null=True)
+    dunning_level = NumberAttribute(null=True)
+    """The highest dunning level a letter was sent for."""
+    open_state = UnicodeAttribute(null=True)
+    """"OPEN" while something is outstanding (the sparse `open-by-due` index)."""
+    open_customer = UnicodeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)
+    """"<due date>#<invoice number>": open invoices sort by due date."""
+    by_number = InvoiceNumberIndex()
+    open_by_due = OpenInvoicesIndex()
+    open_by_customer = CustomerOpenInvoicesIndex()
 
 
 class InvoiceSequenceRecord(Model):
@@ -509,6 +573,260 @@ class StockBaselineRecord(Model):
     taken_at = UTCDateTime()
 
 
+# --------------------------------------------------------------------------------- cash and receivables
+class OpenCreditIndex(GlobalSecondaryIndex[Any]):
+    """Sparse: sources with something left to apply carry `credit_customer` (the customer, or UNIDENTIFIED),
+    oldest first: the credit applied to a customer's next invoice, the unapplied cash a person looks at."""
+
+    class Meta:
+        index_name = "open-credit"
+        projection = AllProjection()
+
+    credit_customer = UnicodeAttribute(hash_key=True)
+    credit_since = UnicodeAttribute(range_key=True)
+
+
+class PaymentRecord(Model):
+    """Money received, from any source: a bank statement's credit, a card payment, a channel's checkout, a
+    payment a finance user recorded. Keyed by what identifies it at its source, so it is recorded once."""
+
+    class Meta(_Unbound):
+        pass
+
+    payment_id = UnicodeAttribute(hash_key=True)
+    source = UnicodeAttribute()  # BANK | STRIPE | CHANNEL | MANUAL
+    currency = UnicodeAttribute()
+    amount = DecimalAttribute()
+    applied = DecimalAttribute()
+    refunded = DecimalAttribute()
+    unapplied = DecimalAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    """The order it was paid for, when its source says (a card payment's metadata, a channel checkout)."""
+    received_on = UnicodeAttribute()
+    reference = UnicodeAttribute(null=True)
+    """The payer's remittance information or the provider's reference."""
+    provider_ref = UnicodeAttribute(null=True)
+    """Stripe's payment intent / charge, the bank's reference, the channel's gateway."""
+    statement_id = UnicodeAttribute(null=True)
+    recorded_at = UTCDateTime()
+    recorded_by = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    disputed = DecimalAttribute(null=True)
+    credit_customer = UnicodeAttribute(null=True)
+    credit_since = UnicodeAttribute(null=True)
+    open_credit = OpenCreditIndex()
+
+
+class CreditNoteRecord(Model):
+    """A credit note (gapless numbers per year, `CN-<year>-<n>`), applicable to any open invoice of its
+    customer. The year's sequence is the item `credit_note_id = "SEQUENCE#<year>"`."""
+
+    class Meta(_Unbound):
+        pass
+
+    credit_note_id = UnicodeAttribute(hash_key=True)
+    number = UnicodeAttribute(null=True)
+    last_number = NumberAttribute(null=True)
+    """Only on the sequence items."""
+    customer_id = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    amount = DecimalAttribute(null=True)
+    applied = DecimalAttribute(null=True)
+    unapplied = DecimalAttribute(null=True)
+    rma_id = UnicodeAttribute(null=True)
+    issued_at = UTCDateTime(null=True)
+    issued_by = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    pdf_key = UnicodeAttribute(null=True)
+    json_key = UnicodeAttribute(null=True)
+    documents_written = BooleanAttribute(null=True)
+    credit_customer = UnicodeAttribute(null=True)
+    credit_since = UnicodeAttribute(null=True)
+    open_credit = OpenCreditIndex()
+
+
+class SourceEntriesIndex(GlobalSecondaryIndex["LedgerEntryRecord"]):
+    class Meta:
+        index_name = "by-source"
+        projection = AllProjection()
+
+    source_id = UnicodeAttribute(hash_key=True)
+    at_key = UnicodeAttribute(range_key=True)
+
+
+class LedgerEntryRecord(Model):
+    """One entry of the application ledger (append-only: written once with `attribute_not_exists`)."""
+
+    class Meta(_Unbound):
+        pass
+
+    invoice_number = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+    order_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    source_id = UnicodeAttribute()
+    source_kind = UnicodeAttribute()
+    amount = DecimalAttribute()
+    at = UTCDateTime()
+    at_key = UnicodeAttribute()
+    by = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    reverses = UnicodeAttribute(null=True)
+    by_source = SourceEntriesIndex()
+
+
+class CustomerAccountRecord(Model):
+    """A customer's receivables account per currency (`entry = "ACCOUNT#<currency>"`): its open receivables
+    and unapplied credit, changed in the same transaction as each invoice, application and refund (the
+    exposure credit control reads). Dunning letters are items of the account (`entry = "LETTER#..."`)."""
+
+    class Meta(_Unbound):
+        pass
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    entry = UnicodeAttribute(range_key=True)
+    currency = UnicodeAttribute(null=True)
+    open_receivables = DecimalAttribute(null=True)
+    unapplied_credit = DecimalAttribute(null=True)
+    open_invoices = NumberAttribute(null=True)
+    # letters
+    level = NumberAttribute(null=True)
+    letter_date = UnicodeAttribute(null=True)
+    invoices = ListAttribute[str](null=True)
+    amount_due = DecimalAttribute(null=True)
+    fee = DecimalAttribute(null=True)
+    interest = DecimalAttribute(null=True)
+    action = UnicodeAttribute(null=True)
+    pdf_key = UnicodeAttribute(null=True)
+    issued_at = UTCDateTime(null=True)
+    published_at = UTCDateTime(null=True)
+
+
+class RefundRecord(Model):
+    """A refund in two steps: granted by one person (the amount is set aside from the payment), executed by
+    another (the money moved, with the provider's or bank's reference)."""
+
+    class Meta(_Unbound):
+        pass
+
+    refund_id = UnicodeAttribute(hash_key=True)
+    payment_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    amount = DecimalAttribute()
+    state = UnicodeAttribute()  # GRANTED | EXECUTED | CANCELLED
+    reason = UnicodeAttribute()
+    rma_id = UnicodeAttribute(null=True)
+    granted_by = UnicodeAttribute()
+    granted_at = UTCDateTime()
+    executed_by = UnicodeAttribute(null=True)
+    executed_at = UTCDateTime(null=True)
+    execution_ref = UnicodeAttribute(null=True)
+    cancelled_by = UnicodeAttribute(null=True)
+
+
+class ReturnLineAttribute(MapAttribute[str, Any]):
+    order_id = UnicodeAttribute()
+    invoice_number = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+    amount = DecimalAttribute()
+    """What the line is credited at: its share of the invoiced line (net of discount, with its tax)."""
+    disposition = UnicodeAttribute()  # RESTOCK | SCRAP
+    warehouse_id = UnicodeAttribute()
+
+
+class ReturnRecord(Model):
+    """A return (RMA): lines of one customer's orders coming back, received into a warehouse through the stock
+    ledger (restocked or scrapped), credited by one credit note."""
+
+    class Meta(_Unbound):
+        pass
+
+    rma_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    lines = ListAttribute(of=ReturnLineAttribute)
+    amount = DecimalAttribute()
+    resolution = UnicodeAttribute()  # CREDIT | REFUND
+    state = UnicodeAttribute()  # AUTHORIZED | RECEIVED | CREDITED
+    reason = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    created_at = UTCDateTime()
+    received_by = UnicodeAttribute(null=True)
+    received_at = UTCDateTime(null=True)
+    credit_note_id = UnicodeAttribute(null=True)
+    refund_id = UnicodeAttribute(null=True)
+
+
+class BankStatementRecord(Model):
+    """A bank statement file as imported: once per statement identity, its outcome and counts."""
+
+    class Meta(_Unbound):
+        pass
+
+    statement_id = UnicodeAttribute(hash_key=True)
+    sha256 = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    state = UnicodeAttribute()  # IMPORTING | IMPORTED | REJECTED
+    format = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    credits = NumberAttribute(null=True)
+    applied = NumberAttribute(null=True)
+    unapplied = NumberAttribute(null=True)
+    received_at = UTCDateTime()
+    finished_at = UTCDateTime(null=True)
+
+
+class OpenExceptionsIndex(GlobalSecondaryIndex["CashExceptionRecord"]):
+    class Meta:
+        index_name = "open-by-kind"
+        projection = AllProjection()
+
+    open_kind = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class CashExceptionRecord(Model):
+    """Something about cash a person must act on: unapplied cash, a payment in another currency, a rejected or
+    conflicting statement, a dispute, a refund made outside the OMS. Closed by the action that settles it."""
+
+    class Meta(_Unbound):
+        pass
+
+    exception_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    """What to look up: `payment:<id>`, `statement:<id>`, `invoice:<number>`."""
+    reason = UnicodeAttribute()
+    amount = DecimalAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    customer_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()  # OPEN | RESOLVED
+    created_at = UTCDateTime()
+    created_key = UnicodeAttribute()
+    resolved_at = UTCDateTime(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    resolution = UnicodeAttribute(null=True)
+    open_kind = UnicodeAttribute(null=True)
+    open_by_kind = OpenExceptionsIndex()
+
+
+class ProviderEventRecord(Model):
+    """A payment provider's event (Stripe's `evt_...`), recorded once, in the transaction of its change."""
+
+    class Meta(_Unbound):
+        pass
+
+    event_id = UnicodeAttribute(hash_key=True, attr_name="payment_id")
+    """`event#<provider>:<event id>` (the Payments table's key)."""
+    kind = UnicodeAttribute()
+    received_at = UTCDateTime()
+    outcome = UnicodeAttribute()
+
+
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
@@ -525,6 +843,16 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     # reconciliation (issue 13)
     (ReconciliationExceptionRecord, "reconciliation_exceptions_table"),
     (StockBaselineRecord, "reconciliation_exceptions_table"),
+    # cash (issue 12)
+    (PaymentRecord, "payments_table"),
+    (ProviderEventRecord, "payments_table"),
+    (CreditNoteRecord, "credit_notes_table"),
+    (LedgerEntryRecord, "cash_ledger_table"),
+    (CustomerAccountRecord, "customer_accounts_table"),
+    (RefundRecord, "refunds_table"),
+    (ReturnRecord, "returns_table"),
+    (BankStatementRecord, "bank_statements_table"),
+    (CashExceptionRecord, "cash_exceptions_table"),
 )
 
 

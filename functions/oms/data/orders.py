@@ -71,7 +71,19 @@ def new_order_record(order: CanonicalOrder, received_at: datetime) -> OrderRecor
         entered_by=order.entered_by,
         revision=1,
         history=[history_entry(OrderStatus.RECEIVED.value, None, received_at, order.entered_by)],
+        **_channel_payment_attributes(order),
     )
+
+
+def _channel_payment_attributes(order: CanonicalOrder) -> dict[str, Any]:
+    paid = order.channel_payment
+    if paid is None or paid.amount <= 0:
+        return {}
+    return {
+        "channel_paid": paid.amount,
+        "channel_paid_at": paid.paid_at,
+        "channel_payment_ref": paid.reference,
+    }
 
 
 def create_order(order: CanonicalOrder, received_at: datetime) -> tuple[OrderRecord, bool]:
@@ -291,6 +303,7 @@ def to_view(record: OrderRecord) -> OrderView:
         external_id=record.external_id,
         status=OrderStatus(record.status),
         billing_status=BillingStatus(record.billing_status),
+        payment_status=record.payment_status,
         hold_reason=record.hold_reason,  # type: ignore[arg-type]
         failure_code=record.failure_code,
         failure_reason=record.failure_reason,

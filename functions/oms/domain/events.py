@@ -96,3 +96,51 @@ class InventoryLow(BaseModel):
     available: int
     reorder_point: int
     at: datetime
+
+
+BILLING_SOURCE = "oms.billing"
+CASH_SOURCE = "oms.cash"
+
+
+class InvoiceIssued(BaseModel):
+    """An invoice was numbered and its documents written: cash application applies open credit to it
+    (document management and revenue recognition can subscribe too)."""
+
+    detail_type: ClassVar[str] = "InvoiceIssued"
+
+    order_id: str
+    invoice_number: str
+    customer_id: str
+    currency: str
+    grand_total: str
+    due_date: str
+    issued_at: datetime
+
+
+class CreditNoteIssued(BaseModel):
+    detail_type: ClassVar[str] = "CreditNoteIssued"
+
+    credit_note_id: str
+    number: str
+    customer_id: str
+    currency: str
+    amount: str
+    rma_id: str | None = None
+    pdf_key: str
+    issued_at: datetime
+
+
+class DunningLetterIssued(BaseModel):
+    detail_type: ClassVar[str] = "DunningLetterIssued"
+
+    customer_id: str
+    letter_id: str
+    level: int
+    currency: str
+    invoices: list[str]
+    amount_due: str
+    fee: str
+    interest: str
+    action: str
+    pdf_key: str
+    issued_at: datetime

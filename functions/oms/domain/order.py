@@ -134,6 +134,17 @@ class OrderLine(BaseModel):
         return self
 
 
+class ChannelPayment(BaseModel):
+    """What the customer paid at the channel's checkout (Shopify `financial_status` paid or partially paid,
+    WooCommerce `date_paid`): recorded as a payment and applied when the order is invoiced."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: NonNegativeMoney
+    paid_at: datetime
+    reference: Annotated[str, StringConstraints(max_length=120)] | None = None
+
+
 class CanonicalOrder(BaseModel):
     """An order as a channel sent it, after parsing and structural validation; amounts are the channel's."""
 
@@ -159,6 +170,7 @@ class CanonicalOrder(BaseModel):
     """Empty when the channel gives shipping only as `shipping_total` (then one untaxed charge)."""
     fees: list[Charge] = Field(default_factory=list, max_length=20)
     channel_totals: ChannelTotals = Field(default_factory=ChannelTotals)
+    channel_payment: ChannelPayment | None = None
 
     @model_validator(mode="after")
     def _check_money(self) -> CanonicalOrder:
@@ -309,6 +321,8 @@ class OrderView(BaseModel):
     external_id: str
     status: OrderStatus
     billing_status: BillingStatus
+    payment_status: str | None = None
+    """Once invoiced: UNPAID, PARTIALLY_PAID, PAID, OVERDUE or REFUNDED (oms.cash.ledger.PaymentStatus)."""
     hold_reason: HoldReason | None = None
     failure_code: str | None = None
     """FAILED: RETRIES_EXHAUSTED (AWS kept failing: retry it) or STEP_FAILED (an unexpected error)."""

@@ -45,6 +45,8 @@ class HoldReason(StrEnum):
     UNKNOWN_JURISDICTION = "UNKNOWN_JURISDICTION"
     RESERVATION_EXPIRED = "RESERVATION_EXPIRED"
     """The order did not ship within the reservation hold time; its stock was released."""
+    CREDIT_HOLD = "CREDIT_HOLD"
+    """The customer is on credit hold (the last dunning level, or credit control): new orders wait."""
 
 
 S = OrderStatus

@@ -17,10 +17,12 @@ from pydantic import BaseModel
 from pynamodb.exceptions import DoesNotExist
 
 from oms.aws import client
+from oms.data.bus import publish
 from oms.data.invoices import create_invoice_record
 from oms.data.models import CustomerRecord, InvoiceRecord, OrderRecord
 from oms.data.orders import get_order, set_billing_status, ship_to
 from oms.data.pricing import pricing_of
+from oms.domain.events import BILLING_SOURCE, InvoiceIssued
 from oms.domain.invoice import (
     InvoiceCharge,
     InvoiceDiscount,
@@ -209,7 +211,22 @@ def issue_invoice(order_id: str, *, bucket: str, seller: SellerProfile, now: dat
         extra=[
             OrderRecord.invoice_number.set(invoice.invoice_number),
             OrderRecord.invoice_pdf_key.set(invoice.pdf_key),
+            OrderRecord.payment_status.set(invoice.payment_status or "UNPAID"),
         ],
     ):
         metrics.add_metric(name="OrdersInvoiced", unit=MetricUnit.Count, value=1)
+    # Every attempt publishes (a crash before it is retried by SQS); cash application is idempotent.
+    publish(
+        BILLING_SOURCE,
+        InvoiceIssued(
+            order_id=order_id,
+            invoice_number=invoice.invoice_number,
+            customer_id=invoice.customer_id,
+            currency=invoice.currency,
+            grand_total=str(invoice.grand_total),
+            due_date=invoice.due_date,
+            issued_at=invoice.issued_at,
+        ),
+        resources=[invoice.invoice_number],
+    )
     return invoice

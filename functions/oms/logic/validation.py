@@ -13,7 +13,7 @@ components with every tax itemized by jurisdiction (`resolve_taxes`): the invoic
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -201,6 +201,15 @@ def customer_tier(customer_id: str) -> str:
         return DEFAULT_TIER
 
 
+def credit_hold_of(customer_id: str) -> str | None:
+    """Why the customer's account is on credit hold (None: it is not, or there is no account)."""
+    try:
+        customer = CustomerRecord.get(customer_id)
+    except DoesNotExist:
+        return None
+    return (customer.credit_hold_reason or "on credit hold") if customer.credit_hold else None
+
+
 def validate_order(
     order_id: str,
     *,
@@ -231,6 +240,10 @@ def validate_order(
         calculator=calculator_for(record.channel, policy, engine_credentials),
         customer_tier=customer_tier(record.customer.customer_id),
     )
+    if result.hold_reason is None:
+        held = credit_hold_of(record.customer.customer_id)
+        if held is not None:
+            result = replace(result, hold_reason=HoldReason.CREDIT_HOLD, detail=f"customer {held}"[:500])
     extra: list[Action] = []
     if result.computed_tax_total is not None:
         extra.append(OrderRecord.computed_tax_total.set(result.computed_tax_total))
