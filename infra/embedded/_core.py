@@ -26,6 +26,7 @@ from ._http import HttpApiServer, Route, routes_from_template
 from ._runtime import LambdaRuntime, local_runtime_env
 from ._sam import SamError, load_template, package, translate
 from ._scheduler import LocalScheduler
+from ._sfn_clock import StepFunctionsClock, parked
 from ._speedups import MotoSpeedups
 from ._workers import WorkerContainers
 
@@ -220,6 +221,8 @@ class EmbeddedAws:
         self.use_workers = workers
         #: the template's EventBridge Scheduler schedules, on a clock that ``scheduler.advance()`` moves
         self.scheduler = LocalScheduler(region, self.account_id)
+        #: Step Functions timeouts, heartbeats, task-token waits and Wait states on the scheduler's clock
+        self._sfn_clock = StepFunctionsClock(self.scheduler.clock)
         #: the emulated AWS for other processes (``serve_endpoint()``), with its control routes
         self.endpoint = AwsEndpoint()
         self.endpoint.control_routes.update(clock=self._control_clock, token=self._control_token)
@@ -283,6 +286,7 @@ class EmbeddedAws:
         self._pollers.install()
         self._ddb.install()
         self._sfn_patch.install()
+        self._sfn_clock.install()
         self._fixes.install()
         self._speedups.install()
         if self.use_workers:
@@ -305,6 +309,7 @@ class EmbeddedAws:
         self.endpoint.stop()
         self._speedups.uninstall()
         self._fixes.uninstall()
+        self._sfn_clock.uninstall()
         self._sfn_patch.uninstall()
         self._ddb.uninstall()
         self._pollers.uninstall()
@@ -526,13 +531,16 @@ class EmbeddedAws:
         for machine in list(sfn.state_machines):
             for execution in list(machine.executions):
                 status = getattr(execution, "exec_status", None)
-                if status is None or getattr(status, "value", status) == "RUNNING":
+                running = status is None or getattr(status, "value", status) == "RUNNING"
+                # An execution that only waits for a person (task token) or a time ahead is idle.
+                if running and not parked(execution):
                     reasons.append(f"execution {execution.execution_arn} is running")
         return reasons
 
     def wait_idle(self, timeout: float = 60) -> None:
         """Block until no SQS message is visible or in flight on a queue with an event-source mapping,
-        no mapping batch is running and no Step Functions execution is RUNNING."""
+        no mapping batch is running and no Step Functions execution is RUNNING, except those that only wait
+        for a task token or a time that lies ahead on the clock (``scheduler.advance()`` moves it)."""
         deadline = time.monotonic() + timeout
         quiet = 0
         reasons: list[str] = []
