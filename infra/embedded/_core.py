@@ -28,6 +28,7 @@ from ._sam import SamError, load_template, package, translate
 from ._scheduler import LocalScheduler
 from ._sfn_clock import StepFunctionsClock, parked
 from ._speedups import MotoSpeedups
+from ._streams import DynamoDbStreams
 from ._workers import WorkerContainers
 
 LOG = logging.getLogger("infra.embedded")
@@ -214,6 +215,8 @@ class EmbeddedAws:
         self.identity_provider = LocalIdentityProvider()
         self.runtime = LambdaRuntime(local_env=local_runtime_env(emit_metrics, self.function_env))
         self._pollers = SqsPollers(self.account_id, region, retry_delay, esm_concurrency)
+        #: DynamoDB Streams → Lambda mappings (moto's inline delivery replaced)
+        self._streams = DynamoDbStreams(self.account_id, region, retry_delay)
         self._ddb = DynamoDbSerializer()
         self._sfn_patch = StateMachineCfnPatch()
         self._fixes = MotoFixes()
@@ -289,10 +292,12 @@ class EmbeddedAws:
         self._sfn_clock.install()
         self._fixes.install()
         self._speedups.install()
+        self._streams.install()  # wraps the speed-ups' transaction wrapper
         if self.use_workers:
             self._workers = WorkerContainers()
             self.runtime.workers = self._workers
         self._pollers.start()
+        self._streams.start()
 
     def stop(self) -> None:
         if not self._started:
@@ -302,11 +307,13 @@ class EmbeddedAws:
         self._servers.clear()
         self.scheduler.stop()
         self._pollers.stop()
+        self._streams.stop()
         if self._workers is not None:
             self._workers.stop()
             self._workers = None
             self.runtime.workers = None
         self.endpoint.stop()
+        self._streams.uninstall()
         self._speedups.uninstall()
         self._fixes.uninstall()
         self._sfn_clock.uninstall()
@@ -419,6 +426,7 @@ class EmbeddedAws:
         self.stacks[stack_name] = stack
         self.scheduler.add_from_template(stack_name, prepared.schedules, resources, types)
         self._pollers.sync()
+        self._streams.sync()
         LOG.info("embedded AWS: deployed %s (%d resources)", stack_name, len(resources))
         return stack
 
@@ -522,6 +530,7 @@ class EmbeddedAws:
         reasons: list[str] = []
         if self._pollers.busy:
             reasons.append("an event-source mapping batch is being processed")
+        reasons += self._streams.pending()
         sqs = sqs_backends[self.account_id][self.region]
         for name in self._pollers.source_queue_names():
             queue = sqs.queues.get(name)
