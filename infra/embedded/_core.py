@@ -23,6 +23,7 @@ from ._endpoint import AwsEndpoint
 from ._esm import SqsPollers
 from ._fixes import MotoFixes
 from ._http import HttpApiServer, Route, routes_from_template
+from ._lock_and_sign import SigningAndRetentionFixes
 from ._runtime import LambdaRuntime, local_runtime_env
 from ._sam import SamError, load_template, package, translate
 from ._scheduler import LocalScheduler
@@ -220,6 +221,7 @@ class EmbeddedAws:
         self._ddb = DynamoDbSerializer()
         self._sfn_patch = StateMachineCfnPatch()
         self._fixes = MotoFixes()
+        self._lock_and_sign = SigningAndRetentionFixes()
         self._speedups = MotoSpeedups(verify_serializer=verify_speedups)
         self.use_workers = workers
         #: the template's EventBridge Scheduler schedules, on a clock that ``scheduler.advance()`` moves
@@ -291,6 +293,7 @@ class EmbeddedAws:
         self._sfn_patch.install()
         self._sfn_clock.install()
         self._fixes.install()
+        self._lock_and_sign.install()
         self._speedups.install()
         self._streams.install()  # wraps the speed-ups' transaction wrapper
         if self.use_workers:
@@ -315,6 +318,7 @@ class EmbeddedAws:
         self.endpoint.stop()
         self._streams.uninstall()
         self._speedups.uninstall()
+        self._lock_and_sign.uninstall()
         self._fixes.uninstall()
         self._sfn_clock.uninstall()
         self._sfn_patch.uninstall()
