@@ -16,6 +16,10 @@ from oms.logic.replay import replay_archive
 from ops.stack import resources_of
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+audit = typer.Typer(
+    add_completion=False, help="The audit trail: verify it, sign a digest now.", no_args_is_help=True
+)
+app.add_typer(audit, name="audit")
 console = Console()
 STACK = typer.Option("oms", "--stack", help="CloudFormation stack name of the OMS.")
 
@@ -28,7 +32,7 @@ def holds(
     resources_of(stack)
     table = Table("order", "channel", "external id", "received", "reason", "detail")
     for order in orders_on_hold(reason):
-        detail = order.history[-1].reason or ""
+        detail = (order.last_change.reason if order.last_change else "") or ""
         table.add_row(
             order.order_id,
             order.channel,
@@ -150,3 +154,44 @@ def send_webhook(
 
 if __name__ == "__main__":
     app()
+
+
+@audit.command("verify")
+def audit_verify(
+    order: list[str] = typer.Option([], "--order", help="Only this order's chain (repeat for several)."),
+    stack: str = STACK,
+) -> None:
+    """Verify the audit trail: every entry against its hash and the one before it, every signed digest
+    (signature, written once, chained to the one before), every chain against what the digests vouch for.
+    Names each tampered entry; exits 1 if anything is wrong."""
+    from oms.governance.digests import lagging_orders, verify_all
+
+    resources = resources_of(stack)
+    subjects = [f"order:{o}" for o in order] or None
+    result = verify_all(bucket=resources.settings.audit_digests_bucket or None, subjects=subjects)
+    lagging = lagging_orders(order) if order else []
+    entries = sum(report.entries for report in result.chains)
+    for finding in result.findings:
+        console.print(f"[red]{finding}[/red]", soft_wrap=True)
+    for line in lagging:
+        console.print(f"[yellow]behind: {line}[/yellow]", soft_wrap=True)
+    status = "intact" if result.intact else f"{len(result.findings)} finding(s)"
+    console.print(
+        f"{len(result.chains)} chain(s), {entries} entries, {result.digests} signed digest(s): {status}"
+    )
+    if not result.intact:
+        raise typer.Exit(1)
+
+
+@audit.command("digest")
+def audit_digest(stack: str = STACK) -> None:
+    """Sign and lock the digests of every full hour not digested yet (what the hourly schedule does)."""
+    from oms.governance.digests import run_digests
+
+    resources = resources_of(stack)
+    run = run_digests(
+        now=datetime.now(UTC),
+        bucket=resources.settings.require("audit_digests_bucket"),
+        key_id=resources.settings.require("audit_signing_key_id"),
+    )
+    console.print(f"{len(run.written)} digest(s) written, {run.chains} chain head(s) signed")

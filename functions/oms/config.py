@@ -36,6 +36,12 @@ _FIELDS = {
     "channel_api_secret_name": "CHANNEL_API_SECRET_NAME",
     "channel_notifications_queue_url": "CHANNEL_NOTIFICATIONS_QUEUE_URL",
     "channel_notifications_table": "CHANNEL_NOTIFICATIONS_TABLE",
+    "audit_table": "AUDIT_TABLE",
+    "approvals_table": "APPROVALS_TABLE",
+    "governance_policy_parameter": "GOVERNANCE_POLICY_PARAMETER",
+    "approval_workflow_arn": "APPROVAL_WORKFLOW_ARN",
+    "audit_digests_bucket": "AUDIT_DIGESTS_BUCKET",
+    "audit_signing_key_id": "AUDIT_SIGNING_KEY_ID",
 }
 
 
@@ -53,6 +59,8 @@ TABLE_RESOURCES = {
     "invoices_table": "InvoicesTable",
     "shipments_table": "ShipmentsTable",
     "channel_notifications_table": "ChannelNotificationsTable",
+    "audit_table": "AuditLogTable",
+    "approvals_table": "ApprovalsTable",
 }
 
 
@@ -85,6 +93,12 @@ class Settings(BaseModel):
     channel_api_secret_name: str = ""
     channel_notifications_queue_url: str = ""
     channel_notifications_table: str = ""
+    audit_table: str = ""
+    approvals_table: str = ""
+    governance_policy_parameter: str = ""
+    approval_workflow_arn: str = ""
+    audit_digests_bucket: str = ""
+    audit_signing_key_id: str = ""
 
     def require(self, field: str) -> str:
         value = getattr(self, field)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import os
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -17,7 +18,16 @@ def prepare() -> Settings:
     return settings
 
 
+#: Set by the embedded local AWS on every invocation: how far its clock (which tests and the demo advance to
+#: run SLAs, escalations and schedules) is ahead of real time. Never set on AWS.
+LOCAL_CLOCK_OFFSET = "EMBEDDED_CLOCK_OFFSET_SECONDS"
+
+
 def now() -> datetime:
+    """The current UTC time (on the embedded AWS, its clock's)."""
+    offset = os.environ.get(LOCAL_CLOCK_OFFSET)
+    if offset:
+        return utc_now() + timedelta(seconds=float(offset))
     return utc_now()
 
 

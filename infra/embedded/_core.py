@@ -228,6 +228,8 @@ class EmbeddedAws:
         self.scheduler = LocalScheduler(region, self.account_id)
         #: Step Functions timeouts, heartbeats, task-token waits and Wait states on the scheduler's clock
         self._sfn_clock = StepFunctionsClock(self.scheduler.clock)
+        # ... and the functions' own clock (oms.runtime.now) follows it too
+        self.runtime.clock_offset = lambda: self.scheduler.clock.offset.total_seconds()
         #: the emulated AWS for other processes (``serve_endpoint()``), with its control routes
         self.endpoint = AwsEndpoint()
         self.endpoint.control_routes.update(clock=self._control_clock, token=self._control_token)

@@ -177,7 +177,7 @@ class DynamoDbStreams:
             mapping = _Mapping(esm, table_name)
             self._mappings[uuid] = mapping
             thread = threading.Thread(
-                target=self._poll, args=(mapping,), name=f"stream-{uuid[:8]}", daemon=True
+                target=self._poll, args=(mapping,), name=f"embedded-esm-stream-{uuid[:8]}", daemon=True
             )
             self._threads[uuid] = thread
             thread.start()

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.governance.audit import GENESIS, AuditEntry, Checkpoint, StoredEntry, next_entry, verify_chain
+from oms.domain.audit import GENESIS, AuditEntry, StoredEntry, next_entry
+from oms.governance.audit import Checkpoint, verify_chain
 
 SUBJECT = "order:ord_0123456789abcdef01234567"
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -117,26 +118,33 @@ def test_any_single_tampering_names_exactly_the_tampered_entry(data: st.DataObje
 def test_tampering_at_the_head_is_caught_by_the_signed_digest() -> None:
     entries = chain(6)
     head = entries[-1]
-    signed = (Checkpoint(seq=6, hash=head.hash, digest="digests/2026/12/01/09.json", period_end=head.at),)
+    key = "digests/2026/12/01/09.json"
+    signed = (Checkpoint(seq=6, hash=head.hash, digest=key, hour="2026-12-01T09"),)
+    hours = {"2026-12-01T09": key}
+
+    def found(items: list[StoredEntry]) -> set[tuple[str, int | None]]:
+        return {(f.kind, f.seq) for f in verify_chain(SUBJECT, items, signed, hours).findings}
+
     # edited and rehashed, or deleted: the chain alone cannot tell, the digest can
     assert findings(edit(entries, 6, rehash=True)) == set()
-    assert findings(edit(entries, 6, rehash=True), signed) == {("DIGEST_MISMATCH", 6)}
-    assert findings(delete(entries, 6, renumber=False), signed) == {("MISSING", 6)}
-    # an entry appended with a valid hash but dated before the digest that ended the chain at 6
-    forged = forged_after([*entries, head], 7).model_copy(update={"at": entries[2].at}).sealed()
-    assert findings(stored([*entries, forged]), signed) == {("INSERTED", 7)}
-    # while an entry written after the digest is simply not vouched for yet
+    assert found(edit(entries, 6, rehash=True)) == {("DIGEST_MISMATCH", 6)}
+    assert found(delete(entries, 6, renumber=False)) == {("MISSING", 6)}
+    # an entry appended with a valid hash, claiming to be written in the hour the digest closed at entry 6
+    forged = forged_after([*entries, head], 7)
+    assert forged.written_at.startswith("2026-12-01T09")
+    assert found(stored([*entries, forged])) == {("INSERTED", 7)}
+    # while an entry written after the digested hour is simply not vouched for yet
     later = next_entry(
         head, subject=SUBJECT, at=START + timedelta(hours=2), actor="x", action="A", source="s"
     )
-    assert findings(stored([*entries, later]), signed) == set()
+    assert found(stored([*entries, later])) == set()
 
 
 def test_a_whole_tail_rewritten_with_new_hashes_differs_from_the_digest() -> None:
     entries = chain(6)
     signed = (
-        Checkpoint(seq=3, hash=entries[2].hash, digest="d1", period_end=entries[2].at),
-        Checkpoint(seq=6, hash=entries[5].hash, digest="d2", period_end=entries[5].at),
+        Checkpoint(seq=3, hash=entries[2].hash, digest="d1", hour="2026-12-01T08"),
+        Checkpoint(seq=6, hash=entries[5].hash, digest="d2", hour="2026-12-01T09"),
     )
     # Given entries 4-6 rewritten and re-chained consistently (a forger who recomputes every hash)
     rewritten = entries[:3]

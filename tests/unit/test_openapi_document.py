@@ -21,6 +21,7 @@ def test_every_route_of_the_template_is_documented_with_its_4xx_answers() -> Non
         ("/webhooks/{channel}", "post"),
         ("/orders", "post"),
         ("/orders/{order_id}", "get"),
+        ("/orders/{order_id}/audit", "get"),
         ("/allocations/preview", "post"),
         ("/inventory/{sku}", "get"),
         ("/inventory/{sku}/receipts", "post"),

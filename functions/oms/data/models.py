@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from oms.config import Settings
@@ -121,6 +121,8 @@ class StatusChangeAttribute(MapAttribute[str, Any]):
     at = UTCDateTime()
     by = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    """The Lambda request that made the change (its logs)."""
 
 
 class AllocationLineAttribute(MapAttribute[str, Any]):
@@ -201,7 +203,14 @@ class OrderRecord(Model):
     entered_by = UnicodeAttribute()
     revision = NumberAttribute(default=1)
     """Bumped by every amendment of the order's content; workflow writes are conditional on it."""
-    history = ListAttribute(of=StatusChangeAttribute)
+    amended_by = UnicodeAttribute(null=True)
+    """Who last amended the order's content (a channel integration or a user): may not approve it."""
+    last_change = StatusChangeAttribute(null=True)
+    """The latest change: who, when, from which status to which, why. Every change of the order writes it;
+    the audit trail (its stream consumer) keeps them all, hash-chained: the order's history (decision
+    0025)."""
+    change_no = NumberAttribute(default=0)
+    """Counts the changes recorded in `last_change`: the audit writer's guard against recording one twice."""
     by_status = StatusIndex()
 
 
@@ -399,6 +408,48 @@ class ChannelNotificationRecord(Model):
     finished_at = UTCDateTime(null=True)
 
 
+# ------------------------------------------------------------------------------------------- governance
+class DigestHourIndex(GlobalSecondaryIndex["AuditRecord"]):
+    """Sparse: the last entry a writer wrote for a subject carries the hour it was written in, so an hour's
+    digest reads only the chain heads that moved in that hour."""
+
+    class Meta:
+        index_name = "by-digest-hour"
+        projection = IncludeProjection(["hash"])
+
+    digest_hour = UnicodeAttribute(hash_key=True)
+    chain_position = UnicodeAttribute(range_key=True)  # "<subject>#<seq, 12 digits>"
+
+
+class AuditRecord(Model):
+    """One entry of a subject's audit chain (`order:<id>`, `user:<id>`), as oms.domain.audit defines it."""
+
+    class Meta(_Unbound):
+        pass
+
+    subject = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    """Where the entry is stored; `n` is the number it was written with (verification compares them)."""
+    n = NumberAttribute()
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    source = UnicodeAttribute()
+    before = UnicodeAttribute(null=True)
+    after = UnicodeAttribute(null=True)
+    prev_hash = UnicodeAttribute()
+    written_at = UnicodeAttribute()
+    hash = UnicodeAttribute()
+    applied_change = NumberAttribute(null=True)
+    """Orders: the order item's `change_no` the chain has recorded up to (carried forward by every entry), so
+    a stream record delivered again is recognised and not recorded twice."""
+    digest_hour = UnicodeAttribute(null=True)
+    chain_position = UnicodeAttribute(null=True)
+    by_digest_hour = DigestHourIndex()
+
+
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
@@ -412,6 +463,7 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (InvoiceSequenceRecord, "invoices_table"),
     (ShipmentRecord, "shipments_table"),
     (ChannelNotificationRecord, "channel_notifications_table"),
+    (AuditRecord, "audit_table"),
 )
 
 

@@ -22,105 +22,13 @@ previous digest's SHA-256, and is signed with KMS (ECDSA over its SHA-256) and s
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-GENESIS = "0" * 64
-"""The `prev_hash` of a chain's first entry."""
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    raise TypeError(f"{type(value).__name__} is not part of an audit entry")
-
-
-def canonical_json(value: Any) -> str:
-    """One text per value: sorted keys, no spaces, ASCII, Decimals as strings (never floats)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=_json_default)
-
-
-class AuditEntry(BaseModel):
-    """One entry of a subject's chain."""
-
-    model_config = ConfigDict(frozen=True)
-
-    subject: str
-    seq: int = Field(ge=1)
-    at: str
-    """ISO-8601 UTC, as written."""
-    actor: str
-    action: str
-    reason: str | None = None
-    request_id: str | None = None
-    source: str
-    """What produced it: `orders:<stream event id>`, `approvals:<stream event id>`, `api:<request id>`."""
-    before: str | None = None
-    """Canonical JSON of the changed attributes as they were (None: created)."""
-    after: str | None = None
-    """Canonical JSON of the changed attributes as they became (None: deleted)."""
-    prev_hash: str
-    hash: str = ""
-
-    def content(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"hash"})
-
-    def computed_hash(self) -> str:
-        return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()
-
-    def sealed(self) -> AuditEntry:
-        return self.model_copy(update={"hash": self.computed_hash()})
-
-
-def next_entry(
-    head: AuditEntry | None,
-    *,
-    subject: str,
-    at: datetime,
-    actor: str,
-    action: str,
-    source: str,
-    reason: str | None = None,
-    request_id: str | None = None,
-    before: Mapping[str, Any] | None = None,
-    after: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """The entry that follows `head` (None: the chain's first), sealed with its hash."""
-    return AuditEntry(
-        subject=subject,
-        seq=1 if head is None else head.seq + 1,
-        at=at.isoformat(timespec="microseconds"),
-        actor=actor,
-        action=action,
-        reason=reason,
-        request_id=request_id,
-        source=source,
-        before=None if before is None else canonical_json(dict(before)),
-        after=None if after is None else canonical_json(dict(after)),
-        prev_hash=GENESIS if head is None else head.hash,
-    ).sealed()
+from oms.domain.audit import GENESIS, StoredEntry
 
 
 # ------------------------------------------------------------------------------------------ verification
-@dataclass(frozen=True)
-class StoredEntry:
-    """An entry as read back: its storage position (the table's sort key) and its attributes."""
-
-    position: Decimal
-    entry: AuditEntry
-
-
 @dataclass(frozen=True)
 class Finding:
     kind: str
@@ -141,7 +49,8 @@ class Checkpoint:
     hash: str
     digest: str
     """The digest that recorded it (its S3 key)."""
-    period_end: str
+    hour: str
+    """The hour the digest covers ("YYYY-MM-DDTHH", UTC): entries written in it up to `seq`."""
 
 
 @dataclass
@@ -156,9 +65,15 @@ class ChainReport:
 
 
 def verify_chain(
-    subject: str, stored: Sequence[StoredEntry], checkpoints: Sequence[Checkpoint] = ()
+    subject: str,
+    stored: Sequence[StoredEntry],
+    checkpoints: Sequence[Checkpoint] = (),
+    digested: Mapping[str, str] | None = None,
 ) -> ChainReport:
-    """Verify one subject's chain as stored, against the digests' checkpoints of it (oldest first)."""
+    """Verify one subject's chain as stored, against the digests' checkpoints of it (oldest first).
+
+    `digested`: every hour a digest was written for ("YYYY-MM-DDTHH" -> its key), whether it names this
+    chain or not: an entry written in such an hour must be within what that digest vouches for."""
     report = ChainReport(subject, len(stored))
     add = report.findings.append
     ordered = sorted(stored, key=lambda s: s.position)
@@ -247,16 +162,19 @@ def verify_chain(
         if shift == 1 and any(i <= seq for i in inserted):
             continue  # pushed along by an insertion (reported as INSERTED)
         add(Finding("REORDERED", subject, seq, f"stored at entry {seq + shift}'s place"))
-    _check_digests(report, chosen, checkpoints)
+    _check_digests(report, chosen, checkpoints, digested or {})
     report.findings.sort(key=lambda f: (f.seq or 0, f.kind))
     return report
 
 
 def _check_digests(
-    report: ChainReport, chosen: Mapping[int, StoredEntry], checkpoints: Sequence[Checkpoint]
+    report: ChainReport,
+    chosen: Mapping[int, StoredEntry],
+    checkpoints: Sequence[Checkpoint],
+    digested: Mapping[str, str],
 ) -> None:
-    """Each signed head must still be there with its hash; an entry past the last signed head but dated
-    before that digest was inserted afterwards."""
+    """Each signed head must still be there with its hash; an entry written in an hour that has its digest
+    must be one that digest vouches for (else it was written later, with a false date: inserted)."""
     subject = report.subject
     flagged = {f.seq for f in report.findings if f.seq is not None}
     previous_ok = 0
@@ -281,43 +199,16 @@ def _check_digests(
                 )
         else:
             previous_ok = point.seq
-    if checkpoints:
-        last = checkpoints[-1]
-        for seq, item in sorted(chosen.items()):
-            if seq > last.seq and item.entry.at <= last.period_end and seq not in flagged:
-                report.findings.append(
-                    Finding(
-                        "INSERTED",
-                        subject,
-                        seq,
-                        f"dated {item.entry.at}, before digest {last.digest} "
-                        f"which ends the chain at {last.seq}",
-                    )
+    by_hour = {point.hour: point for point in checkpoints}
+    for seq, item in sorted(chosen.items()):
+        hour = item.entry.written_at[:13]
+        if seq in flagged or hour not in digested:
+            continue
+        signed = by_hour.get(hour)
+        if signed is None or signed.seq < seq:
+            ends = f"ends this chain at {signed.seq}" if signed else "does not name this chain"
+            report.findings.append(
+                Finding(
+                    "INSERTED", subject, seq, f"written in hour {hour}, whose digest {digested[hour]} {ends}"
                 )
-
-
-# ------------------------------------------------------------------------------------------ digests
-class DigestChain(BaseModel):
-    subject: str
-    seq: int
-    hash: str
-
-
-class Digest(BaseModel):
-    """One period's digest: the JSON object kept under Object Lock (its signature in the object's
-    metadata)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    version: int = 1
-    period_start: str
-    period_end: str
-    previous_digest_key: str | None
-    previous_digest_sha256: str | None
-    chains: list[DigestChain]
-
-    def body(self) -> bytes:
-        return canonical_json(self.model_dump()).encode()
-
-    def sha256(self) -> bytes:
-        return hashlib.sha256(self.body()).digest()
+            )

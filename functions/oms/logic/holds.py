@@ -32,5 +32,5 @@ def release_hold(order_id: str, *, by: str, note: str, workflow_arn: str, now: d
     record, _ = transition(
         record, OrderStatus.VALIDATED, by=by, at=now, reason=reason, extra=[OrderRecord.hold_reason.remove()]
     )
-    start_lifecycle(order_id, workflow_arn, execution_name=f"{order_id}-release-{len(record.history)}")
+    start_lifecycle(order_id, workflow_arn, execution_name=f"{order_id}-release-{int(record.change_no)}")
     return record
