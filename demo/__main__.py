@@ -78,6 +78,15 @@ def main(
         f"Elapsed {summary.elapsed_seconds:.1f} s ({rate:.1f} orders/s); phases: "
         + ", ".join(f"{k} {v:.1f} s" for k, v in summary.phases.items())
     )
+    console.print(
+        f"Refused requests (each answered 4xx, checked to have written nothing): {summary.refused_requests}"
+    )
+    console.print("Invariants:")
+    for line in summary.invariants:
+        console.print(f"  {line}", markup=False, highlight=False)
+    if not summary.invariants_held:
+        console.print("[red]An invariant does not hold[/red] (see above)")
+        raise typer.Exit(code=1)
     if summary.accounted:
         counts = summary.orders_by_status
         console.print(

@@ -21,14 +21,22 @@ import boto3
 import httpx
 from pypdf import PdfReader
 
-from demo.business_day import generate_shopify_orders, sign_delivery
+from demo import reference_data as ref
+from demo.business_day import ShopifyDelivery, generate_shopify_orders, sign_delivery
 from demo.fake_channels import FakeShopify, check_fulfillments, connect_channels
 from demo.seed import DEMO_SHOPIFY_SECRET, seed_reference_data
 from demo.simulators import CarrierSimulator, WarehouseSimulator
-from infra import EmbeddedAws
+from infra import EmbeddedAws, FaultPlan
+from oms.channels.signatures import shopify_signature
 from oms.data.models import BackorderRecord, InvoiceRecord, OrderRecord
+from oms.data.snapshot import read_snapshot
 from oms.domain.events import TrackingStatus
+from oms.domain.order import order_id_for
 from oms.domain.status import OrderStatus
+from oms.governance.invariants import InvariantReport, Refusal, check_invariants
+
+SETTLED = {"ON_HOLD", "BACKORDERED", "FULFILLMENT_REQUESTED", "FAILED", "CANCELLED"}
+"""Where an order stands once the workflow decided about it (the settled arrival waits for one of these)."""
 
 Report = Callable[[str, int, int], None]
 """progress callback: (phase, done, total)"""
@@ -51,6 +59,13 @@ class DaySummary:
     phases: dict[str, float] = field(default_factory=dict)
     invoice_pdfs_checked: int = 0
     purchase_orders_received: int = 0
+    end_states: dict[str, str] = field(default_factory=dict)
+    """order id -> where it ended ("DELIVERED/INVOICED", "ON_HOLD/PRICE_MISMATCH", ...)."""
+    invariants: list[str] = field(default_factory=list)
+    invariants_held: bool = True
+    phantom_units: int = 0
+    refused_requests: int = 0
+    faults_injected: dict[str, int] = field(default_factory=dict)
     shopify_writeback: dict[str, Any] = field(default_factory=dict)
     """What the fake Shopify store was told: every shipment exactly one fulfillment with its tracking."""
 
@@ -72,6 +87,23 @@ def _send(client: httpx.Client, url: str, headers: dict[str, str], body: bytes) 
     return 599
 
 
+def _post_until_answered(client: httpx.Client, url: str, **kwargs: Any) -> httpx.Response:
+    """A client that retries 5xx and dropped connections, as the purchasing system or a channel would."""
+    response: httpx.Response | None = None
+    for attempt in range(8):
+        try:
+            response = client.post(url, **kwargs)
+        except httpx.TransportError:
+            time.sleep(0.2 * (attempt + 1))
+            continue
+        if response.status_code < 500:
+            return response
+        time.sleep(0.2 * (attempt + 1))
+    if response is None:
+        raise RuntimeError(f"{url}: no answer")
+    return response
+
+
 def _receive_purchase_orders(stack: Any, base_url: str, seed: int, share: float = 0.7) -> int:
     """Receive stock for a seeded share of the backordered SKUs: as many units as their queues wait for."""
     waiting: Counter[str] = Counter()
@@ -90,7 +122,7 @@ def _receive_purchase_orders(stack: Any, base_url: str, seed: int, share: float 
                 "reference": f"PO-{seed}-{sku}",
                 "note": "purchase order for backorders",
             }
-            response = client.post(f"/inventory/{sku}/receipts", json=body)
+            response = _post_until_answered(client, f"/inventory/{sku}/receipts", json=body)
             if response.status_code not in (200, 201):
                 raise RuntimeError(f"receipt of {sku} refused: {response.status_code} {response.text}")
     return len(arriving)
@@ -105,8 +137,15 @@ def run_business_day(
     duplicate_share: float = 0.02,
     template: str = "template.yaml",
     report: Report | None = None,
+    faults: FaultPlan | None = None,
+    settled_arrival: bool = False,
     workers: bool = False,
 ) -> DaySummary:
+    """The business day on a fresh embedded AWS. `faults`: what to inject (None: the
+    ``OMS_EMBEDDED_FAULTS`` switch, usually off). `settled_arrival`: each order is sent once the previous
+    one's allocation was decided, so which order gets scarce stock depends on the seed alone (what lets
+    `make chaos` compare every order's end state with a fault-free run); otherwise the channel sends
+    `concurrency` webhooks at a time, as on a busy day."""
     report = report or (lambda phase, done, total: None)
     out.mkdir(parents=True, exist_ok=True)
     phases: dict[str, float] = {}
@@ -114,7 +153,15 @@ def run_business_day(
     # Failed event-source messages come back after 1 s instead of the queue's VisibilityTimeout (minutes).
     # The shop is a fake Shopify (Plus plan: 20 API requests a second) the OMS tells what shipped.
     with (
-        EmbeddedAws(retry_delay=1.0, workers=workers, esm_concurrency=2 if workers else 1) as aws,
+        EmbeddedAws(
+            retry_delay=1.0,
+            workers=workers,
+            esm_concurrency=2 if workers else 1,
+            faults=faults,
+            # An attempt at a channel notification that an injected crash ended is taken over after 10 s
+            # (on AWS: 3 x the notifier's 60 s Timeout, the time after which an attempt can only be dead).
+            function_env={"NOTIFICATION_IN_FLIGHT_GRACE_SECONDS": "10"} if faults else None,
+        ) as aws,
         FakeShopify(capacity=400, leak_per_second=20) as shop,
     ):
         t0 = time.perf_counter()
@@ -134,15 +181,25 @@ def run_business_day(
         batch = signed + replays
         statuses: Counter[int] = Counter()
         t0 = time.perf_counter()
-        with (
-            httpx.Client(timeout=30.0, limits=httpx.Limits(max_connections=concurrency)) as client,
-            ThreadPoolExecutor(max_workers=concurrency) as pool,
-        ):
-            url = f"{base_url}/webhooks/shopify"
-            futures = [pool.submit(_send, client, url, headers, body) for headers, body in batch]
-            for done, future in enumerate(futures, start=1):
-                statuses[future.result()] += 1
-                report("webhooks", done, len(batch))
+        url = f"{base_url}/webhooks/shopify"
+        refused = _send_refused_requests(stack, base_url, deliveries[0] if deliveries else None, seed)
+        if settled_arrival:
+            with httpx.Client(timeout=30.0) as client:
+                for done, (headers, body) in enumerate(batch, start=1):
+                    answer = _send(client, url, headers, body)
+                    statuses[answer] += 1
+                    if answer == 202 and done <= len(signed):
+                        _wait_until_decided(json.loads(body)["id"])
+                    report("webhooks", done, len(batch))
+        else:
+            with (
+                httpx.Client(timeout=30.0, limits=httpx.Limits(max_connections=concurrency)) as client,
+                ThreadPoolExecutor(max_workers=concurrency) as pool,
+            ):
+                futures = [pool.submit(_send, client, url, headers, body) for headers, body in batch]
+                for done, future in enumerate(futures, start=1):
+                    statuses[future.result()] += 1
+                    report("webhooks", done, len(batch))
         aws.wait_idle(timeout=600)
         phases["intake_and_workflow"] = time.perf_counter() - t0
 
@@ -171,6 +228,15 @@ def run_business_day(
         phases["fulfillment_and_delivery"] = time.perf_counter() - t0
         writeback = _check_shopify(shop, warehouse.shipments)
 
+        # The scheduler's sweep at the end of the day: publishes what a crashed step left owing.
+        _sweep(stack)
+        aws.wait_idle(timeout=600)
+
+        t0 = time.perf_counter()
+        checked = _check(stack, refused)
+        phases["invariant_check"] = time.perf_counter() - t0
+        injected = aws.faults.report() if aws.faults is not None else {}
+
         summary = _summarize(
             orders_sent=orders,
             deliveries_sent=len(batch),
@@ -181,6 +247,11 @@ def run_business_day(
         )
         summary.phases = phases
         summary.purchase_orders_received = receipts
+        summary.invariants = checked.lines()
+        summary.invariants_held = checked.held
+        summary.phantom_units = checked.phantom_units
+        summary.refused_requests = len(refused)
+        summary.faults_injected = injected
         summary.shopify_writeback = asdict(writeback)
         if not writeback.ok:
             summary.unaccounted += [f"shopify not told of shipment {s}" for s in writeback.missing]
@@ -215,8 +286,12 @@ def _summarize(
         OrderStatus.BACKORDERED.value,
         OrderStatus.FAILED.value,
     }
+    end_states: dict[str, str] = {}
     for order in OrderRecord.scan():
         by_status[order.status] += 1
+        end_states[order.order_id] = "/".join(
+            part for part in (order.status, order.hold_reason, order.billing_status) if part
+        )
         if order.status == OrderStatus.ON_HOLD.value:
             holds[order.hold_reason or "UNKNOWN"] += 1
         if order.status == OrderStatus.FAILED.value:
@@ -244,6 +319,7 @@ def _summarize(
         unaccounted=unaccounted,
         elapsed_seconds=0.0,
         invoice_pdfs_checked=checked,
+        end_states=dict(sorted(end_states.items())),
     )
 
 
@@ -268,3 +344,98 @@ def _export_invoices(bucket: str, invoices: list[Any], target: Path) -> int:
             raise RuntimeError(f"{invoice.pdf_key} does not show its invoice number")
         (target / f"{invoice.invoice_number}.pdf").write_bytes(body)
     return len(invoices)
+
+
+def _wait_until_decided(external_id: object, timeout: float = 120) -> None:
+    """Until the workflow decided about the order (allocated and sent, held, backordered or failed)."""
+    order_id = order_id_for("shopify", str(external_id))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if OrderRecord.get(order_id, consistent_read=True).status in SETTLED:
+                return
+        except OrderRecord.DoesNotExist:
+            pass
+        time.sleep(0.005)
+    raise TimeoutError(f"order {order_id} was not decided within {timeout} s")
+
+
+def _send_refused_requests(
+    stack: Any, base_url: str, sample: ShopifyDelivery | None, seed: int
+) -> list[Refusal]:
+    """What a hostile or broken client sends during the day, each of which must be refused with a 4xx and
+    write nothing: a body signed with the wrong secret, a price of 1e30, a receipt of `true` units."""
+    refusals: list[Refusal] = []
+    if sample is None:
+        return refusals
+    with httpx.Client(timeout=30.0) as client:
+        for what, mutate, secret in (
+            ("wrong signature", lambda p: None, "not-the-shop-secret"),
+            (
+                "price 1e30",
+                lambda p: p["line_items"][0].__setitem__("price", "1e30"),
+                DEMO_SHOPIFY_SECRET,
+            ),
+        ):
+            payload = json.loads(sign_delivery(sample, DEMO_SHOPIFY_SECRET)[1])
+            payload["id"] = 9_000_000_000 + len(refusals) + seed % 1000
+            mutate(payload)
+            event_id = f"refused-{seed}-{len(refusals)}"
+            body = json.dumps(payload).encode()
+            delivery = ShopifyDelivery(payload, event_id, f"wh-{event_id}", sample.triggered_at)
+            headers, _ = sign_delivery(delivery, secret)
+            headers["X-Shopify-Hmac-Sha256"] = shopify_signature(body, secret)
+            status = _send(client, f"{base_url}/webhooks/shopify", headers, body)
+            if not 400 <= status < 500:
+                raise RuntimeError(f"{what}: answered {status}, not a 4xx")
+            refusals.append(
+                Refusal(
+                    what,
+                    order_id=order_id_for("shopify", str(payload["id"])),
+                    archive_key_part=f"/{event_id}.",
+                )
+            )
+        token = stack.mint_token("purchasing-bot", ["oms/inventory.write"])
+        sku = ref.CATALOG[0].sku
+        response = _post_until_answered(
+            client,
+            f"{base_url}/inventory/{sku}/receipts",
+            json={"warehouse_id": "WH-NJ", "quantity": True, "reference": f"REFUSED-{seed}"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code != 422:
+            raise RuntimeError(f"a receipt of true units answered {response.status_code}: {response.text}")
+        refusals.append(
+            Refusal("receipt of true units", movement=(f"{sku}#WH-NJ", f"RECEIPT#REFUSED-{seed}"))
+        )
+    return refusals
+
+
+def _sweep(stack: Any) -> None:
+    lam = boto3.client("lambda")
+    for _ in range(5):  # the Scheduler retries a failed invocation
+        answer = lam.invoke(
+            FunctionName=stack.function_name("StockSweeperFunction"),
+            Payload=json.dumps({"time": datetime.now(UTC).isoformat()}).encode(),
+        )
+        if "FunctionError" not in answer:
+            return
+    raise RuntimeError("the stock sweeper kept failing")
+
+
+def dead_letter_queues(stack: Any) -> dict[str, str]:
+    return {
+        logical: stack.queue_url(logical)
+        for logical, kind in stack.resource_types.items()
+        if kind == "AWS::SQS::Queue" and logical.endswith("DLQ")
+    }
+
+
+def _check(stack: Any, refused: list[Refusal]) -> InvariantReport:
+    snapshot = read_snapshot(
+        documents_bucket=stack.resources["DocumentsBucket"],
+        raw_payloads_bucket=stack.resources["RawPayloadsBucket"],
+        dead_letter_queues=dead_letter_queues(stack),
+    )
+    opening = {(level.sku, level.warehouse_id): level.on_hand for level in ref.STOCK}
+    return check_invariants(snapshot, opening_stock=opening, refused=refused)

@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from oms.data.backorders import backorder_queues
+from oms.data.orders import get_order
 from oms.domain.status import HoldReason
-from oms.logic.holds import orders_on_hold, release_hold
+from oms.governance.audit_trail import order_history
+from oms.logic.holds import failed_orders, orders_on_hold, release_hold, retry_failed_order
 from oms.logic.replay import replay_archive
 from ops.stack import resources_of
 
@@ -84,6 +86,59 @@ def release(
         order_id, by=by, note=note, workflow_arn=resources.targets.workflow_arn, now=datetime.now(UTC)
     )
     console.print(f"{record.order_id}: {record.status} (released by {by})")
+
+
+@app.command()
+def failed(stack: str = STACK) -> None:
+    """List the FAILED orders, oldest first, with the step that failed, the code and the reason."""
+    resources_of(stack)
+    table = Table("order", "channel", "external id", "step", "code", "reason")
+    for order in failed_orders():
+        table.add_row(
+            order.order_id,
+            order.channel,
+            order.external_id,
+            order.failed_step or "",
+            order.failure_code or "",
+            order.failure_reason or "",
+        )
+    console.print(table)
+
+
+@app.command()
+def show(order_id: str, stack: str = STACK) -> None:
+    """An order as operations sees it: status, failure with the step's full error, history."""
+    resources_of(stack)
+    order = get_order(order_id)
+    console.print(f"{order.order_id}  {order.channel} {order.external_id}  revision {order.revision}")
+    console.print(f"status {order.status}  billing {order.billing_status}  hold {order.hold_reason or '-'}")
+    if order.failure_code:
+        console.print(f"failed at {order.failed_step}: {order.failure_code}: {order.failure_reason}")
+        console.print(f"full error (operations only):\n{order.failure_detail}")
+    if order.shipment_exception:
+        console.print(f"shipment exception: {order.shipment_exception}")
+    if order.outbox:
+        console.print(f"events not yet published: {len(order.outbox)} (the sweeper publishes them)")
+    table = Table("at", "status", "from", "by", "reason")
+    for entry in order_history(order_id, order):
+        table.add_row(entry.at.isoformat(), entry.status, entry.previous or "", entry.by, entry.reason or "")
+    console.print(table)
+
+
+@app.command()
+def retry(
+    order_id: str,
+    by: str = typer.Option(..., help="Who retries it, as user:<id> (recorded on the order)."),
+    note: str = typer.Option(..., help="Why it may go again (what was fixed)."),
+    stack: str = STACK,
+) -> None:
+    """Re-drive a FAILED order from the step that failed (validation, or allocation: its stock was
+    released when it failed); recorded in its history."""
+    resources = resources_of(stack)
+    record = retry_failed_order(
+        order_id, by=by, note=note, workflow_arn=resources.targets.workflow_arn, now=datetime.now(UTC)
+    )
+    console.print(f"{record.order_id}: {record.status} (retried by {by})")
 
 
 @app.command()

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from oms.logic.allocation import allocate_order
 from oms.observability import logger, metrics, tracer
 from oms.policies import allocation_policy
-from oms.runtime import OrderRef, now, prepare
+from oms.runtime import OrderRef, now, prepare, transient_errors_retryable
 
 
 class AllocationOutput(BaseModel):
@@ -22,10 +22,12 @@ class AllocationOutput(BaseModel):
 @logger.inject_lambda_context(correlation_id_path="order_id", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@transient_errors_retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = prepare()
     ref = OrderRef.model_validate(event)
-    result = allocate_order(ref.order_id, policy=allocation_policy(settings), now=now())
-    return AllocationOutput(
-        order_id=ref.order_id, outcome=result.outcome.value, reason=result.reason
-    ).model_dump()
+    result = allocate_order(
+        ref.order_id, policy=allocation_policy(settings), now=now(), amendment=ref.amendment
+    )
+    outcome = "SUPERSEDED" if result.superseded else result.outcome.value
+    return AllocationOutput(order_id=ref.order_id, outcome=outcome, reason=result.reason).model_dump()

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from oms.logic.compensation import fail_order
 from oms.observability import logger, metrics, tracer
-from oms.runtime import OrderRef, now, prepare
+from oms.runtime import OrderRef, now, prepare, transient_errors_retryable
 
 
 class StepError(BaseModel):
@@ -19,6 +19,7 @@ class StepError(BaseModel):
 
 class CompensationInput(OrderRef):
     error: StepError = Field(default_factory=StepError)
+    failed_step: str | None = None
 
 
 class CompensationOutput(BaseModel):
@@ -29,11 +30,17 @@ class CompensationOutput(BaseModel):
 @logger.inject_lambda_context(correlation_id_path="order_id", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@transient_errors_retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = prepare()
     request = CompensationInput.model_validate(event)
-    reason = f"{request.error.Error}: {request.error.Cause[:300]}"
     outcome = fail_order(
-        request.order_id, reason=reason, event_bus=settings.require("event_bus_name"), now=now()
+        request.order_id,
+        error=request.error.Error,
+        cause=request.error.Cause,
+        step=request.failed_step,
+        amendment=request.amendment,
+        event_bus=settings.require("event_bus_name"),
+        now=now(),
     )
     return CompensationOutput(order_id=request.order_id, outcome=outcome).model_dump()

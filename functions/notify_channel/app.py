@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -15,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from oms.aws import client
 from oms.channels.writeback.adapters import writeback_for
 from oms.channels.writeback.http import ChannelRateLimitedError
+from oms.data.notifications import IN_FLIGHT_GRACE, NotificationInProgressError
 from oms.domain.notifications import ChannelNotification
 from oms.logic.channel_notifications import deliver_notification
 from oms.observability import MetricUnit, logger, metrics, tracer
@@ -24,6 +26,11 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 #: SQS allows a message to be hidden for at most 12 hours.
 MAX_VISIBILITY_SECONDS = 43_200
+
+
+def in_flight_grace(setting: str) -> timedelta:
+    """The configured takeover grace (seconds), else the default."""
+    return timedelta(seconds=float(setting)) if setting else IN_FLIGHT_GRACE
 
 
 @tracer.capture_method
@@ -37,11 +44,17 @@ def handle_record(record: SQSRecord) -> str:
     )
     try:
         outcome = deliver_notification(
-            notification, credentials=credentials, writeback_for=writeback_for, now=now()
+            notification,
+            credentials=credentials,
+            writeback_for=writeback_for,
+            now=now(),
+            in_flight_grace=in_flight_grace(settings.notification_in_flight_grace_seconds),
         )
-    except ChannelRateLimitedError as exc:
-        # Come back when the channel said to: the message stays hidden for its Retry-After.
-        metrics.add_metric(name="ChannelRateLimited", unit=MetricUnit.Count, value=1)
+    except (ChannelRateLimitedError, NotificationInProgressError) as exc:
+        # Come back when the channel said to (its Retry-After), or when an attempt that may have died can be
+        # taken over: the message stays hidden until then instead of using up its receives meanwhile.
+        if isinstance(exc, ChannelRateLimitedError):
+            metrics.add_metric(name="ChannelRateLimited", unit=MetricUnit.Count, value=1)
         client("sqs").change_message_visibility(
             QueueUrl=settings.require("channel_notifications_queue_url"),
             ReceiptHandle=record.receipt_handle,

@@ -34,6 +34,7 @@ _FIELDS = {
     "channel_changes_queue_url": "CHANNEL_CHANGES_QUEUE_URL",
     "tax_engine_secret_name": "TAX_ENGINE_SECRET_NAME",
     "channel_api_secret_name": "CHANNEL_API_SECRET_NAME",
+    "notification_in_flight_grace_seconds": "NOTIFICATION_IN_FLIGHT_GRACE_SECONDS",
     "channel_notifications_queue_url": "CHANNEL_NOTIFICATIONS_QUEUE_URL",
     "channel_notifications_table": "CHANNEL_NOTIFICATIONS_TABLE",
     "audit_table": "AUDIT_TABLE",
@@ -91,6 +92,9 @@ class Settings(BaseModel):
     pricing_policy_parameter: str = ""
     tax_engine_secret_name: str = ""
     channel_api_secret_name: str = ""
+    notification_in_flight_grace_seconds: str = ""
+    """How old an attempt at a channel notification must be before another copy may take it over (it died):
+    longer than the notifier's Timeout with room for its retries (template: 180)."""
     channel_notifications_queue_url: str = ""
     channel_notifications_table: str = ""
     audit_table: str = ""

@@ -25,6 +25,11 @@ MINOR_UNITS: dict[str, int] = {
 
 ZERO = Decimal("0")
 
+MAX_INTEGER_DIGITS = 15
+"""Largest amount accepted from outside: 15 digits before the point, as the channels' own field limits
+(oms.channels.fields); the bound keeps Decimal arithmetic exact and refuses nonsense with a 4xx."""
+MAX_FRACTION_DIGITS = 12
+
 
 def quantum(currency: str) -> Decimal:
     """The smallest amount of `currency` (Decimal('0.01') for USD, Decimal('1') for JPY)."""
@@ -60,6 +65,14 @@ def parse_decimal(value: object, *, allow_float: bool = False) -> Decimal:
         raise ValueError("must be a decimal amount")
     if not result.is_finite():
         raise ValueError("must be a finite amount")
+    if isinstance(value, str) and any(c in value for c in "eE"):
+        raise ValueError("must be written as a plain decimal amount (no exponent)")
+    _sign, digits, exponent = result.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if len(digits) + exponent > MAX_INTEGER_DIGITS:
+        raise ValueError(f"must be below 10^{MAX_INTEGER_DIGITS}")
+    if -exponent > MAX_FRACTION_DIGITS:
+        raise ValueError(f"must have at most {MAX_FRACTION_DIGITS} decimals")
     return result
 
 

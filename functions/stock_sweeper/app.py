@@ -28,6 +28,7 @@ class SweepOutput(BaseModel):
     reservations_expired: list[str]
     backorders_escalated: list[str]
     allocations_resumed: list[str]
+    outboxes_flushed: list[str]
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -46,4 +47,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         reservations_expired=result.reservations_expired,
         backorders_escalated=result.backorders_escalated,
         allocations_resumed=result.allocations_resumed,
+        outboxes_flushed=result.outboxes_flushed,
     ).model_dump(mode="json")

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from oms.domain.status import HoldReason
 from oms.logic.validation import PricingPolicy, validate_order
 from oms.observability import logger, metrics, tracer
-from oms.runtime import OrderRef, now, prepare
+from oms.runtime import OrderRef, now, prepare, transient_errors_retryable
 
 
 class ValidationOutput(BaseModel):
@@ -24,6 +24,7 @@ class ValidationOutput(BaseModel):
 @logger.inject_lambda_context(correlation_id_path="order_id", clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@transient_errors_retryable
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = prepare()
     ref = OrderRef.model_validate(event)
@@ -39,10 +40,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         secret: dict[str, str] = parameters.get_secret(engine_secret, transform="json", max_age=300)
         return secret
 
-    result = validate_order(ref.order_id, policy=policy, now=now(), engine_credentials=engine_credentials)
+    result = validate_order(
+        ref.order_id, policy=policy, now=now(), engine_credentials=engine_credentials, amendment=ref.amendment
+    )
+    outcome = "SUPERSEDED" if result.superseded else "ON_HOLD" if result.hold_reason else "VALIDATED"
     return ValidationOutput(
         order_id=ref.order_id,
-        outcome="ON_HOLD" if result.hold_reason else "VALIDATED",
+        outcome=outcome,
         hold_reason=result.hold_reason,
         detail=result.detail,
     ).model_dump(mode="json")

@@ -21,6 +21,7 @@ from ._ddb import DynamoDbSerializer
 from ._deploy import StateMachineCfnPatch, prepare, secret_creator
 from ._endpoint import AwsEndpoint
 from ._esm import SqsPollers
+from ._faults import FaultInjector, FaultPlan
 from ._fixes import MotoFixes
 from ._http import HttpApiServer, Route, routes_from_template
 from ._lock_and_sign import SigningAndRetentionFixes
@@ -187,6 +188,7 @@ class EmbeddedAws:
         function_env: dict[str, str] | None = None,
         esm_concurrency: int = 1,
         verify_speedups: bool = False,
+        faults: FaultPlan | None = None,
         workers: bool = False,
     ) -> None:
         """
@@ -202,6 +204,9 @@ class EmbeddedAws:
             business day then uses every core. Tests that patch handler code in process keep the default.
         :param verify_speedups: run moto's own serializer beside the fast one on every response and
             record differences in ``speedups.json_responses.mismatches`` (tests; doubles the cost).
+        :param faults: the faults to inject (``_faults.FaultPlan``); default from the
+            ``OMS_EMBEDDED_FAULTS`` environment variable (``chaos``, ``chaos:<seed>``, JSON or a path),
+            else none.
         """
         self.region = region
         self.retry_delay = retry_delay
@@ -223,6 +228,12 @@ class EmbeddedAws:
         self._fixes = MotoFixes()
         self._lock_and_sign = SigningAndRetentionFixes()
         self._speedups = MotoSpeedups(verify_serializer=verify_speedups)
+        plan = faults if faults is not None else FaultPlan.from_env()
+        self._faults = FaultInjector(plan) if plan is not None else None
+        if self._faults is not None:
+            self._faults.logical_id_of = self.runtime.logical_id
+            self.runtime.faults = self._faults
+            self._pollers.faults = self._faults
         self.use_workers = workers
         #: the template's EventBridge Scheduler schedules, on a clock that ``scheduler.advance()`` moves
         self.scheduler = LocalScheduler(region, self.account_id)
@@ -298,6 +309,8 @@ class EmbeddedAws:
         self._lock_and_sign.install()
         self._speedups.install()
         self._streams.install()  # wraps the speed-ups' transaction wrapper
+        if self._faults is not None:
+            self._faults.install()
         if self.use_workers:
             self._workers = WorkerContainers()
             self.runtime.workers = self._workers
@@ -313,6 +326,8 @@ class EmbeddedAws:
         self.scheduler.stop()
         self._pollers.stop()
         self._streams.stop()
+        if self._faults is not None:
+            self._faults.uninstall()
         if self._workers is not None:
             self._workers.stop()
             self._workers = None
@@ -517,6 +532,11 @@ class EmbeddedAws:
 
     # ------------------------------------------------------------------ observation
     @property
+    def faults(self) -> FaultInjector | None:
+        """The fault injector of this run (``report()``, ``open_gate()``, ``enabled``), if a plan is on."""
+        return self._faults
+
+    @property
     def speedups(self) -> MotoSpeedups:
         """The like-for-like replacements of moto internals installed while running."""
         return self._speedups
@@ -537,6 +557,8 @@ class EmbeddedAws:
         if self._pollers.busy:
             reasons.append("an event-source mapping batch is being processed")
         reasons += self._streams.pending()
+        if self._faults is not None and self._faults.pending_deliveries:
+            reasons.append(f"{self._faults.pending_deliveries} delivery(ies) held back by fault injection")
         sqs = sqs_backends[self.account_id][self.region]
         for name in self._pollers.source_queue_names():
             queue = sqs.queues.get(name)

@@ -19,11 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from ._serving import ServingThread
 
 LOG = logging.getLogger("infra.embedded.endpoint")
 
@@ -161,7 +162,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
-    daemon_threads = True
     allow_reuse_address = True
 
 
@@ -169,35 +169,20 @@ class AwsEndpoint:
     """A local HTTP endpoint for the emulated AWS; ``start()`` returns its URL."""
 
     def __init__(self) -> None:
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ServingThread("embedded-aws-endpoint")
         #: ``/_embedded/<name>`` -> handler, for unsigned control requests
         self.control_routes: dict[str, ControlRoute] = {}
 
     @property
     def url(self) -> str | None:
-        if self._server is None:
-            return None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._serving.url
 
     def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
-        if self._server is None:
-            self._server = _Server((host, port), _Handler)
-            self._server.control_routes = self.control_routes  # type: ignore[attr-defined]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, name="embedded-aws-endpoint", daemon=True
-            )
-            self._thread.start()
-        url = self.url
-        assert url is not None
-        return url
+        if self._serving.server is None:
+            server = _Server((host, port), _Handler)
+            server.control_routes = self.control_routes  # type: ignore[attr-defined]
+            return self._serving.serve(server)
+        return self.url or ""
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._serving.stop()

@@ -40,6 +40,8 @@ class SqsPollers:
         self._lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
         self._original_add_message: Any = None
+        #: the fault injector (``_faults.FaultInjector``) when a fault plan is active
+        self.faults: Any = None
 
     # ------------------------------------------------------------------ moto patch
     def install(self) -> None:
@@ -195,6 +197,13 @@ class SqsPollers:
         messages: list[dict[str, Any]],
         report_failures: bool,
     ) -> None:
+        if self.faults is not None:
+            messages, held_back = self.faults.shape_batch(queue_name, esm.function_arn, messages)
+            for message, delay in held_back:  # delivered later (it stays in the queue meanwhile)
+                self._delay_retry(queue_name, [message["ReceiptHandle"]], delay, received=False)
+            if not messages:
+                return
+        hidden_until = self._visible_at(queue_name, messages)
         event = {"Records": [self._record(m, esm.event_source_arn) for m in messages]}
         result = lam.invoke(FunctionName=esm.function_arn, Payload=json.dumps(event).encode())
         payload = result["Payload"].read()
@@ -206,6 +215,13 @@ class SqsPollers:
         else:
             failed = set()
         done = [m for m in messages if m["MessageId"] not in failed]
+        if self.faults is not None:
+            redeliver = [m for m in done if self.faults.redelivered(queue_name, esm.function_arn, m)]
+            done = [m for m in done if m not in redeliver]
+            if redeliver:  # processed, but the delete is lost: SQS delivers the message again
+                self._delay_retry(
+                    queue_name, [m["ReceiptHandle"] for m in redeliver], self.retry_delay or 0.05
+                )
         if done:
             sqs.delete_message_batch(
                 QueueUrl=queue_url,
@@ -214,7 +230,15 @@ class SqsPollers:
         if failed:
             LOG.info("ESM %s: %d of %d messages failed", queue_name, len(failed), len(messages))
             if self.retry_delay is not None:
-                handles = [m["ReceiptHandle"] for m in messages if m["MessageId"] in failed]
+                # A message whose visibility the handler changed (ChangeMessageVisibility: "come back in
+                # N s") keeps it; the others come back after retry_delay.
+                changed = self._visible_at(queue_name, messages)
+                handles = [
+                    m["ReceiptHandle"]
+                    for m in messages
+                    if m["MessageId"] in failed
+                    and changed.get(m["MessageId"]) == hidden_until.get(m["MessageId"])
+                ]
                 self._delay_retry(queue_name, handles, self.retry_delay)
 
     def _wait_for_messages(self, queue_name: str, timeout: float) -> None:
@@ -283,8 +307,19 @@ class SqsPollers:
             "awsRegion": self.region,
         }
 
-    def _delay_retry(self, queue_name: str, receipt_handles: list[str], delay: float) -> None:
-        """Make failed messages visible again after ``delay`` seconds (fractional, unlike the API)."""
+    def _visible_at(self, queue_name: str, messages: list[dict[str, Any]]) -> dict[str, float]:
+        from moto.sqs.models import sqs_backends
+
+        ids = {m["MessageId"] for m in messages}
+        queue = sqs_backends[self.account_id][self.region].get_queue(queue_name)
+        with queue._messages_lock:
+            return {message.id: message.visible_at for message in queue._messages if message.id in ids}
+
+    def _delay_retry(
+        self, queue_name: str, receipt_handles: list[str], delay: float, *, received: bool = True
+    ) -> None:
+        """Make failed messages visible again after ``delay`` seconds (fractional, unlike the API).
+        ``received=False``: the receive does not count (a message held back, not delivered)."""
         from moto.core.utils import unix_time_millis
         from moto.sqs.models import sqs_backends
 
@@ -294,6 +329,8 @@ class SqsPollers:
             for message in queue._messages:
                 if any(message.had_receipt_handle(h) for h in receipt_handles):
                     message.visible_at = visible_at
+                    if not received:
+                        message.approximate_receive_count -= 1
 
         def wake() -> None:
             with queue._messages_lock:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from ._auth import (
     route_auth,
 )
 from ._sam import SERVERLESS_FUNCTION
+from ._serving import ServingThread
 
 LOG = logging.getLogger("infra.embedded.http")
 
@@ -145,27 +145,24 @@ class HttpApiServer:
     region: str
     account_id: str
     api_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
-    _server: ThreadingHTTPServer | None = None
-    _thread: threading.Thread | None = None
+    _serving: ServingThread = field(default_factory=lambda: ServingThread("embedded-http-api"))
     _lambda: Any = None
     #: validates the tokens of routes with a JWT authorizer (None: such routes answer 401)
     identity_provider: LocalIdentityProvider | None = None
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1]) if self._server is not None else 0
+        server = self._serving.server
+        return int(server.server_address[1]) if server is not None else 0
 
     @property
     def url(self) -> str | None:
-        if self._server is None:
-            return None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._serving.url
 
     def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
         import boto3
 
-        if self._server is not None:
+        if self._serving.server is not None:
             return self.url or ""
         self._lambda = boto3.client("lambda", region_name=self.region)
         api = self
@@ -173,22 +170,10 @@ class HttpApiServer:
         class Handler(_RequestHandler):
             server_api = api
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="embedded-http-api", daemon=True
-        )
-        self._thread.start()
-        return self.url or ""
+        return self._serving.serve(ThreadingHTTPServer((host, port), Handler))
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._serving.stop()
 
     # ------------------------------------------------------------------ request handling
     def find_route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import _env
+from . import _env, _faults
 
 LOG = logging.getLogger("infra.embedded.lambda")
 
@@ -104,6 +104,8 @@ class LambdaRuntime:
     _containers: dict[str, threading.Lock] = field(default_factory=dict)
     _in_flight: int = 0
     _original: Any = None
+    #: the fault injector (``_faults.FaultInjector``) when a fault plan is active
+    faults: Any = None
     #: when set, handlers run in worker processes (one container per function) instead of in process
     workers: Any = None
     #: seconds the local clock is ahead of real time, given to every invocation as
@@ -113,6 +115,10 @@ class LambdaRuntime:
     # ------------------------------------------------------------------ registry
     def register(self, function_name: str, code_dir: Path, logical_id: str | None = None) -> None:
         self._functions[function_name] = _Registration(code_dir.resolve(), logical_id)
+
+    def logical_id(self, function_name: str) -> str | None:
+        reg = self._functions.get(function_name)
+        return reg.logical_id if reg else None
 
     def code_dir(self, function_name: str) -> Path | None:
         reg = self._functions.get(function_name)
@@ -221,6 +227,17 @@ class LambdaRuntime:
                     timeout=timeout,
                     request_id=request_id,
                 )
+                if not errored and self.faults is not None and self.faults.crash_after(name, reg.logical_id):
+                    errored = True
+                    payload = json.dumps(
+                        {
+                            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                            "signal: killed (injected after the handler's side effects)",
+                            "errorType": _faults.InjectedCrash.error_type,
+                            "requestId": request_id,
+                            "stackTrace": [],
+                        }
+                    )
                 if errored:
                     LOG.warning("Lambda %s failed: %s", name, _error_summary(payload))
                 return payload, errored, ""
@@ -230,7 +247,13 @@ class LambdaRuntime:
                 context = LambdaContext(name, "$LATEST", fn.function_arn, memory, timeout, request_id)
                 handler = self._resolve_handler(fn.handler, reg.code_dir)
                 try:
-                    result = handler(event, context)
+                    with _faults.running_function(name, reg.logical_id):
+                        result = handler(event, context)
+                    if self.faults is not None and self.faults.crash_after(name, reg.logical_id):
+                        raise _faults.InjectedCrash(
+                            f"RequestId: {request_id} Error: Runtime exited with error: signal: killed "
+                            "(injected after the handler's side effects)"
+                        )
                 finally:
                     if env.get("POWERTOOLS_METRICS_DISABLED") == "true":
                         _discard_powertools_metrics()
@@ -254,7 +277,7 @@ class LambdaRuntime:
             payload = json.dumps(
                 {
                     "errorMessage": str(exc),
-                    "errorType": type(exc).__name__,
+                    "errorType": getattr(exc, "error_type", type(exc).__name__),
                     "requestId": request_id,
                     "stackTrace": stack,
                 }

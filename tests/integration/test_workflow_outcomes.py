@@ -131,7 +131,14 @@ def test_compensation_run_twice_releases_once(world: DeployedStack) -> None:
     before = stock_of("ELC-A", "WH-NJ")
     # When the compensation is delivered again (Step Functions runs tasks at least once)
     assert (
-        fail_order(order_id, reason="retry", event_bus=world.resources["OmsEventBus"], now=datetime.now(UTC))
+        fail_order(
+            order_id,
+            error="ConnectionError",
+            cause="retry",
+            step="RequestFulfillment",
+            event_bus=world.resources["OmsEventBus"],
+            now=datetime.now(UTC),
+        )
         == "FAILED"
     )
     # Then no stock moves a second time

@@ -46,6 +46,10 @@ def test_every_status_can_be_entered_from_somewhere() -> None:
     assert set(ALLOWED_TRANSITIONS) == set(OrderStatus)
 
 
-def test_an_order_goes_back_to_received_only_before_allocation() -> None:
+def test_an_order_goes_back_to_received_only_before_allocation_or_when_a_failure_is_retried() -> None:
     # An amendment re-validates the order; once stock is reserved the content is fixed.
-    assert ALLOWED_TRANSITIONS[OrderStatus.RECEIVED] == {OrderStatus.VALIDATED, OrderStatus.ON_HOLD}
+    assert ALLOWED_TRANSITIONS[OrderStatus.RECEIVED] == {
+        OrderStatus.VALIDATED,
+        OrderStatus.ON_HOLD,
+        OrderStatus.FAILED,  # `ops retry` of an order that failed in validation
+    }

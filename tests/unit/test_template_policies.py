@@ -96,3 +96,75 @@ def test_every_table_setting_names_a_table_of_the_template() -> None:
     tables = set(_of_type("AWS::DynamoDB::Table"))
     assert set(TABLE_RESOURCES.values()) == tables
     assert set(TABLE_RESOURCES) == {field for field in Settings.model_fields if field.endswith("_table")}
+
+
+DATA_TYPES = ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret", "AWS::SQS::Queue")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in RESOURCES.items() if r["Type"] in DATA_TYPES))
+def test_every_resource_holding_data_survives_a_stack_deletion_or_replacement(name: str) -> None:
+    assert RESOURCES[name].get("DeletionPolicy") == "Retain", name
+    assert RESOURCES[name].get("UpdateReplacePolicy") == "Retain", name
+
+
+@pytest.mark.parametrize("name", sorted(_of_type("AWS::DynamoDB::Table")))
+def test_every_table_has_point_in_time_recovery(name: str) -> None:
+    spec = RESOURCES[name]["Properties"]["PointInTimeRecoverySpecification"]
+    assert spec == {"PointInTimeRecoveryEnabled": True}
+
+
+@pytest.mark.parametrize("name", sorted(_of_type("AWS::S3::Bucket")))
+def test_every_bucket_is_versioned_and_refuses_plain_http(name: str) -> None:
+    assert RESOURCES[name]["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    policies = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in _of_type("AWS::S3::BucketPolicy").values()
+        if r["Properties"]["Bucket"] == {"Ref": name}
+    ]
+    assert policies, f"{name} has no bucket policy"
+    deny = [s for s in policies[0] if s["Effect"] == "Deny" and s["Action"] == "s3:*"]
+    assert deny
+    assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize("name", sorted(n for n in QUEUES if n.endswith("DLQ")))
+def test_every_dead_letter_queue_has_an_alarm(name: str) -> None:
+    watched = {
+        r["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for r in _of_type("AWS::CloudWatch::Alarm").values()
+        if r["Properties"].get("Namespace") == "AWS/SQS"
+    }
+    assert name in watched
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_every_function_keeps_its_logs_a_bounded_time(name: str) -> None:
+    groups = [
+        r["Properties"]
+        for r in _of_type("AWS::Logs::LogGroup").values()
+        if r["Properties"].get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{name}}}"}
+    ]
+    assert groups, f"{name} has no log group (Lambda would create one that keeps logs forever)"
+    assert 0 < groups[0]["RetentionInDays"] <= 365
+
+
+def test_asynchronously_invoked_functions_have_an_on_failure_destination() -> None:
+    scheduled = [
+        name
+        for name, f in FUNCTIONS.items()
+        if any(
+            e["Type"] in ("Schedule", "ScheduleV2") for e in (f["Properties"].get("Events") or {}).values()
+        )
+    ]
+    assert scheduled == ["StockSweeperFunction", "AuditDigestFunction"]
+    for name in scheduled:
+        config = FUNCTIONS[name]["Properties"]["EventInvokeConfig"]
+        assert config["DestinationConfig"]["OnFailure"]["Type"] == "SQS"
+        for event in FUNCTIONS[name]["Properties"]["Events"].values():
+            assert "Arn" in event["Properties"]["DeadLetterConfig"]  # a queue of ours, alarmed
+
+
+def test_the_http_api_writes_access_logs() -> None:
+    settings = RESOURCES["OmsHttpApi"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    assert "$context.requestId" in settings["Format"]

@@ -1,8 +1,10 @@
 """The raw-payload archive: every signed delivery, byte for byte, before it is processed.
 
-Objects live at `raw/<channel>/<yyyy>/<mm>/<dd>/<delivery id>` with the headers a replay needs as object
-metadata, so any order can be re-derived. A channel's retry of a delivery overwrites its object, and a replay
-is idempotent (an order's id comes from the channel's order id).
+Objects live at `raw/<channel>/<yyyy>/<mm>/<dd>/<delivery id>.<sha-256 of the body, 16 hex>` with the headers
+a replay needs as object metadata, so any order can be re-derived. A channel's retry of a delivery (the same
+body) overwrites its object with the same bytes; a different body under a reused delivery id (WooCommerce
+derives ids from the webhook id and the second) gets its own object and never overwrites the first. A
+replay is idempotent (an order's id comes from the channel's order id).
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ class ArchivedDelivery:
     received_at: datetime
 
 
-def archive_key(channel: str, delivery_id: str, received_at: datetime) -> str:
-    """`delivery_id` was checked by the channel adapter: a conservative alphabet, safe in an S3 key."""
-    return f"raw/{channel}/{received_at:%Y/%m/%d}/{delivery_id}"
+def archive_key(channel: str, delivery_id: str, received_at: datetime, raw_body: bytes) -> str:
+    """`delivery_id` was checked by the channel adapter: a conservative alphabet, safe in an S3 key. The
+    body's digest in the key keeps two different bodies under one delivery id apart."""
+    digest = hashlib.sha256(raw_body).hexdigest()[:16]
+    return f"raw/{channel}/{received_at:%Y/%m/%d}/{delivery_id}.{digest}"
 
 
 def archive_delivery(
@@ -54,7 +58,7 @@ def archive_delivery(
     headers: Mapping[str, str],
     received_at: datetime,
 ) -> str:
-    key = archive_key(channel, delivery_id, received_at)
+    key = archive_key(channel, delivery_id, received_at, raw_body)
     metadata = {
         name: headers[name][:512] for name in KEPT_HEADERS if name in headers and headers[name].isascii()
     }

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -20,6 +21,7 @@ from oms.data.models import (
     WarehouseRecord,
 )
 from oms.data.orders import allocation_attribute, transition_update
+from oms.domain.errors import ReservationConflictError
 from oms.domain.order import AllocationLine
 from oms.domain.status import OrderStatus
 from oms.logic.allocation_plan import Warehouse
@@ -120,7 +122,13 @@ def reserve(
         )
     try:
         with TransactWrite(connection=_connection()) as tx:
-            tx.save(reservation, condition=ReservationRecord.order_id.does_not_exist())
+            # A reservation released earlier (expired, compensated) gives way to the new one: the order's
+            # status condition below is what stops a second reservation of the same allocation.
+            tx.save(
+                reservation,
+                condition=ReservationRecord.order_id.does_not_exist()
+                | (ReservationRecord.state == ReservationState.RELEASED),
+            )
             tx.update(OrderRecord(order_id), actions=order_actions, condition=order_condition)
             for sku, key in leave_queues:
                 tx.delete(BackorderRecord(sku, key))
@@ -158,45 +166,141 @@ def expired_reservations(now: datetime) -> Iterator[ReservationRecord]:
     )
 
 
-def close_reservation(order_id: str, *, to_state: str, by: str, at: datetime, reason: str) -> bool:
-    """Release (stock back to available) or consume (stock leaves on_hand) a reservation, exactly once.
+@dataclass(frozen=True)
+class OrderChange:
+    """What logic asks to change on the order item, committed with a reservation's closing."""
 
-    Returns False when there is nothing to close (never reserved, or already closed by an earlier attempt).
+    actions: Sequence[Action]
+    condition: Condition
+
+
+def commit_order_change(
+    order_id: str,
+    change: OrderChange,
+    *,
+    reservation: ReservationRecord | None,
+    to_state: str,
+    by: str,
+    at: datetime,
+    reason: str,
+    leave_queues: Sequence[tuple[str, str]] = (),
+) -> bool:
+    """One transaction: the order's change, the reservation's closing (RESERVED -> RELEASED: units back
+    to available; -> CONSUMED: units leave on hand) when `reservation` is given, and the removal of the
+    order's backorder queue entries. All or nothing.
+
+    Returns False when the order or the reservation was not as read (moved or closed concurrently: the
+    caller reads again); raises ReservationConflictError when another transaction was on the same items.
     """
-    reservation = get_reservation(order_id)
-    if reservation is None or reservation.state != ReservationState.RESERVED:
-        return False
+    lines = list(reservation.lines) if reservation is not None else []
+    if len(lines) + len(leave_queues) + 2 > MAX_TRANSACTION_ITEMS:
+        raise ValueError(f"order {order_id}: change exceeds one transaction ({MAX_TRANSACTION_ITEMS} items)")
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(OrderRecord(order_id), actions=list(change.actions), condition=change.condition)
+            if reservation is not None:
+                tx.update(
+                    ReservationRecord(order_id),
+                    actions=_closing(to_state, by, at, reason),
+                    condition=ReservationRecord.state == ReservationState.RESERVED,
+                )
+                for line in lines:
+                    tx.update(
+                        InventoryRecord(line.sku, line.warehouse_id),
+                        actions=_stock_closing(to_state, int(line.quantity), at),
+                        condition=InventoryRecord.reserved >= int(line.quantity),
+                    )
+            for sku, key in leave_queues:
+                tx.delete(BackorderRecord(sku, key))
+    except TransactWriteError as exc:
+        codes = [r.code if r else None for r in exc.cancellation_reasons]
+        if "ConditionalCheckFailed" in codes[:2]:
+            return False
+        if "TransactionConflict" in codes:
+            raise ReservationConflictError(f"change of order {order_id} conflicted; retry") from exc
+        raise
+    return True
+
+
+def consume_reservation(
+    order_id: str, reservation: ReservationRecord, *, by: str, at: datetime, reason: str
+) -> bool:
+    """RESERVED -> CONSUMED with its units leaving on hand and reserved, in one transaction. False when
+    the reservation was closed meanwhile (released by a cancellation or an expiry that won the race)."""
     try:
         with TransactWrite(connection=_connection()) as tx:
             tx.update(
                 ReservationRecord(order_id),
-                actions=[
-                    ReservationRecord.state.set(to_state),
-                    ReservationRecord.closed_at.set(at),
-                    ReservationRecord.closed_by.set(by),
-                    ReservationRecord.close_reason.set(reason),
-                    ReservationRecord.open_state.remove(),
-                ],
+                actions=_closing(ReservationState.CONSUMED, by, at, reason),
                 condition=ReservationRecord.state == ReservationState.RESERVED,
             )
             for line in reservation.lines:
-                qty = int(line.quantity)
-                stock_actions: list[Action] = [
-                    InventoryRecord.reserved.add(-qty),
-                    InventoryRecord.updated_at.set(at),
-                ]
-                if to_state == ReservationState.RELEASED:
-                    stock_actions.append(InventoryRecord.available.add(qty))
-                else:
-                    stock_actions.append(InventoryRecord.on_hand.add(-qty))
                 tx.update(
                     InventoryRecord(line.sku, line.warehouse_id),
-                    actions=stock_actions,
-                    condition=InventoryRecord.reserved >= qty,
+                    actions=_stock_closing(ReservationState.CONSUMED, int(line.quantity), at),
+                    condition=InventoryRecord.reserved >= int(line.quantity),
                 )
     except TransactWriteError as exc:
         codes = [r.code if r else None for r in exc.cancellation_reasons]
         if codes and codes[0] == "ConditionalCheckFailed":
-            return False  # closed concurrently by another attempt
+            return False
+        if "TransactionConflict" in codes:
+            raise ReservationConflictError(f"shipment of order {order_id} conflicted; retry") from exc
         raise
     return True
+
+
+def consume_released(
+    order_id: str, change: OrderChange, *, reservation: ReservationRecord, by: str, at: datetime, reason: str
+) -> bool:
+    """A warehouse shipped units whose reservation had been released (the order was cancelled, expired or
+    failed meanwhile): the units left the building all the same, so they leave on hand and available now,
+    the reservation becomes CONSUMED, and the order records the exception. One transaction.
+
+    Available may go below zero when the released units were reserved again by another order: that is a
+    real oversell, left visible for a person (the invariant check reports it), never hidden."""
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(OrderRecord(order_id), actions=list(change.actions), condition=change.condition)
+            tx.update(
+                ReservationRecord(order_id),
+                actions=_closing(ReservationState.CONSUMED, by, at, reason),
+                condition=ReservationRecord.state == ReservationState.RELEASED,
+            )
+            for line in reservation.lines:
+                qty = int(line.quantity)
+                tx.update(
+                    InventoryRecord(line.sku, line.warehouse_id),
+                    actions=[
+                        InventoryRecord.on_hand.add(-qty),
+                        InventoryRecord.available.add(-qty),
+                        InventoryRecord.updated_at.set(at),
+                    ],
+                )
+    except TransactWriteError as exc:
+        codes = [r.code if r else None for r in exc.cancellation_reasons]
+        if "ConditionalCheckFailed" in codes[:2]:
+            return False
+        if "TransactionConflict" in codes:
+            raise ReservationConflictError(f"shipment of order {order_id} conflicted; retry") from exc
+        raise
+    return True
+
+
+def _closing(to_state: str, by: str, at: datetime, reason: str) -> list[Action]:
+    return [
+        ReservationRecord.state.set(to_state),
+        ReservationRecord.closed_at.set(at),
+        ReservationRecord.closed_by.set(by),
+        ReservationRecord.close_reason.set(reason),
+        ReservationRecord.open_state.remove(),
+    ]
+
+
+def _stock_closing(to_state: str, qty: int, at: datetime) -> list[Action]:
+    actions: list[Action] = [InventoryRecord.reserved.add(-qty), InventoryRecord.updated_at.set(at)]
+    if to_state == ReservationState.RELEASED:
+        actions.append(InventoryRecord.available.add(qty))
+    else:
+        actions.append(InventoryRecord.on_hand.add(-qty))
+    return actions

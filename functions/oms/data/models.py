@@ -23,6 +23,11 @@ from oms.data.attributes import DecimalAttribute, UTCDateTime
 
 class _Unbound:
     table_name = "unbound"
+    # Standard-mode retries (backoff with jitter on throttling, 5xx, dropped connections): 5 attempts,
+    # short timeouts, as the boto3 clients (oms.aws); decision 0015.
+    max_retry_attempts = 4
+    connect_timeout_seconds = 2
+    read_timeout_seconds = 5
 
 
 # ----------------------------------------------------------------------------------------------- orders
@@ -136,6 +141,28 @@ class BackorderLineAttribute(MapAttribute[str, Any]):
     quantity = NumberAttribute()
 
 
+class OutboxEntryAttribute(MapAttribute[str, Any]):
+    """An integration event a committed change still owes the bus (the transactional outbox)."""
+
+    event_id = UnicodeAttribute()
+    source = UnicodeAttribute()
+    detail_type = UnicodeAttribute()
+    detail = UnicodeAttribute()  # JSON
+    resources = ListAttribute[str](null=True)
+
+
+class PendingOutboxIndex(GlobalSecondaryIndex["OrderRecord"]):
+    """Sparse: only orders whose committed change still owes events carry `outbox_pending`, so the
+    sweeper finds what a crashed step left to publish without scanning the table."""
+
+    class Meta:
+        index_name = "outbox-pending"
+        projection = AllProjection()
+
+    outbox_pending = UnicodeAttribute(hash_key=True)
+    outbox_since = UnicodeAttribute(range_key=True)
+
+
 class StatusIndex(GlobalSecondaryIndex["OrderRecord"]):
     """Orders by status, oldest first: what ops lists (on hold, failed, waiting for the warehouse)."""
 
@@ -158,6 +185,13 @@ class OrderRecord(Model):
     billing_status = UnicodeAttribute()
     hold_reason = UnicodeAttribute(null=True)
     failure_reason = UnicodeAttribute(null=True)
+    """FAILED: what went wrong, as a sentence a person can act on (shown by the API)."""
+    failure_code = UnicodeAttribute(null=True)
+    """FAILED: machine-readable (STEP_FAILED, TRANSIENT_AWS_ERROR, STEP_CRASHED, ...)."""
+    failure_detail = UnicodeAttribute(null=True)
+    """FAILED: the step's full error (for operations only: `python -m ops show`; never in the API)."""
+    failed_step = UnicodeAttribute(null=True)
+    """FAILED: the workflow step that failed (ValidateOrder, AllocateStock, RequestFulfillment)."""
     currency = UnicodeAttribute()
     customer = CustomerAttribute()
     shipping_address = AddressAttribute()
@@ -202,7 +236,8 @@ class OrderRecord(Model):
     updated_at = UTCDateTime()
     entered_by = UnicodeAttribute()
     revision = NumberAttribute(default=1)
-    """Bumped by every amendment of the order's content; workflow writes are conditional on it."""
+    """Bumped by every change of the order's content (an amendment, a split); workflow writes are
+    conditional on it."""
     amended_by = UnicodeAttribute(null=True)
     """Who last amended the order's content (a channel integration or a user): may not approve it."""
     last_change = StatusChangeAttribute(null=True)
@@ -211,7 +246,22 @@ class OrderRecord(Model):
     0025)."""
     change_no = NumberAttribute(default=0)
     """Counts the changes recorded in `last_change`: the audit writer's guard against recording one twice."""
+    amendment = NumberAttribute(null=True)
+    """How many times the channel amended the order (None: never). A workflow execution carries the
+    amendment it was started for; an older one's steps stand down (superseded) for the newer one's."""
+    outbox = ListAttribute(of=OutboxEntryAttribute, null=True)
+    """Events a committed change still owes the bus: written in the change's own transaction, published
+    right after it, removed once published (decision 0014)."""
+    outbox_token = UnicodeAttribute(null=True)
+    outbox_pending = UnicodeAttribute(null=True)
+    outbox_since = UnicodeAttribute(null=True)
+    shipment_exception = UnicodeAttribute(null=True)
+    """A warehouse shipped after the order's stock was released (cancelled, expired, failed): the units
+    were taken from stock and a person must recover the goods or bill them."""
+    placeholder = BooleanAttribute(null=True)
+    """True while the order is known only from a cancellation that arrived before its creation."""
     by_status = StatusIndex()
+    pending_outbox = PendingOutboxIndex()
 
 
 # -------------------------------------------------------------------------------------------- inventory

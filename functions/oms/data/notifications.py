@@ -3,8 +3,9 @@ finished after, so that a retry knows whether an earlier attempt may have reache
 
 States: SENDING (an attempt is under way, or died without a word), RETRYING (the last attempt failed and
 may have reached the channel), DELIVERED, SKIPPED. Only one attempt runs at a time: a second copy of the
-message that finds an attempt SENDING waits (it is retried later) unless that attempt is older than
-`IN_FLIGHT_GRACE` (longer than the notifier's timeout: it died).
+message that finds an attempt SENDING waits (it is retried later) unless that attempt is older than the
+grace (`IN_FLIGHT_GRACE` unless the function's settings give another: longer than the notifier's timeout,
+so an older attempt died).
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ IN_FLIGHT_GRACE = timedelta(seconds=180)
 
 
 class NotificationInProgressError(Exception):
-    """Another attempt at the same notification is under way: come back later."""
+    """Another attempt at the same notification is under way: come back later (`retry_after` seconds: when
+    that attempt, if it died, may be taken over)."""
+
+    def __init__(self, message: str, retry_after: float = IN_FLIGHT_GRACE.total_seconds()) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,9 @@ def _conditional_failure(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-def begin_attempt(notification: ChannelNotification, now: datetime) -> Attempt:
+def begin_attempt(
+    notification: ChannelNotification, now: datetime, *, grace: timedelta = IN_FLIGHT_GRACE
+) -> Attempt:
     record = ChannelNotificationRecord(
         notification.notification_id,
         order_id=notification.order_id,
@@ -65,8 +73,7 @@ def begin_attempt(notification: ChannelNotification, now: datetime) -> Attempt:
     if existing.state in (DELIVERED, SKIPPED):
         return Attempt(existing, first=False, finished=True)
     takeover = (ChannelNotificationRecord.state == RETRYING) | (
-        (ChannelNotificationRecord.state == SENDING)
-        & (ChannelNotificationRecord.attempt_at < now - IN_FLIGHT_GRACE)
+        (ChannelNotificationRecord.state == SENDING) & (ChannelNotificationRecord.attempt_at < now - grace)
     )
     try:
         existing.update(
@@ -80,7 +87,11 @@ def begin_attempt(notification: ChannelNotification, now: datetime) -> Attempt:
     except UpdateError as exc:
         if not _conditional_failure(exc):
             raise
-        raise NotificationInProgressError(f"{notification.notification_id} is being told right now") from exc
+        waited = (now - existing.attempt_at).total_seconds() if existing.attempt_at else 0.0
+        raise NotificationInProgressError(
+            f"{notification.notification_id} is being told right now",
+            retry_after=max(1.0, grace.total_seconds() - waited),
+        ) from exc
     return Attempt(existing, first=False, finished=False)
 
 

@@ -80,15 +80,102 @@ def new_order_record(order: CanonicalOrder, received_at: datetime) -> OrderRecor
 
 
 def create_order(order: CanonicalOrder, received_at: datetime) -> tuple[OrderRecord, bool]:
-    """Persist the order once. Returns (record, created); a second delivery returns the first record."""
+    """Persist the order once. Returns (record, created); a second delivery returns the first record.
+
+    An order the channel cancelled before it arrived (a placeholder) gets its content now and stays
+    CANCELLED: the creation starts nothing."""
     record = new_order_record(order, received_at)
     try:
         record.save(condition=OrderRecord.order_id.does_not_exist())
     except PutError as exc:
         if not _is_condition_failure(exc):
             raise
-        return get_order(order.order_id), False
+        existing = get_order(order.order_id)
+        if existing.placeholder:
+            return fill_placeholder(existing, order, received_at), False
+        return existing, False
     return record, True
+
+
+def record_cancellation_before_creation(order_id: str, *, by: str, reason: str, at: datetime) -> bool:
+    """A cancellation of an order not received yet: a CANCELLED placeholder under the order's id, so its
+    creation (whenever it arrives) cannot start it. False when the order exists by now."""
+    channel, _, _ = by.partition(":")[2].partition(" ")
+    item = OrderRecord(
+        order_id,
+        channel=channel or "unknown",
+        external_id="unknown",
+        status=OrderStatus.CANCELLED.value,
+        billing_status=BillingStatus.NOT_INVOICED.value,
+        currency="USD",
+        customer=CustomerAttribute(customer_id="unknown", name="(not received yet)"),
+        shipping_address=AddressAttribute(name="-", line1="-", city="-", country="US"),
+        lines=[],
+        subtotal=0,
+        discount_total=0,
+        shipping_total=0,
+        tax_total=0,
+        grand_total=0,
+        placed_at=at,
+        received_at=at.isoformat(timespec="microseconds"),
+        updated_at=at,
+        entered_by=by,
+        revision=1,
+        placeholder=True,
+        last_change=history_entry(
+            OrderStatus.CANCELLED.value, None, at, by, f"{reason} (cancelled before the order was received)"
+        ),
+        change_no=1,
+    )
+    try:
+        item.save(condition=OrderRecord.order_id.does_not_exist())
+    except PutError as exc:
+        if not _is_condition_failure(exc):
+            raise
+        return False
+    return True
+
+
+def fill_placeholder(existing: OrderRecord, order: CanonicalOrder, at: datetime) -> OrderRecord:
+    """Give a cancelled placeholder the order's content (it stays CANCELLED). Idempotent."""
+    full = new_order_record(order, at)
+    kept = {
+        "order_id",
+        "status",
+        "billing_status",
+        "last_change",
+        "change_no",
+        "revision",
+        "received_at",
+        "updated_at",
+        "entered_by",
+    }
+    # Every content attribute the order brings (its pricing components included), whatever their names.
+    actions: list[Action] = [
+        getattr(OrderRecord, name).set(getattr(full, name))
+        for name in sorted(full.attribute_values)
+        if name not in kept and getattr(full, name) is not None
+    ]
+    actions += [
+        OrderRecord.entered_by.set(order.entered_by),
+        OrderRecord.placeholder.remove(),
+        OrderRecord.updated_at.set(at),
+        *append_history(
+            history_entry(
+                OrderStatus.CANCELLED.value,
+                OrderStatus.CANCELLED.value,
+                at,
+                order.entered_by,
+                "received after its cancellation: kept cancelled, not processed",
+            )
+        ),
+    ]
+    try:
+        existing.update(actions=actions, condition=OrderRecord.placeholder.exists())
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise
+    return get_order(order.order_id)
 
 
 def find_order(order_id: str) -> OrderRecord | None:
@@ -142,8 +229,6 @@ def transition(
     if previous not in ALLOWED_TRANSITIONS[to]:
         raise InvalidTransitionError(f"order {order_id} cannot go from {previous} to {to}")
     actions, _ = transition_update(to, by, at, reason, previous)
-    if to is OrderStatus.FAILED:
-        actions.append(OrderRecord.failure_reason.set(reason or "unspecified"))
     # Conditional on what the caller saw: the status, and the content revision (an amendment in between
     # makes a decision taken on the old content void).
     condition = (OrderRecord.status == previous.value) & (OrderRecord.revision == int(current.revision))
@@ -184,6 +269,11 @@ def set_billing_status(
     return True
 
 
+def amendment_of(record: OrderRecord) -> int:
+    """The channel amendment the order's content is at (0: as first received)."""
+    return int(record.amendment or 0)
+
+
 def ship_to(record: OrderRecord) -> Address:
     """The order's shipping address as the domain model."""
     return Address(**record.shipping_address.attribute_values)
@@ -203,7 +293,9 @@ def to_view(record: OrderRecord, history: Sequence[StatusChange] = ()) -> OrderV
         status=OrderStatus(record.status),
         billing_status=BillingStatus(record.billing_status),
         hold_reason=record.hold_reason,  # type: ignore[arg-type]
+        failure_code=record.failure_code,
         failure_reason=record.failure_reason,
+        shipment_exception=record.shipment_exception,
         customer=Customer(**dump(record.customer)),
         shipping_address=ship_to(record),
         lines=lines_of(record),

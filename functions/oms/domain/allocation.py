@@ -24,7 +24,7 @@ class PreviewLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    quantity: int = Field(gt=0, le=100_000)
+    quantity: int = Field(strict=True, gt=0, le=100_000)
 
 
 class ShipTo(BaseModel):

@@ -310,7 +310,12 @@ class OrderView(BaseModel):
     status: OrderStatus
     billing_status: BillingStatus
     hold_reason: HoldReason | None = None
+    failure_code: str | None = None
+    """FAILED: RETRIES_EXHAUSTED (AWS kept failing: retry it) or STEP_FAILED (an unexpected error)."""
     failure_reason: str | None = None
+    """FAILED: what happened, as a sentence (the full error is in the logs and `python -m ops show`)."""
+    shipment_exception: str | None = None
+    """A warehouse shipped after the order's stock was released: what a person must do about it."""
     customer: Customer
     shipping_address: Address
     lines: list[OrderLine]

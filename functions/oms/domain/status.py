@@ -51,10 +51,12 @@ S = OrderStatus
 
 # to-status -> the statuses it may be entered from.
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    # Back to RECEIVED: the channel amended the order before allocation; it is validated again.
-    S.RECEIVED: frozenset({S.VALIDATED, S.ON_HOLD}),
-    # VALIDATED from ON_HOLD: an operator released the hold (accepted the order as it is).
-    S.VALIDATED: frozenset({S.RECEIVED, S.ON_HOLD}),
+    # Back to RECEIVED: the channel amended the order before allocation; it is validated again. From
+    # FAILED: an operator retries an order that failed in validation.
+    S.RECEIVED: frozenset({S.VALIDATED, S.ON_HOLD, S.FAILED}),
+    # VALIDATED from ON_HOLD: an operator released the hold (accepted the order as it is). From FAILED: an
+    # operator retries an order that failed at or after allocation (its stock was released).
+    S.VALIDATED: frozenset({S.RECEIVED, S.ON_HOLD, S.FAILED}),
     S.BACKORDERED: frozenset({S.VALIDATED}),
     S.ALLOCATED: frozenset({S.VALIDATED, S.BACKORDERED}),
     S.FULFILLMENT_REQUESTED: frozenset({S.ALLOCATED}),
@@ -71,7 +73,8 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     ),
 }
 
-TERMINAL: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.FAILED, S.CANCELLED})
+TERMINAL: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.CANCELLED})
+"""FAILED is not terminal: `python -m ops retry` sends a failed order back to the step that failed."""
 
 
 def can_transition(current: OrderStatus, target: OrderStatus) -> bool:

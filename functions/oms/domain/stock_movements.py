@@ -61,7 +61,7 @@ class ReceiptBody(_Body):
     """Goods received into a warehouse."""
 
     warehouse_id: SafeId
-    quantity: int = Field(gt=0, le=MAX_UNITS, description="Units received (at least 1)")
+    quantity: int = Field(strict=True, gt=0, le=MAX_UNITS, description="Units received (at least 1)")
     reference: Reference = Field(description="The receipt's id in the warehouse system (idempotency key)")
     note: Reason | None = None
 
@@ -71,7 +71,7 @@ class AdjustmentBody(_Body):
 
     warehouse_id: SafeId
     quantity_change: int = Field(
-        ge=-MAX_UNITS, le=MAX_UNITS, description="Signed change of on-hand units; not 0"
+        strict=True, ge=-MAX_UNITS, le=MAX_UNITS, description="Signed change of on-hand units; not 0"
     )
     reference: Reference
     reason: Reason
@@ -88,7 +88,7 @@ class CountBody(_Body):
     """A cycle count: on-hand becomes the counted units."""
 
     warehouse_id: SafeId
-    counted: int = Field(ge=0, le=MAX_UNITS, description="Units physically counted")
+    counted: int = Field(strict=True, ge=0, le=MAX_UNITS, description="Units physically counted")
     reference: Reference
     reason: Reason
 

@@ -268,6 +268,11 @@ def order_history(order_id: str, record: OrderRecord) -> list[StatusChange]:
     """The order's history from the audit trail, with the order's latest change at the end when the trail has
     not recorded it yet (the stream runs a moment behind the order)."""
     records = sorted(store.chain_records(f"order:{order_id}"), key=lambda r: Decimal(str(r.seq)))
+    return history_with_pending(records, record)
+
+
+def history_with_pending(records: Sequence[AuditRecord], record: OrderRecord) -> list[StatusChange]:
+    """`history_of` the chain's records, and the order's latest change if the chain has not recorded it."""
     history = history_of(store.entry_of(r) for r in records)
     recorded = max((int(r.applied_change or 0) for r in records), default=0)
     last = record.last_change

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from oms.data.backorders import entry_keys, older_waiters, place_backorder
 from oms.data.inventory import active_warehouses, available_stock, reserve
 from oms.data.models import OrderRecord
-from oms.data.orders import get_order
+from oms.data.orders import amendment_of, get_order
 from oms.domain.allocation import AllocationPreview, AllocationPreviewRequest
 from oms.domain.errors import ReservationConflictError
 from oms.domain.order import BackorderLine
@@ -34,6 +34,7 @@ class AllocationResult:
     reason: str
     missing: dict[str, int] = field(default_factory=dict)
     """While BACKORDERED: sku -> units the order still waits for."""
+    superseded: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,14 +122,22 @@ def plan_for(
     return AllocationDecision(rules, destination, plan, frozenset(blocked), headroom)
 
 
-def allocate_order(order_id: str, *, policy: AllocationPolicy, now: datetime) -> AllocationResult:
+SUPERSEDED = "SUPERSEDED"
+
+
+def allocate_order(
+    order_id: str, *, policy: AllocationPolicy, now: datetime, amendment: int | None = None
+) -> AllocationResult:
     """Reserve stock for every line of a VALIDATED or BACKORDERED order, or (re)queue it as BACKORDERED.
 
     Idempotent: a retried task finds the order ALLOCATED (the reservation and the status change are one
-    transaction) and reports the first attempt's decision.
+    transaction) and reports the first attempt's decision. `amendment`: the channel amendment the execution
+    was started for; an order amended since is left to the newer execution (outcome SUPERSEDED).
     """
     for _ in range(MAX_ATTEMPTS):
         record = get_order(order_id)
+        if amendment is not None and amendment_of(record) != amendment:
+            return AllocationResult(OrderStatus(record.status), SUPERSEDED, superseded=True)
         if record.status not in ALLOCATABLE:
             return AllocationResult(OrderStatus(record.status), record.allocation_reason or record.status)
         decision = decide(record, policy)

@@ -8,28 +8,28 @@
   exactly once; the order is put ON_HOLD (RESERVATION_EXPIRED) and its warehouses are told.
 * `escalate_overdue_backorders`: a backorder waiting longer than its limit escalates once
   (BackorderOverdue on the bus for purchasing and operations).
-* `resume_stranded_allocations`: an order left ALLOCATED without a workflow (its allocator died before
-  starting it) goes on to the warehouse.
+* `resume_stranded_allocations`: an order left RECEIVED, VALIDATED or ALLOCATED without a workflow (the
+  process that was to start it died, or the execution did) goes on from where it stands.
+* the outbox pass: events a crashed step committed but did not publish go out (decision 0014).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from oms.data.backorders import drop_entry, entry_keys, mark_escalated, overdue, waiting_orders
+from oms.data.backorders import drop_entry, mark_escalated, overdue, waiting_orders
 from oms.data.bus import put_events
-from oms.data.inventory import ReservationState, close_reservation, expired_reservations
+from oms.data.inventory import expired_reservations
 from oms.data.models import OrderRecord
-from oms.data.orders import find_order, transition
-from oms.domain.errors import InvalidTransitionError
-from oms.domain.events import INVENTORY_SOURCE, ORDERS_SOURCE
+from oms.data.orders import amendment_of, find_order
+from oms.domain.events import ORDERS_SOURCE
 from oms.domain.status import HoldReason, OrderStatus
 from oms.logic.allocation import ALLOCATABLE, allocate_order
 from oms.logic.allocation_policy import AllocationPolicy
-from oms.logic.fulfillment import withdraw_fulfillment_requests
 from oms.logic.intake import start_lifecycle
+from oms.logic.outbox import flush_pending_outboxes
+from oms.logic.releases import ShipmentBeingRecorded, end_claim, plan_release
 from oms.observability import MetricUnit, logger, metrics
 
 SWEEPER = "schedule:stock-sweeper"
@@ -64,6 +64,7 @@ def serve_backorders(sku: str, *, policy: AllocationPolicy, workflow_arn: str, n
             start_lifecycle(
                 entry.order_id,
                 workflow_arn,
+                amendment=amendment_of(record),
                 execution_name=f"{entry.order_id}-backorder-{int(now.timestamp() * 1000)}",
                 resume_at_allocation=True,
             )
@@ -79,47 +80,6 @@ def serve_backorders(sku: str, *, policy: AllocationPolicy, workflow_arn: str, n
     return result
 
 
-def announce_stock_returned(lines: Iterable[tuple[str, str, int]], *, reason: str, event_bus: str) -> None:
-    """Tell the backorder queues that stock came back (a released reservation): StockReleased per SKU and
-    warehouse. `lines`: (sku, warehouse id, units)."""
-    put_events(
-        event_bus,
-        INVENTORY_SOURCE,
-        "StockReleased",
-        [
-            (
-                {"sku": sku, "warehouse_id": warehouse_id, "quantity": quantity, "reason": reason},
-                [f"sku/{sku}"],
-            )
-            for sku, warehouse_id, quantity in lines
-        ],
-    )
-
-
-def leave_queues(record: OrderRecord, *, reason: str, event_bus: str) -> None:
-    """Take an order out of every backorder queue it waits in (it was cancelled or failed) and announce
-    BackorderWithdrawn per SKU, so the orders behind it are served with what is on hand."""
-    keys = entry_keys(record)
-    for sku, key in keys:
-        drop_entry(sku, key)
-    put_events(
-        event_bus,
-        INVENTORY_SOURCE,
-        "BackorderWithdrawn",
-        [
-            (
-                {"sku": sku, "order_id": record.order_id, "reason": reason},
-                [f"sku/{sku}", f"order/{record.order_id}"],
-            )
-            for sku, _ in keys
-        ],
-    )
-
-
-def reservation_lines(record: OrderRecord) -> list[tuple[str, str, int]]:
-    return [(line.sku, line.warehouse_id, int(line.quantity)) for line in record.allocation or []]
-
-
 STRANDED_AFTER = timedelta(minutes=15)
 """An order ALLOCATED this long ago and not yet sent to the warehouse lost its workflow execution."""
 
@@ -129,42 +89,40 @@ class SweepResult:
     reservations_expired: list[str] = field(default_factory=list)
     backorders_escalated: list[str] = field(default_factory=list)
     allocations_resumed: list[str] = field(default_factory=list)
+    outboxes_flushed: list[str] = field(default_factory=list)
 
 
 def expire_reservations(*, event_bus: str, now: datetime) -> list[str]:
-    """Release every reservation past its hold time whose order has not shipped. Exactly once per
-    reservation (the release is conditional on RESERVED); returns the orders whose stock went back."""
+    """Release every reservation past its hold time whose order has not shipped: the release, the order's
+    move to ON_HOLD (RESERVATION_EXPIRED) and the events that follow (StockReleased, FulfillmentCancelled
+    to the warehouses) in one transaction (decision 0014), exactly once per reservation; returns the
+    orders whose stock went back."""
     expired = []
     for reservation in expired_reservations(now):
         order_id = reservation.order_id
         record = find_order(order_id)
         status = OrderStatus(record.status) if record else None
-        if status not in (OrderStatus.ALLOCATED, OrderStatus.FULFILLMENT_REQUESTED):
+        if record is None or status not in (OrderStatus.ALLOCATED, OrderStatus.FULFILLMENT_REQUESTED):
             # Shipped, delivered or cancelled: the reservation is consumed or released by that path.
             logger.warning(
                 "open reservation of an order past allocation", extra={"order_id": order_id, "status": status}
             )
             continue
         reason = f"reservation expired at {reservation.expires_at_key} before the order shipped"
-        if not close_reservation(
-            order_id, to_state=ReservationState.RELEASED, by=SWEEPER, at=now, reason=reason
-        ):
-            continue  # closed meanwhile (shipped, cancelled, or another sweep)
-        assert record is not None
         try:
-            transition(
-                record,
-                OrderStatus.ON_HOLD,
-                by=SWEEPER,
-                at=now,
-                reason=f"{HoldReason.RESERVATION_EXPIRED.value}: {reason}",
-                extra=[OrderRecord.hold_reason.set(HoldReason.RESERVATION_EXPIRED.value)],
-            )
-        except InvalidTransitionError:
-            logger.warning("order moved while its reservation expired", extra={"order_id": order_id})
-        if status is OrderStatus.FULFILLMENT_REQUESTED:
-            withdraw_fulfillment_requests(record, event_bus=event_bus, reason="reservation expired")
-        announce_stock_returned(reservation_lines(record), reason="reservation expired", event_bus=event_bus)
+            release = plan_release(record, reason="reservation expired")
+        except ShipmentBeingRecorded:
+            continue  # shipped: the shipment path owns it
+        if not end_claim(
+            release,
+            OrderStatus.ON_HOLD,
+            by=SWEEPER,
+            at=now,
+            reason=f"{HoldReason.RESERVATION_EXPIRED.value}: {reason}",
+            extra=[OrderRecord.hold_reason.set(HoldReason.RESERVATION_EXPIRED.value)],
+            event_bus=event_bus,
+        ):
+            continue  # shipped, cancelled or swept meanwhile: that path owns it
         metrics.add_metric(name="ReservationsExpired", unit=MetricUnit.Count, value=1)
         expired.append(order_id)
     return expired
@@ -192,21 +150,26 @@ def escalate_overdue_backorders(*, event_bus: str, now: datetime) -> list[str]:
 
 
 def resume_stranded_allocations(*, workflow_arn: str, now: datetime) -> list[str]:
-    """Orders that were allocated but never sent to the warehouse (the process that allocated them died
-    before it could start their workflow, e.g. a served backorder): start the workflow again at the
-    Allocate step, which finds the reservation and goes on to RequestFulfillment."""
+    """Orders whose workflow was lost (the process that was to start it died, or the execution itself did):
+    RECEIVED, VALIDATED or ALLOCATED and untouched for STRANDED_AFTER. The order's status is the durable
+    marker of where it stands; the workflow starts again there (validation, or the Allocate step, which
+    finds an existing reservation and goes on to RequestFulfillment)."""
     resumed = []
     stale = OrderRecord.updated_at < now - STRANDED_AFTER
-    for record in OrderRecord.by_status.query(OrderStatus.ALLOCATED.value, filter_condition=stale):
-        start_lifecycle(
-            record.order_id,
-            workflow_arn,
-            execution_name=f"{record.order_id}-resume-{int(now.timestamp())}",
-            resume_at_allocation=True,
-        )
-        logger.warning("stranded allocation resumed", extra={"order_id": record.order_id})
-        metrics.add_metric(name="StrandedAllocationsResumed", unit=MetricUnit.Count, value=1)
-        resumed.append(record.order_id)
+    for status in (OrderStatus.RECEIVED, OrderStatus.VALIDATED, OrderStatus.ALLOCATED):
+        for record in OrderRecord.by_status.query(status.value, filter_condition=stale):
+            if record.placeholder:
+                continue
+            start_lifecycle(
+                record.order_id,
+                workflow_arn,
+                amendment=amendment_of(record),
+                execution_name=f"{record.order_id}-resume-{int(now.timestamp())}",
+                resume_at_allocation=status is not OrderStatus.RECEIVED,
+            )
+            logger.warning("stranded order resumed", extra={"order_id": record.order_id, "status": status})
+            metrics.add_metric(name="StrandedAllocationsResumed", unit=MetricUnit.Count, value=1)
+            resumed.append(record.order_id)
     return resumed
 
 
@@ -215,4 +178,6 @@ def sweep(*, event_bus: str, workflow_arn: str, now: datetime) -> SweepResult:
         reservations_expired=expire_reservations(event_bus=event_bus, now=now),
         backorders_escalated=escalate_overdue_backorders(event_bus=event_bus, now=now),
         allocations_resumed=resume_stranded_allocations(workflow_arn=workflow_arn, now=now),
+        # Last: what a crashed step (or this sweep) committed but did not publish.
+        outboxes_flushed=flush_pending_outboxes(event_bus=event_bus),
     )

@@ -10,17 +10,22 @@ from typing import Literal
 from pydantic import BaseModel, model_validator
 from pynamodb.exceptions import UpdateError
 
-from oms.data.inventory import ReservationState, close_reservation
 from oms.data.models import AddressAttribute, CustomerAttribute, OrderRecord
-from oms.data.orders import append_history, find_order, history_entry, transition
+from oms.data.orders import (
+    amendment_of,
+    append_history,
+    find_order,
+    history_entry,
+    record_cancellation_before_creation,
+)
 from oms.data.pricing import pricing_actions
 from oms.domain.errors import InvalidTransitionError
 from oms.domain.order import CanonicalOrder, SafeId, pricing_input_of
 from oms.domain.status import ALLOWED_TRANSITIONS, OrderStatus
-from oms.logic.backorders import announce_stock_returned, leave_queues, reservation_lines
 from oms.logic.channel_notifications import cancelled_notification, publish
-from oms.logic.fulfillment import withdraw_fulfillment_requests
 from oms.logic.intake import receive_order, start_lifecycle
+from oms.logic.outbox import flush_outbox
+from oms.logic.releases import end_claim, plan_release
 from oms.observability import MetricUnit, logger, metrics
 
 AMENDABLE = ALLOWED_TRANSITIONS[OrderStatus.RECEIVED] | {OrderStatus.RECEIVED}
@@ -87,7 +92,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
     the old content. An update for an unknown order creates it (channels do not promise ordering).
     """
     record = find_order(order.order_id)
-    if record is None:
+    if record is None or record.placeholder:  # never seen, or known only from its cancellation
         created = receive_order(order, workflow_arn=workflow_arn, received_at=now)
         return ChangeResult(created.order_id, created.status, applied=True, note="created from an update")
     status = OrderStatus(record.status)
@@ -100,6 +105,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         metrics.add_metric(name="AmendmentsRefused", unit=MetricUnit.Count, value=1)
         return ChangeResult(record.order_id, status.value, applied=False, note=note)
     revision = int(record.revision)
+    amendment = amendment_of(record) + 1
     actions = [
         OrderRecord.customer.set(CustomerAttribute(**order.customer.model_dump())),
         OrderRecord.shipping_address.set(AddressAttribute(**order.shipping_address.model_dump())),
@@ -110,6 +116,7 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         OrderRecord.tax_total.set(order.tax_total),
         OrderRecord.grand_total.set(order.grand_total),
         OrderRecord.revision.set(revision + 1),
+        OrderRecord.amendment.set(amendment),
         OrderRecord.status.set(OrderStatus.RECEIVED.value),
         OrderRecord.hold_reason.remove(),
         OrderRecord.computed_tax_total.remove(),
@@ -140,7 +147,12 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         )
         return ChangeResult(order.order_id, latest.status if latest else "UNKNOWN", applied=False, note=note)
     metrics.add_metric(name="OrdersAmended", unit=MetricUnit.Count, value=1)
-    start_lifecycle(order.order_id, workflow_arn, execution_name=f"{order.order_id}-r{revision + 1}")
+    start_lifecycle(
+        order.order_id,
+        workflow_arn,
+        amendment=amendment,
+        execution_name=f"{order.order_id}-r{revision + 1}",
+    )
     return ChangeResult(
         order.order_id, OrderStatus.RECEIVED.value, applied=True, note=f"revision {revision + 1}"
     )
@@ -155,33 +167,42 @@ def cancel_order(
     now: datetime,
     notifications_queue_url: str | None = None,
 ) -> ChangeResult:
-    """Cancel an order that has not shipped: release its stock (exactly once), mark it CANCELLED and, when
-    warehouses were already asked to ship, tell them with FulfillmentCancelled; a cancellation the channel
-    did not ask for itself is told to the channel. Idempotent."""
-    for _ in range(3):
+    """Cancel an order that has not shipped: release its stock, take it out of the backorder queues and
+    tell the warehouses that may have its request (FulfillmentCancelled), in one transaction whose events
+    are published after it (decision 0014). Idempotent: a retry finds it CANCELLED and publishes whatever
+    the first attempt left owing.
+
+    A cancellation of an order not received yet (channels do not promise ordering) is recorded as a
+    cancelled placeholder, so the order's creation, when it arrives, finds it cancelled and starts nothing.
+    A cancellation the channel did not ask for itself is told to the channel (on every attempt: the
+    notifier tells it once).
+    """
+    for _ in range(5):
         record = find_order(order_id)
         if record is None:
-            return ChangeResult(order_id, "UNKNOWN", applied=False, note="no such order; nothing to cancel")
+            if record_cancellation_before_creation(order_id, by=by, reason=reason, at=now):
+                metrics.add_metric(name="CancellationsBeforeCreation", unit=MetricUnit.Count, value=1)
+                return ChangeResult(
+                    order_id,
+                    OrderStatus.CANCELLED.value,
+                    applied=True,
+                    note="cancelled before it was received",
+                )
+            continue  # created meanwhile: cancel it as it is
         status = OrderStatus(record.status)
         if status is OrderStatus.CANCELLED:
+            flush_outbox(record, event_bus=event_bus, reread=False)
+            if not record.placeholder and not record.split_from_order_id:
+                publish(cancelled_notification(record, by=by, reason=reason, at=now), notifications_queue_url)
             return ChangeResult(order_id, status.value, applied=False, note="already cancelled")
         if status not in CANCELLABLE:
             note = f"cancellation not applied: order is already {status.value}"
             _note(record, note, by=by, at=now)
             metrics.add_metric(name="CancellationsRefused", unit=MetricUnit.Count, value=1)
             return ChangeResult(order_id, status.value, applied=False, note=note)
-        released = close_reservation(
-            order_id, to_state=ReservationState.RELEASED, by=by, at=now, reason=reason
-        )
-        try:
-            transition(record, OrderStatus.CANCELLED, by=by, at=now, reason=reason)
-        except InvalidTransitionError:
-            continue  # allocated or moved meanwhile: look again (and release what it reserved)
-        if status is OrderStatus.FULFILLMENT_REQUESTED:
-            withdraw_fulfillment_requests(record, event_bus=event_bus, reason=reason)
-        if released:
-            announce_stock_returned(reservation_lines(record), reason="order cancelled", event_bus=event_bus)
-        leave_queues(record, reason="order cancelled", event_bus=event_bus)  # a cancelled backorder
+        release = plan_release(record, reason="order cancelled")
+        if not end_claim(release, OrderStatus.CANCELLED, by=by, at=now, reason=reason, event_bus=event_bus):
+            continue  # allocated, shipped or amended meanwhile: look again
         if record.backorder_order_id:  # the units split off to wait for stock are cancelled with it
             cancel_order(
                 record.backorder_order_id,

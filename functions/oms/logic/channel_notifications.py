@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from oms.aws import client
@@ -19,6 +19,7 @@ from oms.channels.writeback.adapters import WriteBack, WriteBackResult
 from oms.data.models import OrderRecord
 from oms.data.notifications import (
     DELIVERED,
+    IN_FLIGHT_GRACE,
     SKIPPED,
     begin_attempt,
     fail_attempt,
@@ -144,6 +145,7 @@ def deliver_notification(
     credentials: Mapping[str, Any],
     writeback_for: WriteBackFor,
     now: datetime,
+    in_flight_grace: timedelta = IN_FLIGHT_GRACE,
 ) -> DeliveryOutcome:
     """Tell the channel, once. Raises the write-back's errors for the queue to retry (rate limits, outages,
     refusals end in the DLQ after the queue's retries)."""
@@ -155,7 +157,7 @@ def deliver_notification(
         return DeliveryOutcome(
             notification.notification_id, SKIPPED, f"no write-back configured for {channel}"
         )
-    attempt = begin_attempt(notification, now)
+    attempt = begin_attempt(notification, now, grace=in_flight_grace)
     if attempt.finished:
         return DeliveryOutcome(notification.notification_id, attempt.record.state, "already told")
     reference = None

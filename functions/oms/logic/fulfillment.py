@@ -7,9 +7,8 @@ from collections import defaultdict
 from datetime import datetime
 
 from oms.aws import client
-from oms.data.bus import put_events
 from oms.data.models import OrderRecord
-from oms.data.orders import get_order, ship_to, transition
+from oms.data.orders import amendment_of, get_order, ship_to, transition
 from oms.domain.events import ORDERS_SOURCE, FulfillmentLine, FulfillmentRequested
 from oms.domain.status import OrderStatus
 
@@ -30,13 +29,21 @@ def fulfillment_requests(record: OrderRecord, now: datetime) -> list[Fulfillment
     ]
 
 
-def request_fulfillment(order_id: str, *, event_bus: str, now: datetime) -> list[FulfillmentRequested]:
+class Superseded(Exception):
+    """The order was amended after this execution started (a newer execution carries it)."""
+
+
+def request_fulfillment(
+    order_id: str, *, event_bus: str, now: datetime, amendment: int | None = None
+) -> list[FulfillmentRequested]:
     """Publish the requests, then mark the order FULFILLMENT_REQUESTED.
 
     Events go out before the status changes, so a crash in between re-publishes on retry (warehouses
     dedupe on order id + warehouse id) rather than leaving an order marked as requested that nobody got.
     """
     record = get_order(order_id)
+    if amendment is not None and amendment_of(record) != amendment:
+        raise Superseded(f"order {order_id} was amended since (amendment {amendment_of(record)})")
     if record.status == OrderStatus.CANCELLED.value:
         return []  # cancelled by the channel while the workflow ran: nothing to ask for
     if record.status not in (OrderStatus.ALLOCATED.value, OrderStatus.FULFILLMENT_REQUESTED.value):
@@ -61,20 +68,3 @@ def request_fulfillment(order_id: str, *, event_bus: str, now: datetime) -> list
             record, OrderStatus.FULFILLMENT_REQUESTED, by=ACTOR, at=now, reason=f"sent to {warehouses}"
         )
     return requests
-
-
-def withdraw_fulfillment_requests(record: OrderRecord, *, event_bus: str, reason: str) -> None:
-    """Tell each warehouse of the order's allocation to stop: one FulfillmentCancelled event each
-    (warehouses dedupe on order id + warehouse id, so a repeat is harmless)."""
-    put_events(
-        event_bus,
-        ORDERS_SOURCE,
-        "FulfillmentCancelled",
-        [
-            (
-                {"order_id": record.order_id, "warehouse_id": warehouse, "reason": reason},
-                [f"order/{record.order_id}"],
-            )
-            for warehouse in sorted({line.warehouse_id for line in record.allocation or []})
-        ],
-    )

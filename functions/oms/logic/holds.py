@@ -1,4 +1,5 @@
-"""Orders on hold: what ops lists, and the release that accepts an order as it is."""
+"""Orders waiting for a person: holds (listed, released as they are) and failed orders (listed, retried
+from where they failed)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from oms.data.models import OrderRecord
-from oms.data.orders import get_order, transition
+from oms.data.orders import amendment_of, get_order, transition
 from oms.domain.errors import InvalidTransitionError
 from oms.domain.status import HoldReason, OrderStatus
+from oms.governance.audit_trail import order_history
 from oms.logic.intake import start_lifecycle
 
 
@@ -32,5 +34,53 @@ def release_hold(order_id: str, *, by: str, note: str, workflow_arn: str, now: d
     record, _ = transition(
         record, OrderStatus.VALIDATED, by=by, at=now, reason=reason, extra=[OrderRecord.hold_reason.remove()]
     )
-    start_lifecycle(order_id, workflow_arn, execution_name=f"{order_id}-release-{int(record.change_no)}")
+    start_lifecycle(
+        order_id,
+        workflow_arn,
+        amendment=amendment_of(record),
+        execution_name=f"{order_id}-release-{int(record.change_no)}",
+        resume_at_allocation=True,
+    )
+    return record
+
+
+def failed_orders() -> Iterator[OrderRecord]:
+    """FAILED orders, oldest first (the `by-status` index)."""
+    yield from OrderRecord.by_status.query(OrderStatus.FAILED.value)
+
+
+def retry_failed_order(order_id: str, *, by: str, note: str, workflow_arn: str, now: datetime) -> OrderRecord:
+    """Send a FAILED order back to the step that failed, recorded in its history (who, when, why).
+
+    Failed in validation: back to RECEIVED, validated again. Failed at or after allocation: its stock was
+    released by the compensation, so back to VALIDATED and allocated again (then on to the warehouse)."""
+    record = get_order(order_id)
+    if record.status != OrderStatus.FAILED.value:
+        raise InvalidTransitionError(f"order {order_id} is {record.status}, not FAILED")
+    if not by.startswith("user:"):
+        raise InvalidTransitionError("a failed order is retried by a person (user:<id>), not by a system")
+    history = order_history(order_id, record)
+    failed_from = next((h.previous for h in reversed(history) if h.status == OrderStatus.FAILED), None)
+    to = OrderStatus.RECEIVED if failed_from == OrderStatus.RECEIVED.value else OrderStatus.VALIDATED
+    reason = f"retried after {record.failure_code or 'a failure'} at {record.failed_step or 'a step'}: {note}"
+    record, _ = transition(
+        record,
+        to,
+        by=by,
+        at=now,
+        reason=reason,
+        extra=[
+            OrderRecord.failure_code.remove(),
+            OrderRecord.failure_reason.remove(),
+            OrderRecord.failure_detail.remove(),
+            OrderRecord.failed_step.remove(),
+        ],
+    )
+    start_lifecycle(
+        order_id,
+        workflow_arn,
+        amendment=amendment_of(record),
+        execution_name=f"{order_id}-retry-{int(record.change_no)}",
+        resume_at_allocation=to is OrderStatus.VALIDATED,
+    )
     return record

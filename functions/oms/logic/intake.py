@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from oms.aws import client
-from oms.data.orders import create_order
+from oms.data.orders import amendment_of, create_order
 from oms.domain.order import CanonicalOrder
 from oms.domain.status import OrderStatus
 from oms.observability import MetricUnit, logger, metrics
@@ -24,14 +24,20 @@ def start_lifecycle(
     order_id: str,
     workflow_arn: str,
     *,
+    amendment: int = 0,
     execution_name: str | None = None,
     resume_at_allocation: bool = False,
 ) -> None:
-    """Start the order's workflow, named by the order id (or by order id and revision after an amendment;
-    idempotent by name where AWS makes it so). `resume_at_allocation`: a served backorder continues at
-    the Allocate step (validation is behind it)."""
+    """Start the order's workflow for the channel's `amendment` of the order (0: as first received), named
+    by the order id (or by order id and revision after an amendment; idempotent by name where AWS makes it
+    so). `resume_at_allocation`:
+    a served backorder (or a retried order) continues at the Allocate step (validation is behind it)."""
     sfn = client("stepfunctions")
-    payload = {"order_id": order_id, "resume": "ALLOCATION" if resume_at_allocation else "VALIDATION"}
+    payload = {
+        "order_id": order_id,
+        "amendment": amendment,
+        "resume": "ALLOCATION" if resume_at_allocation else "VALIDATION",
+    }
     try:
         sfn.start_execution(
             stateMachineArn=workflow_arn,
@@ -54,5 +60,7 @@ def receive_order(order: CanonicalOrder, *, workflow_arn: str, received_at: date
     else:
         metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
     if record.status == OrderStatus.RECEIVED.value:
-        start_lifecycle(record.order_id, workflow_arn)
+        revision = int(record.revision)
+        name = record.order_id if revision == 1 else f"{record.order_id}-r{revision}"
+        start_lifecycle(record.order_id, workflow_arn, amendment=amendment_of(record), execution_name=name)
     return IntakeResult(order_id=record.order_id, status=record.status, duplicate=not created)

@@ -8,14 +8,20 @@ from datetime import datetime
 from pynamodb.expressions.update import Action
 
 from oms.aws import client
-from oms.data.inventory import ReservationState, close_reservation
+from oms.data.inventory import (
+    OrderChange,
+    ReservationState,
+    consume_released,
+    consume_reservation,
+    get_reservation,
+)
 from oms.data.models import OrderRecord, ShipmentRecord
-from oms.data.orders import get_order, history_entry, transition
+from oms.data.orders import append_history, get_order, history_entry, transition
 from oms.data.shipments import get_shipment, record_shipment, shipments_of
 from oms.domain.events import ShipmentConfirmed, TrackingStatus, TrackingUpdated
 from oms.domain.status import BillingStatus, OrderStatus, can_transition
 from oms.logic.channel_notifications import delivered_notification, publish, shipped_notification
-from oms.observability import MetricUnit, metrics
+from oms.observability import MetricUnit, logger, metrics
 
 S = OrderStatus
 SHIPPED_PHASE = (S.SHIPPED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERY_EXCEPTION, S.DELIVERED)
@@ -34,61 +40,132 @@ def confirm_shipment(
     notifications_queue_url: str | None = None,
 ) -> OrderStatus:
     """Record a warehouse's shipment and tell the channel (per shipment, with carrier and tracking number);
-    when every allocated warehouse has shipped, the order is SHIPPED, its reservation is consumed (stock
-    leaves on hand) and an invoice is requested."""
-    record = get_order(event.order_id)
-    status = OrderStatus(record.status)
-    if status not in (S.FULFILLMENT_REQUESTED, *SHIPPED_PHASE):
-        raise NotReadyError(f"order {event.order_id} is {status}; shipment cannot be confirmed yet")
-    allocated = {line.warehouse_id for line in record.allocation or []}
-    if event.warehouse_id not in allocated:
-        raise ValueError(f"warehouse {event.warehouse_id} holds no allocation of order {event.order_id}")
-    if record_shipment(
-        order_id=event.order_id,
-        shipment_id=event.shipment_id,
-        warehouse_id=event.warehouse_id,
-        carrier=event.carrier,
-        tracking_number=event.tracking_number,
-        shipped_at=event.shipped_at,
-    ):
-        metrics.add_metric(name="ShipmentsConfirmed", unit=MetricUnit.Count, value=1)
-    shipped = {s.warehouse_id for s in shipments_of(event.order_id)}
-    # Sent on every delivery of the confirmation: the notifier tells the channel once.
-    publish(
-        shipped_notification(
-            record,
+    when every allocated warehouse has shipped, the reservation is consumed (stock leaves on hand), the
+    order moves to SHIPPED and an invoice is requested.
+
+    A shipment of an order whose stock was released meanwhile (cancelled, expired or failed while the
+    request was on its way) is not dropped: the units left the warehouse, so they leave stock, and the
+    order records the exception for a person (`shipment_exception`)."""
+    for _ in range(MAX_ATTEMPTS):
+        record = get_order(event.order_id)
+        status = OrderStatus(record.status)
+        allocated = {line.warehouse_id for line in record.allocation or []}
+        if event.warehouse_id not in allocated:
+            raise ValueError(f"warehouse {event.warehouse_id} holds no allocation of order {event.order_id}")
+        released_shipment = status in RELEASED_STATUSES
+        if status not in (S.FULFILLMENT_REQUESTED, *SHIPPED_PHASE) and not released_shipment:
+            raise NotReadyError(f"order {event.order_id} is {status}; shipment cannot be confirmed yet")
+        if record_shipment(
+            order_id=event.order_id,
             shipment_id=event.shipment_id,
+            warehouse_id=event.warehouse_id,
             carrier=event.carrier,
             tracking_number=event.tracking_number,
-            lines=event.lines,
-            all_shipped=allocated <= shipped,
-            at=event.shipped_at,
-        ),
-        notifications_queue_url,
-    )
-    if not allocated <= shipped:
+            shipped_at=event.shipped_at,
+        ):
+            metrics.add_metric(name="ShipmentsConfirmed", unit=MetricUnit.Count, value=1)
+        shipped = {s.warehouse_id for s in shipments_of(event.order_id)}
+        if not released_shipment:
+            # Sent on every delivery of the confirmation: the notifier tells the channel once.
+            publish(
+                shipped_notification(
+                    record,
+                    shipment_id=event.shipment_id,
+                    carrier=event.carrier,
+                    tracking_number=event.tracking_number,
+                    lines=event.lines,
+                    all_shipped=allocated <= shipped,
+                    at=event.shipped_at,
+                ),
+                notifications_queue_url,
+            )
+        if not allocated <= shipped:
+            return status
+        by = f"warehouse:{event.warehouse_id}"
+        if released_shipment:
+            if _consume_after_release(record, event, by=by, now=now):
+                return status
+            continue
+        if status is S.FULFILLMENT_REQUESTED:
+            if not _ship(record, event, by=by, now=now):
+                continue  # the order or its reservation moved meanwhile: look again
+            record = get_order(event.order_id)
+            status = S.SHIPPED
+        if record.billing_status == BillingStatus.NOT_INVOICED.value:
+            # Sent on every delivery until invoiced: invoicing is idempotent, a lost request is not.
+            client("sqs").send_message(
+                QueueUrl=invoice_queue_url, MessageBody=json.dumps({"order_id": event.order_id})
+            )
         return status
-    by = f"warehouse:{event.warehouse_id}"
-    close_reservation(event.order_id, to_state=ReservationState.CONSUMED, by=by, at=now, reason="shipped")
-    if status is S.FULFILLMENT_REQUESTED:
-        record, _ = transition(
-            record,
-            S.SHIPPED,
-            by=by,
-            at=now,
-            reason=f"{event.carrier} {event.tracking_number}",
-            extra=[
-                OrderRecord.carrier.set(event.carrier),
-                OrderRecord.tracking_number.set(event.tracking_number),
-            ],
+    raise NotReadyError(f"order {event.order_id} kept changing while its shipment was recorded; retry")
+
+
+MAX_ATTEMPTS = 5
+RELEASED_STATUSES = (S.CANCELLED, S.ON_HOLD, S.FAILED)
+
+
+def _ship(record: OrderRecord, event: ShipmentConfirmed, *, by: str, now: datetime) -> bool:
+    """Consume the reservation (its stock leaves on hand, one transaction with the stock items), then move
+    the order to SHIPPED. The consumed reservation is the durable marker between the two writes: a
+    redelivery after a crash finds it consumed and only moves the order, and a release racing the shipment
+    cannot pass it (oms.logic.releases refuses a consumed reservation). Two writes rather than one
+    transaction with the order: in a transaction the order item costs twice its write units, on every
+    order (decision 0014)."""
+    reservation = get_reservation(event.order_id)
+    if reservation is None or reservation.state == ReservationState.RELEASED:
+        raise NotReadyError(
+            f"order {event.order_id} is FULFILLMENT_REQUESTED without an open reservation "
+            f"({reservation.state if reservation else 'none'}); stock must not be left as it is"
         )
-        status = S.SHIPPED
-    if record.billing_status == BillingStatus.NOT_INVOICED.value:
-        # Sent on every delivery until invoiced: invoicing is idempotent, a lost request is not.
-        client("sqs").send_message(
-            QueueUrl=invoice_queue_url, MessageBody=json.dumps({"order_id": event.order_id})
+    if reservation.state == ReservationState.RESERVED and not consume_reservation(
+        event.order_id, reservation, by=by, at=now, reason="shipped"
+    ):
+        return False  # closed meanwhile: look again
+    transition(
+        record,
+        S.SHIPPED,
+        by=by,
+        at=now,
+        reason=f"{event.carrier} {event.tracking_number}",
+        extra=[
+            OrderRecord.carrier.set(event.carrier),
+            OrderRecord.tracking_number.set(event.tracking_number),
+        ],
+    )
+    return True
+
+
+def _consume_after_release(record: OrderRecord, event: ShipmentConfirmed, *, by: str, now: datetime) -> bool:
+    """True when done (the units are off stock, now or by an earlier attempt)."""
+    reservation = get_reservation(event.order_id)
+    if reservation is None:
+        raise ValueError(
+            f"order {event.order_id} was never reserved; shipment by {event.warehouse_id} refused"
         )
-    return status
+    if reservation.state == ReservationState.CONSUMED:
+        return True  # recorded by an earlier attempt
+    if reservation.state == ReservationState.RESERVED:
+        raise NotReadyError(f"order {event.order_id} is {record.status} with an open reservation; retry")
+    note = (
+        f"SHIPPED_AFTER_RELEASE: {event.warehouse_id} shipped ({event.carrier} {event.tracking_number}) "
+        f"after "
+        f"the order was {record.status}; the units left stock: recover the goods or bill the customer"
+    )
+    condition = (OrderRecord.status == record.status) & (OrderRecord.revision == int(record.revision))
+    actions = [
+        OrderRecord.shipment_exception.set(note),
+        OrderRecord.carrier.set(event.carrier),
+        OrderRecord.tracking_number.set(event.tracking_number),
+        OrderRecord.updated_at.set(now),
+        *append_history(history_entry(record.status, record.status, now, by, note)),
+    ]
+    if consume_released(
+        event.order_id, OrderChange(actions, condition), reservation=reservation, by=by, at=now, reason=note
+    ):
+        metrics.add_metric(name="ShipmentsAfterRelease", unit=MetricUnit.Count, value=1)
+        logger.warning("shipment after the order's stock was released", extra={"order_id": event.order_id})
+        return True
+    return False
 
 
 def _order_status_from(shipments: list[ShipmentRecord]) -> OrderStatus:

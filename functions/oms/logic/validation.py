@@ -22,8 +22,9 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from oms.data.models import CatalogItemRecord, CustomerRecord, OrderRecord
-from oms.data.orders import get_order, ship_to, transition
+from oms.data.orders import amendment_of, get_order, ship_to, transition
 from oms.data.pricing import discount_labels, pricing_actions, pricing_of
+from oms.domain.errors import InvalidTransitionError
 from oms.domain.order import Address, PricingInput
 from oms.domain.status import HoldReason, OrderStatus
 from oms.money import ZERO, round_money
@@ -76,6 +77,8 @@ class ValidationResult:
     """The order's components with every tax itemized (what is stored and invoiced)."""
     discrepancies: tuple[Discrepancy, ...] = field(default_factory=tuple)
     calculator: str | None = None
+    superseded: bool = False
+    """The order was amended after this execution started: its decision belongs to the newer one."""
 
 
 EngineCredentials = Callable[[], Mapping[str, str]]
@@ -204,9 +207,16 @@ def validate_order(
     policy: PricingPolicy,
     now: datetime,
     engine_credentials: EngineCredentials | None = None,
+    amendment: int | None = None,
 ) -> ValidationResult:
-    """Validate a RECEIVED order and move it to VALIDATED or ON_HOLD. Safe to run more than once."""
+    """Validate a RECEIVED order and move it to VALIDATED or ON_HOLD. Safe to run more than once.
+
+    `amendment`: the channel amendment the execution was started for; when the channel amended the order
+    since (before or while this step ran), this execution stands down (superseded) and the newer one
+    decides."""
     record = get_order(order_id)
+    if amendment is not None and amendment_of(record) != amendment:
+        return ValidationResult(None, f"superseded by amendment {amendment_of(record)}", superseded=True)
     if record.status != OrderStatus.RECEIVED.value:
         # A retried task: report what the first attempt decided.
         reason = HoldReason(record.hold_reason) if record.hold_reason else None
@@ -230,16 +240,22 @@ def validate_order(
         extra += pricing_actions(result.resolved, changed_from=pricing)
     if result.calculator:
         extra.append(OrderRecord.tax_calculator.set(result.calculator))
-    if result.hold_reason is None:
-        # The channel's stated totals and the discounts' terms have been checked: the order item (rewritten at
-        # every step, billed per KB) keeps only what the invoice shows of them.
-        extra.append(OrderRecord.channel_totals.remove())
-        if pricing.discounts:
-            extra.append(OrderRecord.discounts.set(discount_labels(pricing.discounts)))
-        transition(record, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
-    else:
-        extra.append(OrderRecord.hold_reason.set(result.hold_reason.value))
-        note = f"{result.hold_reason.value}: {result.detail}"
-        transition(record, OrderStatus.ON_HOLD, by=ACTOR, at=now, reason=note, extra=extra)
-        metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
+    try:
+        if result.hold_reason is None:
+            # The channel's stated totals and the discounts' terms have been checked: the order item
+            # (rewritten at every step, billed per KB) keeps only what the invoice shows of them.
+            extra.append(OrderRecord.channel_totals.remove())
+            if pricing.discounts:
+                extra.append(OrderRecord.discounts.set(discount_labels(pricing.discounts)))
+            transition(record, OrderStatus.VALIDATED, by=ACTOR, at=now, reason=result.detail, extra=extra)
+        else:
+            extra.append(OrderRecord.hold_reason.set(result.hold_reason.value))
+            note = f"{result.hold_reason.value}: {result.detail}"
+            transition(record, OrderStatus.ON_HOLD, by=ACTOR, at=now, reason=note, extra=extra)
+            metrics.add_metric(name="OrdersHeld", unit=MetricUnit.Count, value=1)
+    except InvalidTransitionError:
+        latest = get_order(order_id)
+        if amendment_of(latest) != amendment_of(record):  # amended while this step validated
+            return ValidationResult(None, f"superseded by amendment {amendment_of(latest)}", superseded=True)
+        raise
     return result
