@@ -260,6 +260,10 @@ class OrderRecord(Model):
     were taken from stock and a person must recover the goods or bill them."""
     placeholder = BooleanAttribute(null=True)
     """True while the order is known only from a cancellation that arrived before its creation."""
+    approval_id = UnicodeAttribute(null=True)
+    """The approval the order waits for, or was last approved by (ApprovalRecord)."""
+    credit_exposure = DecimalAttribute(null=True)
+    """The amount this order adds to its customer's credit exposure while it is open (None: not counted)."""
     by_status = StatusIndex()
     pending_outbox = PendingOutboxIndex()
 
@@ -389,6 +393,13 @@ class CustomerRecord(Model):
     email = UnicodeAttribute(null=True)
     tier = UnicodeAttribute(default="RETAIL")
     payment_terms_days = NumberAttribute(default=0)
+    credit_limit = DecimalAttribute(null=True)
+    """The most the customer may owe (receivables + open orders + orders pending approval); None: no limit."""
+    exposure = DecimalAttribute(null=True)
+    """What the customer owes and has ordered and not yet been invoiced for, kept exact by the same
+    transactions that accept, reject, cancel or invoice its orders (oms.data.credit)."""
+    credit_hold = BooleanAttribute(null=True)
+    """Credit control stopped the customer's new orders: each waits for credit control (CREDIT_LIMIT)."""
 
 
 # ---------------------------------------------------------------------------------- invoices/shipments
@@ -500,6 +511,76 @@ class AuditRecord(Model):
     by_digest_hour = DigestHourIndex()
 
 
+class ApprovalDecisionAttribute(MapAttribute[str, Any]):
+    level = UnicodeAttribute()
+    decision = UnicodeAttribute()
+    """APPROVED or REJECTED."""
+    by = UnicodeAttribute()
+    at = UTCDateTime()
+    reason = UnicodeAttribute(null=True)
+    group = UnicodeAttribute()
+
+
+class OpenByGroupIndex(GlobalSecondaryIndex["ApprovalRecord"]):
+    """Sparse: approvals whose current level waits for a group, soonest due first."""
+
+    class Meta:
+        index_name = "open-by-group"
+        projection = AllProjection()
+
+    open_group = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class ApprovalsByOrderIndex(GlobalSecondaryIndex["ApprovalRecord"]):
+    class Meta:
+        index_name = "by-order"
+        projection = AllProjection()
+
+    order_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ApprovalRecord(Model):
+    """One approval of one revision of an order: its levels, where it stands, who decided what. The task
+    token of the waiting level is kept here (never shown: approvers use `approval_id`)."""
+
+    class Meta(_Unbound):
+        pass
+
+    approval_id = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    """ISO timestamp (the by-order index's range key)."""
+    status = UnicodeAttribute()
+    """PENDING, APPROVED, REJECTED, VOID (the order changed), EXPIRED (nobody decided in time)."""
+    content_hash = UnicodeAttribute()
+    """The hash of the order's content the approval is for; any other content voids it."""
+    revision = NumberAttribute()
+    rules = UnicodeAttribute()
+    """JSON: the matched rules, the levels (in order), on_breach, why each rule matched."""
+    hold_reason = UnicodeAttribute()
+    level_index = NumberAttribute(default=0)
+    escalations = NumberAttribute(default=0)
+    group = UnicodeAttribute(null=True)
+    """The group deciding the current level now (after its escalations)."""
+    open_group = UnicodeAttribute(null=True)
+    """Set while a level waits for its group (the open-by-group index; removed once decided)."""
+    due_at = UnicodeAttribute(null=True)
+    task_token = UnicodeAttribute(null=True)
+    entered_by = UnicodeAttribute()
+    amended_by = UnicodeAttribute(null=True)
+    amount = DecimalAttribute()
+    currency = UnicodeAttribute()
+    decisions = ListAttribute(of=ApprovalDecisionAttribute, null=True)
+    last_change = StatusChangeAttribute(null=True)
+    """Who did what last (the audit trail records each change from the table's stream)."""
+    change_no = NumberAttribute(default=0)
+    updated_at = UTCDateTime(null=True)
+    open_by_group = OpenByGroupIndex()
+    by_order = ApprovalsByOrderIndex()
+
+
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
@@ -514,6 +595,7 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (ShipmentRecord, "shipments_table"),
     (ChannelNotificationRecord, "channel_notifications_table"),
     (AuditRecord, "audit_table"),
+    (ApprovalRecord, "approvals_table"),
 )
 
 

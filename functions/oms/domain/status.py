@@ -24,6 +24,9 @@ class OrderStatus(StrEnum):
     ON_HOLD = "ON_HOLD"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    """An approver rejected the order (or nobody approved it in time and its rule rejects): it ends here,
+    any stock it held released once."""
 
 
 class BillingStatus(StrEnum):
@@ -45,6 +48,13 @@ class HoldReason(StrEnum):
     UNKNOWN_JURISDICTION = "UNKNOWN_JURISDICTION"
     RESERVATION_EXPIRED = "RESERVATION_EXPIRED"
     """The order did not ship within the reservation hold time; its stock was released."""
+    APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
+    """An approval rule matched: the order waits for its approvers (`GET /approvals?assigned=me`)."""
+    CREDIT_LIMIT = "CREDIT_LIMIT"
+    """The order would take its customer past the credit limit (or the customer is on credit hold): it waits
+    for credit control."""
+    APPROVAL_EXPIRED = "APPROVAL_EXPIRED"
+    """Nobody approved in time, even after escalation, and the rule holds the order for a person."""
 
 
 S = OrderStatus
@@ -71,9 +81,11 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(
         {S.RECEIVED, S.VALIDATED, S.BACKORDERED, S.ALLOCATED, S.ON_HOLD, S.FULFILLMENT_REQUESTED}
     ),
+    # REJECTED: an order waiting for approval (ON_HOLD, APPROVAL_REQUIRED or CREDIT_LIMIT) was rejected.
+    S.REJECTED: frozenset({S.ON_HOLD}),
 }
 
-TERMINAL: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.CANCELLED})
+TERMINAL: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.CANCELLED, S.REJECTED})
 """FAILED is not terminal: `python -m ops retry` sends a failed order back to the step that failed."""
 
 

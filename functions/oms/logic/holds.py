@@ -30,6 +30,28 @@ def release_hold(order_id: str, *, by: str, note: str, workflow_arn: str, now: d
         raise InvalidTransitionError(f"order {order_id} is {record.status}, not ON_HOLD")
     if not by.startswith("user:"):
         raise InvalidTransitionError("a hold is released by a person (user:<id>), not by a system")
+    if record.hold_reason in (HoldReason.APPROVAL_REQUIRED.value, HoldReason.CREDIT_LIMIT.value):
+        raise InvalidTransitionError(
+            f"order {order_id} waits for approval {record.approval_id}: its approvers decide it "
+            "(POST /approvals/{id}/approve), a hold release cannot"
+        )
+    if record.hold_reason == HoldReason.APPROVAL_EXPIRED.value:
+        # Nobody approved it in time: resubmitted, it is validated and routed to its approvers again.
+        record, _ = transition(
+            record,
+            OrderStatus.RECEIVED,
+            by=by,
+            at=now,
+            reason=f"resubmitted for approval: {note}",
+            extra=[OrderRecord.hold_reason.remove()],
+        )
+        start_lifecycle(
+            order_id,
+            workflow_arn,
+            amendment=amendment_of(record),
+            execution_name=f"{order_id}-resubmit-{int(record.change_no)}",
+        )
+        return record
     reason = f"hold {record.hold_reason} released: {note}"
     record, _ = transition(
         record, OrderStatus.VALIDATED, by=by, at=now, reason=reason, extra=[OrderRecord.hold_reason.remove()]
