@@ -22,12 +22,13 @@ INVENTORY_MOVEMENTS = ("/inventory/{sku}/receipts", "/inventory/{sku}/adjustment
 
 
 def _resolvers() -> list[APIGatewayHttpResolver]:
+    from approvals_api.app import app as approvals_api
     from inventory_api.app import app as inventory_api
     from order_api.app import app as order_api
     from order_entry.app import app as order_entry
     from order_intake.app import app as order_intake
 
-    return [order_intake, order_entry, order_api, inventory_api]
+    return [order_intake, order_entry, order_api, inventory_api, approvals_api]
 
 
 def _order_document_schema() -> dict[str, Any]:
@@ -74,6 +75,10 @@ def build_spec() -> dict[str, Any]:
     paths["/inventory/{sku}"]["get"]["security"] = [{"OmsJwt": ["oms/inventory.read"]}]
     for movement in INVENTORY_MOVEMENTS:
         paths[movement]["post"]["security"] = [{"OmsJwt": ["oms/inventory.write"]}]
+    paths["/orders/{order_id}/audit"]["get"]["security"] = [{"OmsJwt": ["oms/audit.read"]}]
+    paths["/approvals"]["get"]["security"] = [{"OmsJwt": ["oms/approvals.write"]}]
+    for verb in ("approve", "reject"):
+        paths[f"/approvals/{{approval_id}}/{verb}"]["post"]["security"] = [{"OmsJwt": ["oms/approvals.write"]}]
     # On JWT routes, API Gateway's authorizer answers 401/403 itself, in its own shape, before the function.
     components["schemas"]["GatewayMessage"] = {
         "type": "object",

@@ -27,6 +27,9 @@ def test_every_route_of_the_template_is_documented_with_its_4xx_answers() -> Non
         ("/inventory/{sku}/receipts", "post"),
         ("/inventory/{sku}/adjustments", "post"),
         ("/inventory/{sku}/counts", "post"),
+        ("/approvals", "get"),
+        ("/approvals/{approval_id}/approve", "post"),
+        ("/approvals/{approval_id}/reject", "post"),
     }
     for path, item in spec["paths"].items():
         for method, operation in item.items():
