@@ -78,7 +78,8 @@ def build_spec() -> dict[str, Any]:
     paths["/orders/{order_id}/audit"]["get"]["security"] = [{"OmsJwt": ["oms/audit.read"]}]
     paths["/approvals"]["get"]["security"] = [{"OmsJwt": ["oms/approvals.write"]}]
     for verb in ("approve", "reject"):
-        paths[f"/approvals/{{approval_id}}/{verb}"]["post"]["security"] = [{"OmsJwt": ["oms/approvals.write"]}]
+        decide = paths[f"/approvals/{{approval_id}}/{verb}"]["post"]
+        decide["security"] = [{"OmsJwt": ["oms/approvals.write"]}]
     # On JWT routes, API Gateway's authorizer answers 401/403 itself, in its own shape, before the function.
     components["schemas"]["GatewayMessage"] = {
         "type": "object",

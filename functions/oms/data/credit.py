@@ -61,7 +61,7 @@ def credit_of(customer_id: str) -> CustomerCredit:
 
 def exposure_update(change: ExposureChange) -> tuple[list[Action], Condition]:
     """The update (for a transaction) that moves the customer's exposure by `delta`."""
-    actions: list[Action] = [CustomerRecord.exposure.set((CustomerRecord.exposure | ZERO) + change.delta)]
+    actions: list[Action] = [CustomerRecord.exposure.add(change.delta)]  # ADD: from 0 if absent
     condition: Condition = CustomerRecord.customer_id.exists()
     if change.within is not None:
         room = change.within - change.delta

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,7 +66,9 @@ from oms.observability import MetricUnit, logger, metrics
 ACTOR = "workflow:approval"
 APPROVAL_HOLDS = frozenset({HoldReason.APPROVAL_REQUIRED.value, HoldReason.CREDIT_LIMIT.value})
 PENDING, APPROVED, REJECTED, VOID, EXPIRED = "PENDING", "APPROVED", "REJECTED", "VOID", "EXPIRED"
-MAX_ROUTING_ATTEMPTS = 5
+MAX_ROUTING_ATTEMPTS = 25
+"""Concurrent orders of one customer race for its credit: each lost race reads again (with a short jittered
+pause) and decides again."""
 
 
 # ------------------------------------------------------------------------------------------- content
@@ -147,7 +151,9 @@ def route_order(
     order_id: str, *, policy: GovernancePolicy, approval_workflow_arn: str, now: datetime
 ) -> Routing:
     """After validation: straight on to allocation, or ON_HOLD waiting for approval. Safe to run again."""
-    for _ in range(MAX_ROUTING_ATTEMPTS):
+    for attempt in range(MAX_ROUTING_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, min(0.02 * attempt, 0.2)))
         record = get_order(order_id)
         if record.status == OrderStatus.ON_HOLD.value and record.hold_reason in APPROVAL_HOLDS:
             # A retried step: the approval exists; make sure its workflow runs.
