@@ -45,5 +45,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if task.action == "breach":
         breach(task.approval_id, level_index=task.level_index, escalations=task.escalations, now=at)
         return {"breached": task.approval_id}
-    outcome = settle(task.approval_id, workflow_arn=settings.require("order_workflow_arn"), now=at)
+    outcome = settle(
+        task.approval_id,
+        workflow_arn=settings.require("order_workflow_arn"),
+        event_bus=settings.require("event_bus_name"),
+        now=at,
+    )
     return {"outcome": outcome}

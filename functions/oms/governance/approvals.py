@@ -61,6 +61,7 @@ from oms.governance.rules import (
     required_approval,
 )
 from oms.logic.intake import start_lifecycle
+from oms.logic.releases import end_claim, plan_release
 from oms.observability import MetricUnit, logger, metrics
 
 ACTOR = "workflow:approval"
@@ -277,6 +278,22 @@ def void_approval(approval: ApprovalRecord, *, now: datetime, reason: str) -> No
         _send(token, {"decision": VOID})
 
 
+def _waits_for(order: OrderRecord, approval: ApprovalRecord) -> bool:
+    """The order still waits for this approval, with the content it was requested for."""
+    return (
+        order.status == OrderStatus.ON_HOLD.value
+        and order.hold_reason in APPROVAL_HOLDS
+        and order.approval_id == approval.approval_id
+        and content_hash(order) == approval.content_hash
+    )
+
+
+def _why_void(order: OrderRecord) -> str:
+    if order.status in (OrderStatus.ON_HOLD.value, OrderStatus.RECEIVED.value, OrderStatus.VALIDATED.value):
+        return "the order changed after the approval was requested; its approval starts again"
+    return f"the order is {order.status}: there is nothing to approve"
+
+
 def _send(token: str, output: Mapping[str, Any]) -> bool:
     sfn = client("stepfunctions")
     try:
@@ -334,8 +351,8 @@ def next_step(approval_id: str, *, now: datetime) -> StepOutcome:
         if approval.status != PENDING:
             return StepOutcome(outcome=approval.status)  # type: ignore[arg-type]
         order = get_order(approval.order_id)
-        if order.approval_id != approval_id or content_hash(order) != approval.content_hash:
-            void_approval(approval, now=now, reason="the order changed after the approval was requested")
+        if not _waits_for(order, approval):
+            void_approval(approval, now=now, reason=_why_void(order))
             continue
         levels = _levels(approval)
         index = int(approval.level_index)
@@ -476,7 +493,7 @@ def breach(approval_id: str, *, level_index: int, escalations: int, now: datetim
     )
 
 
-def settle(approval_id: str, *, workflow_arn: str, now: datetime) -> str:
+def settle(approval_id: str, *, workflow_arn: str, event_bus: str, now: datetime) -> str:
     """Apply the approval's outcome to its order (once: every write is conditional on the order still
     waiting for this approval)."""
     approval = _require(approval_id)
@@ -523,16 +540,12 @@ def settle(approval_id: str, *, workflow_arn: str, now: datetime) -> str:
     if status == REJECTED or (status == EXPIRED and _on_breach(approval) is OnBreach.REJECT):
         if waiting:
             reason = _last_reason(approval) or "rejected"
-            actions, _ = transition_update(OrderStatus.REJECTED, ACTOR, now, reason, OrderStatus.ON_HOLD)
-            actions.append(OrderRecord.credit_exposure.remove())
-            exposure = (
-                ExposureChange(order.customer.customer_id, -Decimal(order.credit_exposure))
-                if order.credit_exposure is not None
-                else None
-            )
-            try:
-                commit(order_id=order.order_id, order=OrderWrite(actions, condition), exposure=exposure)
-            except ApprovalConflictError:
+            # The release path of cancellations: any stock it holds released and its warehouses told,
+            # once (decision 0014), its credit exposure given back, in the transaction that rejects it.
+            release = plan_release(order, reason=f"order rejected: {reason}")
+            if not end_claim(
+                release, OrderStatus.REJECTED, by=ACTOR, at=now, reason=reason, event_bus=event_bus
+            ):
                 return _settled_already(approval_id)
             metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
         return REJECTED
@@ -664,9 +677,9 @@ def decide(
         rule = {VOID: "approval-void", EXPIRED: "approval-expired"}.get(approval.status, "approval-decided")
         raise refuse(409, rule, f"approval {approval_id} is {approval.status}; nothing can be decided on it")
     order = get_order(approval.order_id)
-    if order.approval_id != approval_id or content_hash(order) != approval.content_hash:
-        void_approval(approval, now=now, reason="the order changed after the approval was requested")
-        raise refuse(409, "approval-void", f"order {order.order_id} changed since; its approval starts again")
+    if not _waits_for(order, approval):
+        void_approval(approval, now=now, reason=_why_void(order))
+        raise refuse(409, "approval-void", f"order {order.order_id}: {_why_void(order)}")
     levels = _levels(approval)
     level = levels[int(approval.level_index)]
     approved_by = tuple(d.by for d in approval.decisions or [] if d.decision == APPROVED)
