@@ -7,14 +7,18 @@ twice); a third, amended after its first approval, waits again from the start.""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from copy import deepcopy
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
 import pytest
+from cfnlint.decode import cfn_yaml
 
+from bench.meter import Meter, Metering
 from demo.simulators import WarehouseSimulator
 from infra import DeployedStack
 from oms.data.models import CustomerRecord, InventoryMovementRecord
@@ -53,7 +57,21 @@ POLICY = {
 
 
 @pytest.fixture(scope="module")
-def world(embedded_aws: DeployedStack) -> DeployedStack:
+def metered(embedded_aws: DeployedStack) -> Iterator[Meter]:
+    """Every AWS call the functions make during this module's flows, by function (the embedded AWS does
+    not enforce IAM: the last test holds each new function's policy to these calls)."""
+    metering = Metering(embedded_aws.embedded)
+    metering.install()
+    metering.meter = Meter(account_id=embedded_aws.embedded.account_id)
+    try:
+        yield metering.meter
+    finally:
+        metering.meter = None
+        metering.uninstall()
+
+
+@pytest.fixture(scope="module")
+def world(embedded_aws: DeployedStack, metered: Meter) -> DeployedStack:
     bind(embedded_aws)
     seed_catalog(SKUS)
     seed_warehouses({"WH-NJ": 1})
@@ -289,3 +307,48 @@ def test_an_order_amended_after_its_first_approval_waits_again_from_the_start(wo
     assert (again["level"], again["amount"]) == ("sales-manager", edited["total_price"])
     order = get_order(world, order_id).json()
     assert (order["status"], order["hold_reason"]) == ("ON_HOLD", "APPROVAL_REQUIRED")
+
+
+IAM_PREFIX = {
+    "dynamodb": "dynamodb",
+    "stepfunctions": "states",
+    "ssm": "ssm",
+    "events": "events",
+    "sqs": "sqs",
+}
+NEW_FUNCTIONS = ("ApprovalWorkflowFunction", "ApprovalsApiFunction", "ValidateFunction")
+
+
+def test_every_call_the_approval_functions_made_is_in_their_own_policy(
+    world: DeployedStack, metered: Meter
+) -> None:
+    template = cfn_yaml.load(str(Path(__file__).resolve().parents[2] / "template.yaml"))
+    allowed: dict[str, set[str]] = {}
+    for name in NEW_FUNCTIONS:
+        statements = [
+            s for p in template["Resources"][name]["Properties"]["Policies"] for s in p["Statement"]
+        ]
+        allowed[name] = {
+            a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        }
+    logical = {world.resources[name]: name for name in NEW_FUNCTIONS}
+    made = {
+        (logical[function], f"{IAM_PREFIX[service]}:{operation}")
+        for (origin, function, service, operation) in metered.calls
+        if origin == "lambda" and function in logical and service in IAM_PREFIX
+    }
+    # A transaction is authorised per item (PutItem, UpdateItem...), each of which is in the policy already.
+    made = {(f, action) for f, action in made if action != "dynamodb:TransactWriteItems"}
+    assert {f for f, _ in made} == set(NEW_FUNCTIONS)  # each was seen at work
+    assert sorted(f"{f}: {a}" for f, a in made if a not in allowed[f]) == []
+    # and no function was given more than the flows use, beyond what this module's flows cannot reach
+    unused = {(f, a) for f in NEW_FUNCTIONS for a in allowed[f]} - made
+    assert unused <= {
+        ("ValidateFunction", "secretsmanager:GetSecretValue"),  # channels taxed by the external engine
+        ("ValidateFunction", "dynamodb:PutItem"),  # the approval, put inside the routing transaction
+        ("ApprovalWorkflowFunction", "dynamodb:DeleteItem"),  # rejecting a backordered order
+        ("ApprovalWorkflowFunction", "events:PutEvents"),  # rejecting an order that holds stock
+        ("ApprovalWorkflowFunction", "states:SendTaskSuccess"),  # a level decided before it opened
+        # the functions share one process here, and Powertools' parameter cache with it
+        ("ApprovalsApiFunction", "ssm:GetParameter"),
+    }, sorted(unused)
