@@ -168,3 +168,28 @@ def test_the_http_api_writes_access_logs() -> None:
     settings = RESOURCES["OmsHttpApi"]["Properties"]["AccessLogSettings"]
     assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
     assert "$context.requestId" in settings["Format"]
+
+
+def test_the_approval_workflow_is_standard_and_waits_for_people_with_the_level_sla_as_timeout() -> None:
+    import json
+
+    machine = RESOURCES["ApprovalWorkflow"]["Properties"]
+    assert machine["Type"] == "STANDARD"
+    definition = (ROOT / machine["DefinitionUri"]).read_text()
+    placeholders = {part.split("}", 1)[0] for part in definition.split("${")[1:]}
+    assert placeholders == set(machine["DefinitionSubstitutions"])
+    wait = json.loads(definition)["States"]["AwaitDecision"]
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert wait["TimeoutSecondsPath"] == "$.step.sla_seconds"
+    assert wait["Catch"][0]["ErrorEquals"] == ["States.Timeout"]
+    # the task token is in the payload: it must not reach the execution logs
+    assert machine["Logging"]["IncludeExecutionData"] is False
+    # the functions that start it or send its tokens name it by the name it is given
+    name = machine["Name"]["Fn::Sub"]
+    for function in ("ValidateFunction", "ApprovalsApiFunction", "ApprovalWorkflowFunction"):
+        statements = [s for p in FUNCTIONS[function]["Properties"]["Policies"] for s in p["Statement"]]
+        actions = [(s, s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) for s in statements]
+        states = [s for s, named in actions if "states:SendTaskSuccess" in named]
+        assert states and all(s["Resource"]["Fn::Sub"].endswith(f":stateMachine:{name}") for s in states), (
+            function
+        )

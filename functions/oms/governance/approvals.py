@@ -1,4 +1,4 @@
-"""Approval routing and the approval workflow's steps (decision 0026).
+"""Approval routing and the approval workflow's steps (decision 0027).
 
 After validation, `route_order` asks the approval rules (oms.governance.rules) whether the order needs
 approval. If not, it goes on to allocation at no cost (the customer's credit exposure is taken in the same

@@ -122,7 +122,7 @@ def end_claim(
     condition = (OrderRecord.status == previous.value) & (OrderRecord.revision == int(record.revision))
     exposure = None
     if to in (OrderStatus.CANCELLED, OrderStatus.REJECTED) and record.credit_exposure is not None:
-        # the order no longer counts in its customer's credit exposure (decision 0027)
+        # the order no longer counts in its customer's credit exposure (decision 0028)
         actions.append(OrderRecord.credit_exposure.remove())
         condition = condition & OrderRecord.credit_exposure.exists()
         exposure = ExposureChange(record.customer.customer_id, -Decimal(record.credit_exposure))
