@@ -190,6 +190,5 @@ def test_the_approval_workflow_is_standard_and_waits_for_people_with_the_level_s
         statements = [s for p in FUNCTIONS[function]["Properties"]["Policies"] for s in p["Statement"]]
         actions = [(s, s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) for s in statements]
         states = [s for s, named in actions if "states:SendTaskSuccess" in named]
-        assert states and all(s["Resource"]["Fn::Sub"].endswith(f":stateMachine:{name}") for s in states), (
-            function
-        )
+        assert states, function
+        assert all(s["Resource"]["Fn::Sub"].endswith(f":stateMachine:{name}") for s in states), function
