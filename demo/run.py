@@ -250,7 +250,8 @@ def run_business_day(
         injected = aws.faults.report() if aws.faults is not None else {}
 
         summary = _summarize(
-            orders_sent=orders,
+            # the Shopify orders and the corporate orders entered through the ERP API
+            orders_sent=orders + (approvals.entered if approvals is not None else 0),
             deliveries_sent=len(batch),
             statuses=statuses,
             shipments=len(warehouse.shipments),
