@@ -309,6 +309,28 @@ def test_an_order_amended_after_its_first_approval_waits_again_from_the_start(wo
     assert (order["status"], order["hold_reason"]) == ("ON_HOLD", "APPROVAL_REQUIRED")
 
 
+def test_an_order_nobody_approves_in_time_is_rejected_as_its_rule_says(world: DeployedStack) -> None:
+    embedded = world.embedded
+    manager = _token(world, "mgr-bob", "sales-managers")
+    director = _token(world, "dir-cara", "sales-directors")
+    order_id = _enter(world, "SO-2026-A4")
+    embedded.wait_idle(timeout=60)
+    approval_id = _approval_of(world, manager, order_id)["approval_id"]
+    # When neither the managers (4 h) nor, after the escalation, the directors (4 h more) decide
+    embedded.scheduler.advance(timedelta(hours=4, minutes=1))
+    embedded.wait_idle(timeout=60)
+    assert _approval_of(world, director, order_id)["group"] == "sales-directors"
+    embedded.scheduler.advance(timedelta(hours=4, minutes=1))
+    embedded.wait_idle(timeout=60)
+    # Then the approval expired and the order is rejected (the rule's on_breach), said so in its history
+    order = get_order(world, order_id).json()
+    assert order["status"] == "REJECTED", order
+    assert "no decision within its SLA after 1 escalation(s)" in order["history"][-1]["reason"]
+    # and a late approval is refused
+    late = _decide(world, director, approval_id, "approve", "sorry, was travelling")
+    assert (late.status_code, late.json()["error"]) == (409, "approval-expired")
+
+
 IAM_PREFIX = {
     "dynamodb": "dynamodb",
     "stepfunctions": "states",
