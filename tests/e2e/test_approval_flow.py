@@ -308,6 +308,22 @@ def test_an_order_amended_after_its_first_approval_waits_again_from_the_start(wo
     order = get_order(world, order_id).json()
     assert (order["status"], order["hold_reason"]) == ("ON_HOLD", "APPROVAL_REQUIRED")
 
+    # And an operator cannot release the hold past its approvers
+    from datetime import UTC, datetime
+
+    from oms.domain.errors import InvalidTransitionError
+    from oms.logic.holds import release_hold
+
+    with pytest.raises(InvalidTransitionError, match="waits for approval"):
+        release_hold(
+            order_id,
+            by="user:ops-olga",
+            note="customer called",
+            workflow_arn=world.outputs["OrderWorkflowArn"],
+            now=datetime.now(UTC),
+        )
+    assert get_order(world, order_id).json()["status"] == "ON_HOLD"
+
 
 def test_an_order_nobody_approves_in_time_is_rejected_as_its_rule_says(world: DeployedStack) -> None:
     embedded = world.embedded
