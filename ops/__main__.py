@@ -207,10 +207,6 @@ def send_webhook(
     console.print(response.text)
 
 
-if __name__ == "__main__":
-    app()
-
-
 @audit.command("verify")
 def audit_verify(
     order: list[str] = typer.Option([], "--order", help="Only this order's chain (repeat for several)."),
@@ -250,3 +246,54 @@ def audit_digest(stack: str = STACK) -> None:
         key_id=resources.settings.require("audit_signing_key_id"),
     )
     console.print(f"{len(run.written)} digest(s) written, {run.chains} chain head(s) signed")
+
+
+@app.command("duty-conflicts")
+def duty_conflicts(
+    users: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help='JSON: [{"subject": "user:ann", "groups": [...], "scopes": [...]}, ...] (an identity provider '
+        "export, e.g. Cognito's users with their groups).",
+    ),
+    policy: Path | None = typer.Option(
+        None,
+        "--policy",
+        exists=True,
+        dir_okay=False,
+        help="The governance policy JSON (default: the stack's).",
+    ),
+    stack: str = STACK,
+) -> None:
+    """The people whose groups and scopes combine duties the governance policy keeps apart (order entry and
+    approval, ...), one line per pair of duties. Exits 1 if there are any."""
+    import json
+
+    from oms.governance.duties import Identity, conflict_report
+    from oms.governance.rules import GovernancePolicy
+
+    if policy is not None:
+        governance = GovernancePolicy.model_validate_json(policy.read_text())
+    else:
+        import boto3
+
+        parameter = resources_of(stack).settings.require("governance_policy_parameter")
+        value = boto3.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+        governance = GovernancePolicy.model_validate_json(value)
+    people = [
+        Identity(str(u["subject"]), frozenset(u.get("scopes") or []), frozenset(u.get("groups") or []))
+        for u in json.loads(users.read_text())
+    ]
+    report = conflict_report(people, governance.duties)
+    table = Table("person", "duties", "through")
+    for line in report:
+        table.add_row(line.subject, " + ".join(line.duties), ", ".join(line.through))
+    console.print(table)
+    console.print(f"{len(report)} conflict(s) among {len(people)} people")
+    if report:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -37,6 +37,7 @@ def resources_of(stack_name: str) -> StackResources:
         order_workflow_arn=physical["OrderWorkflow"],
         audit_digests_bucket=physical.get("AuditDigestsBucket", ""),
         audit_signing_key_id=physical.get("AuditSigningKey", ""),
+        governance_policy_parameter=physical.get("GovernancePolicyParameter", ""),
     )
     bind_tables(settings)
     targets = IntakeTargets(
