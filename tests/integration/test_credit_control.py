@@ -122,3 +122,44 @@ def test_a_customer_on_credit_hold_waits_for_credit_control_whatever_the_amount(
     assert "credit hold" in routing.detail
     assert CustomerRecord.get("erp-ACCT-HOLD", consistent_read=True).exposure is None
     world.embedded.wait_idle(timeout=60)
+
+
+def test_an_amended_order_is_routed_again_and_counts_its_new_total_once(world: DeployedStack) -> None:
+    # Given a customer whose one order of 645.00 was accepted and counted in its exposure
+    CustomerRecord("erp-ACCT-AMEND", name="Amend Ltd", tier="CORPORATE", credit_limit=LIMIT).save()
+    order_id = _order(950)
+    OrderRecord(order_id).update(
+        actions=[OrderRecord.customer.customer_id.set("erp-ACCT-AMEND")]  # type: ignore[attr-defined]
+    )
+    policy = GovernancePolicy.model_validate(
+        {
+            "rules": [
+                {
+                    "name": "over-1000",
+                    "when": {"min_total": "1000.00"},
+                    "levels": [{"name": "manager", "group": "sales-managers"}],
+                }
+            ]
+        }
+    )
+    arn = world.outputs["ApprovalWorkflowArn"]
+    assert route_order(order_id, policy=policy, approval_workflow_arn=arn, now=datetime.now(UTC)).outcome == (
+        "VALIDATED"
+    )
+    assert CustomerRecord.get("erp-ACCT-AMEND", consistent_read=True).exposure == ORDER_TOTAL
+    # When the channel amends it to 1,290.00 (revision 2) and validation passes again
+    record = OrderRecord.get(order_id, consistent_read=True)
+    record.update(
+        actions=[
+            OrderRecord.revision.set(2),
+            OrderRecord.grand_total.set(Decimal("1290.00")),
+            OrderRecord.status.set(OrderStatus.VALIDATED.value),
+        ]
+    )
+    routing = route_order(order_id, policy=policy, approval_workflow_arn=arn, now=datetime.now(UTC))
+    # Then the new content needs approval (an earlier count does not let it through), and the exposure holds
+    # the new total once: 1,290.00, not 645.00 + 1,290.00
+    assert routing.outcome == "AWAITING_APPROVAL"
+    assert CustomerRecord.get("erp-ACCT-AMEND", consistent_read=True).exposure == Decimal("1290.00")
+    assert OrderRecord.get(order_id, consistent_read=True).credit_revision == 2
+    world.embedded.wait_idle(timeout=60)

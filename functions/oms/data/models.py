@@ -264,6 +264,8 @@ class OrderRecord(Model):
     """The approval the order waits for, or was last approved by (ApprovalRecord)."""
     credit_exposure = DecimalAttribute(null=True)
     """The amount this order adds to its customer's credit exposure while it is open (None: not counted)."""
+    credit_revision = NumberAttribute(null=True)
+    """The revision `credit_exposure` was counted for (an amendment's new total replaces it)."""
     by_status = StatusIndex()
     pending_outbox = PendingOutboxIndex()
 

@@ -62,6 +62,7 @@ from oms.governance.rules import (
 )
 from oms.logic.intake import start_lifecycle
 from oms.logic.releases import end_claim, plan_release
+from oms.money import ZERO
 from oms.observability import MetricUnit, logger, metrics
 
 ACTOR = "workflow:approval"
@@ -98,7 +99,11 @@ def content_hash(record: OrderRecord) -> str:
 
 
 def facts_of(
-    record: OrderRecord, credit: CustomerCredit, costs: Mapping[str, Decimal] | None = None
+    record: OrderRecord,
+    credit: CustomerCredit,
+    costs: Mapping[str, Decimal] | None = None,
+    *,
+    exposure_before: Decimal | None = None,
 ) -> OrderFacts:
     lines = []
     for line in record.lines:
@@ -118,7 +123,7 @@ def facts_of(
         currency=record.currency,
         grand_total=Decimal(record.grand_total),
         lines=lines,
-        exposure_before=credit.exposure,
+        exposure_before=credit.exposure if exposure_before is None else exposure_before,
         credit_limit=credit.credit_limit,
         on_credit_hold=credit.on_hold,
     )
@@ -163,33 +168,47 @@ def route_order(
             return Routing(
                 "AWAITING_APPROVAL", f"waiting for approval {record.approval_id}", record.approval_id
             )
-        if record.status != OrderStatus.VALIDATED.value or record.credit_exposure is not None:
-            return Routing("UNCHANGED", f"already {record.status}")
+        # What this order counts in its customer's exposure already (an earlier revision of it, before an
+        # amendment): the new content replaces it, it is not added twice.
+        prior = Decimal(record.credit_exposure) if record.credit_exposure is not None else ZERO
+        if record.status != OrderStatus.VALIDATED.value or (
+            record.credit_exposure is not None and int(record.credit_revision or 0) == int(record.revision)
+        ):
+            return Routing("UNCHANGED", f"already {record.status}")  # a retried step: routed already
         credit = credit_of(record.customer.customer_id)
-        facts = facts_of(record, credit)
+        facts = facts_of(record, credit, exposure_before=credit.exposure - prior)
         requirement = required_approval(policy, facts)
         total = Decimal(record.grand_total)
         counted = credit.known and credit.credit_limit is not None
         base = (OrderRecord.status == OrderStatus.VALIDATED.value) & (
             OrderRecord.revision == int(record.revision)
         )
+        if record.credit_exposure is not None:
+            base = base & (OrderRecord.credit_exposure == prior)
+        else:
+            base = base & OrderRecord.credit_exposure.does_not_exist()
+        counts = [
+            OrderRecord.credit_exposure.set(total),
+            OrderRecord.credit_revision.set(int(record.revision)),
+        ]
         try:
             if requirement is None:
                 if not counted:
                     return Routing("VALIDATED", "no approval rule matches")
                 assert credit.credit_limit is not None
-                note = f"credit: exposure {credit.exposure} + {total} within the limit {credit.credit_limit}"
+                others = credit.exposure - prior
+                note = f"credit: exposure {others} + {total} within the limit {credit.credit_limit}"
                 commit(
                     order_id=order_id,
                     order=OrderWrite(
                         [
-                            OrderRecord.credit_exposure.set(total),
+                            *counts,
                             OrderRecord.updated_at.set(now),
                             *append_history(history_entry(record.status, record.status, now, ACTOR, note)),
                         ],
                         base,
                     ),
-                    exposure=ExposureChange(credit.customer_id, total, within=credit.credit_limit),
+                    exposure=ExposureChange(credit.customer_id, total - prior, within=credit.credit_limit),
                 )
                 return Routing("VALIDATED", note)
             approval_id = "apr_" + secrets.token_hex(12)
@@ -209,8 +228,12 @@ def route_order(
             if counted and not requirement.credit:
                 # pending approval counts in the exposure, within the limit (or it is a credit case)
                 assert credit.credit_limit is not None
-                exposure = ExposureChange(credit.customer_id, total, within=credit.credit_limit)
-                actions.append(OrderRecord.credit_exposure.set(total))
+                exposure = ExposureChange(credit.customer_id, total - prior, within=credit.credit_limit)
+                actions += counts
+            elif record.credit_exposure is not None:
+                # a credit case: it no longer counts until credit control approves it
+                exposure = ExposureChange(credit.customer_id, -prior)
+                actions += [OrderRecord.credit_exposure.remove(), OrderRecord.credit_revision.remove()]
             first = requirement.levels[0].level
             approval = ApprovalRecord(
                 approval_id,
@@ -521,7 +544,10 @@ def settle(approval_id: str, *, workflow_arn: str, event_bus: str, now: datetime
                 credit = credit_of(order.customer.customer_id)
                 if credit.known and credit.credit_limit is not None:
                     # credit control approved the order past the limit: it counts from now on
-                    actions.append(OrderRecord.credit_exposure.set(Decimal(order.grand_total)))
+                    actions += [
+                        OrderRecord.credit_exposure.set(Decimal(order.grand_total)),
+                        OrderRecord.credit_revision.set(int(order.revision)),
+                    ]
                     exposure = ExposureChange(credit.customer_id, Decimal(order.grand_total))
             try:
                 commit(order_id=order.order_id, order=OrderWrite(actions, condition), exposure=exposure)

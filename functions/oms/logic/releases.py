@@ -123,7 +123,7 @@ def end_claim(
     exposure = None
     if to in (OrderStatus.CANCELLED, OrderStatus.REJECTED) and record.credit_exposure is not None:
         # the order no longer counts in its customer's credit exposure (decision 0028)
-        actions.append(OrderRecord.credit_exposure.remove())
+        actions += [OrderRecord.credit_exposure.remove(), OrderRecord.credit_revision.remove()]
         condition = condition & OrderRecord.credit_exposure.exists()
         exposure = ExposureChange(record.customer.customer_id, -Decimal(record.credit_exposure))
     committed = commit_order_change(
