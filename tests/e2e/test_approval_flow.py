@@ -347,6 +347,32 @@ def test_an_order_nobody_approves_in_time_is_rejected_as_its_rule_says(world: De
     assert (late.status_code, late.json()["error"]) == (409, "approval-expired")
 
 
+def test_an_order_cancelled_while_it_waits_is_not_escalated_and_cannot_be_approved(
+    world: DeployedStack,
+) -> None:
+    embedded = world.embedded
+    manager = _token(world, "mgr-bob", "sales-managers")
+    director = _token(world, "dir-cara", "sales-directors")
+    payload = shopify_order(7300002, [("ELC-PSU-65W", 75, "39.95")])
+    assert post_webhook(world, shopify_webhook(payload)).status_code == 202
+    embedded.wait_idle(timeout=60)
+    waiting = [a for a in _assigned(world, manager) if a["amount"] == payload["total_price"]]
+    assert len(waiting) == 1, waiting
+    approval_id, order_id = waiting[0]["approval_id"], waiting[0]["order_id"]
+    # When the shop cancels it, and its SLA passes
+    payload |= {"cancelled_at": "2026-11-02T15:00:00-05:00", "cancel_reason": "customer"}
+    assert post_webhook(world, shopify_webhook(payload, topic="orders/cancelled")).status_code == 202
+    embedded.wait_idle(timeout=60)
+    assert get_order(world, order_id).json()["status"] == "CANCELLED"
+    embedded.scheduler.advance(timedelta(hours=4, minutes=1))
+    embedded.wait_idle(timeout=60)
+    # Then nobody is asked to decide it any more, and approving it is refused
+    assert [a for a in _assigned(world, director) if a["order_id"] == order_id] == []
+    late = _decide(world, manager, approval_id, "approve", "ok")
+    assert (late.status_code, late.json()["error"]) == (409, "approval-void")
+    assert get_order(world, order_id).json()["status"] == "CANCELLED"
+
+
 IAM_PREFIX = {
     "dynamodb": "dynamodb",
     "stepfunctions": "states",

@@ -284,8 +284,9 @@ def _void_earlier(order_id: str, *, keep: str, now: datetime) -> None:
             void_approval(earlier, now=now, reason="the order changed: approval starts again")
 
 
-def void_approval(approval: ApprovalRecord, *, now: datetime, reason: str) -> None:
-    """Void a pending approval and wake its workflow (which then ends)."""
+def void_approval(approval: ApprovalRecord, *, now: datetime, reason: str, wake: bool = True) -> None:
+    """Void a pending approval and wake its workflow (which then ends); `wake=False` from the workflow's
+    own steps, which go on to read it."""
     token = approval.task_token
     done = update_approval(
         approval.approval_id,
@@ -297,7 +298,7 @@ def void_approval(approval: ApprovalRecord, *, now: datetime, reason: str) -> No
         ],
         ApprovalRecord.status == PENDING,
     )
-    if done and token:
+    if done and token and wake:
         _send(token, {"decision": VOID})
 
 
@@ -375,7 +376,7 @@ def next_step(approval_id: str, *, now: datetime) -> StepOutcome:
             return StepOutcome(outcome=approval.status)  # type: ignore[arg-type]
         order = get_order(approval.order_id)
         if not _waits_for(order, approval):
-            void_approval(approval, now=now, reason=_why_void(order))
+            void_approval(approval, now=now, reason=_why_void(order), wake=False)
             continue
         levels = _levels(approval)
         index = int(approval.level_index)
@@ -472,6 +473,10 @@ def breach(approval_id: str, *, level_index: int, escalations: int, now: datetim
         or int(approval.escalations) != escalations
         or _level_done(approval) is not None  # decided, but the token came too late
     ):
+        return
+    order = get_order(approval.order_id)
+    if not _waits_for(order, approval):  # cancelled or amended meanwhile: nothing to escalate
+        void_approval(approval, now=now, reason=_why_void(order), wake=False)
         return
     level = _levels(approval)[level_index]
     targets: list[str] = level["escalation"]["to"]
