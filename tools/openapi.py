@@ -100,6 +100,23 @@ def build_spec() -> dict[str, Any]:
             "description": "The token lacks the route's scope (answered by API Gateway)",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}},
         }
+    # Routes whose function refuses with 403 itself too (segregation of duties: a Problem naming the rule).
+    decided_here = [
+        ("/orders/{order_id}/audit", "get"),
+        ("/approvals", "get"),
+        ("/approvals/{approval_id}/approve", "post"),
+        ("/approvals/{approval_id}/reject", "post"),
+    ]
+    either = {
+        "anyOf": [{"$ref": "#/components/schemas/Problem"}, {"$ref": "#/components/schemas/GatewayMessage"}]
+    }
+    for path, method in decided_here:
+        responses = paths[path][method]["responses"]
+        responses["401"]["content"]["application/json"]["schema"] = either
+        responses["403"] = {
+            "description": "The token lacks the route's scope (API Gateway), or a named rule refused it",
+            "content": {"application/json": {"schema": either}},
+        }
     spec["info"]["description"] = (
         "Order intake (signed webhooks), order entry by people (JWT), order tracking, and inventory: "
         "stock per warehouse, receipts, adjustments and cycle counts (JWT)."
