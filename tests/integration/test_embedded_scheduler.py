@@ -59,7 +59,8 @@ def test_the_stock_sweeper_runs_every_fifteen_minutes_with_its_planned_time() ->
         sweeper = stack.function_name("StockSweeperFunction")
         (name,) = [n for n, s in aws.scheduler.schedules.items() if s.target_arn.endswith(sweeper)]
         # When the clock moves 31 minutes ahead
-        fired = aws.scheduler.advance(timedelta(minutes=31))
+        # (the hourly audit digest fires too when the 31 minutes cross minute 5 of an hour: not counted here)
+        fired = [f for f in aws.scheduler.advance(timedelta(minutes=31)) if f[0] == name]
         # Then the sweep ran twice, 15 minutes apart, and each run succeeded
         assert [(n, ok) for n, _, ok in fired] == [(name, True), (name, True)]
         assert fired[1][1] - fired[0][1] == timedelta(minutes=15)
