@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from cfnlint.decode import cfn_yaml
 
 from bench.meter import Meter, Metering
@@ -86,6 +87,9 @@ def world(embedded_aws: DeployedStack, metered: Meter) -> DeployedStack:
         Type="String",
         Overwrite=True,
     )
+    # The functions run in this process: forget a policy an earlier module's stack (same parameter name)
+    # left in Powertools' 5-minute cache.
+    parameters.clear_caches()
     return embedded_aws
 
 

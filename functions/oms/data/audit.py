@@ -4,6 +4,8 @@ for an order's history; the sparse `by-digest-hour` index lists the chain heads 
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +15,8 @@ from pynamodb.exceptions import PutError
 from oms.data.models import AuditRecord
 from oms.domain.audit import AuditEntry, StoredEntry
 
-MAX_APPEND_ATTEMPTS = 8
+MAX_APPEND_ATTEMPTS = 64
+"""Writers of one chain race for its next number: with n at once the last may lose n - 1 times."""
 
 
 def entry_of(record: AuditRecord) -> AuditEntry:
@@ -69,7 +72,9 @@ def append(
     (entry, applied change) or None when there is nothing to append (already recorded).
 
     `mark_head`: put the entry in the digest-hour index (the writer's last entry for the subject)."""
-    for _ in range(MAX_APPEND_ATTEMPTS):
+    for attempt in range(MAX_APPEND_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, min(0.005 * attempt, 0.1)))
         last = head(subject)
         built = make(entry_of(last) if last is not None else None, last)
         if built is None:
