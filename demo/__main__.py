@@ -57,6 +57,7 @@ def main(
             report=report,
             workers=workers,
             export_finance=True,
+            corporate_approvals=True,
         )
 
     table = Table(
@@ -91,6 +92,15 @@ def main(
         f"Refused requests (each answered 4xx, checked to have written nothing): {summary.refused_requests}"
     )
     _print_finance_exports(summary.finance_exports)
+    if summary.approvals:
+        a = summary.approvals
+        console.print(
+            f"Corporate orders needing approval: {a['entered']} entered; the rep's own approval refused "
+            f"{a['self_approval_refused']}x (no-self-approval); escalated {a['escalated']} after 4 h; "
+            f"approved {a['approved']}, rejected {a['rejected']}; Standard workflow "
+            f"{a['transitions_per_approved_order']:.0f} transitions per approved order "
+            f"(${a['usd_per_approved_order']})"
+        )
     console.print("Invariants:")
     for line in summary.invariants:
         console.print(f"  {line}", markup=False, highlight=False)
@@ -102,7 +112,8 @@ def main(
         console.print(
             f"[green]Every order accounted for:[/green] received {summary.orders_received} = delivered "
             f"{counts.get('DELIVERED', 0)} + held {counts.get('ON_HOLD', 0)} "
-            f"+ backordered {counts.get('BACKORDERED', 0)} + failed {counts.get('FAILED', 0)}"
+            f"+ backordered {counts.get('BACKORDERED', 0)} + failed {counts.get('FAILED', 0)} "
+            f"+ rejected {counts.get('REJECTED', 0)}"
         )
     else:
         console.print(

@@ -22,6 +22,7 @@ import httpx
 from pypdf import PdfReader
 
 from demo import reference_data as ref
+from demo.approvals import run_corporate_approvals
 from demo.business_day import ShopifyDelivery, generate_shopify_orders, sign_delivery
 from demo.fake_channels import FakeShopify, check_fulfillments, connect_channels
 from demo.seed import DEMO_SHOPIFY_SECRET, seed_reference_data
@@ -66,6 +67,8 @@ class DaySummary:
     phantom_units: int = 0
     refused_requests: int = 0
     faults_injected: dict[str, int] = field(default_factory=dict)
+    approvals: dict[str, Any] = field(default_factory=dict)
+    """The corporate orders that needed approval (demo.approvals): escalated, approved, rejected, cost."""
     shopify_writeback: dict[str, Any] = field(default_factory=dict)
     finance_exports: dict[str, Any] = field(default_factory=dict)
     reconciliation: dict[str, Any] = field(default_factory=dict)
@@ -146,12 +149,14 @@ def run_business_day(
     workers: bool = False,
     export_finance: bool = False,
     reconcile: bool = False,
+    corporate_approvals: bool = False,
 ) -> DaySummary:
     """The business day on a fresh embedded AWS. `faults`: what to inject (None: the
     ``OMS_EMBEDDED_FAULTS`` switch, usually off). `settled_arrival`: each order is sent once the previous
     one's allocation was decided, so which order gets scarce stock depends on the seed alone (what lets
     `make chaos` compare every order's end state with a fault-free run); otherwise the channel sends
-    `concurrency` webhooks at a time, as on a busy day."""
+    `concurrency` webhooks at a time, as on a busy day. `corporate_approvals`: three corporate orders entered
+    through the ERP API wait for approval (one escalated, one rejected; demo.approvals)."""
     report = report or (lambda phase, done, total: None)
     out.mkdir(parents=True, exist_ok=True)
     phases: dict[str, float] = {}
@@ -209,6 +214,13 @@ def run_business_day(
         aws.wait_idle(timeout=600)
         phases["intake_and_workflow"] = time.perf_counter() - t0
 
+        approvals = None
+        if corporate_approvals:
+            t0 = time.perf_counter()
+            approvals = run_corporate_approvals(aws, stack, base_url)
+            report("corporate approvals", approvals.entered, approvals.entered)
+            phases["corporate_approvals"] = time.perf_counter() - t0
+
         # Mid-day, purchase orders arrive for most of what was backordered: the receipts go through the
         # inventory API and the waiting orders are served oldest first, on to the warehouse like the rest.
         t0 = time.perf_counter()
@@ -254,7 +266,8 @@ def run_business_day(
             phases["finance_export"] = time.perf_counter() - t0
 
         summary = _summarize(
-            orders_sent=orders,
+            # the Shopify orders and the corporate orders entered through the ERP API
+            orders_sent=orders + (approvals.entered if approvals is not None else 0),
             deliveries_sent=len(batch),
             statuses=statuses,
             shipments=len(warehouse.shipments),
@@ -268,6 +281,7 @@ def run_business_day(
         summary.phantom_units = checked.phantom_units
         summary.refused_requests = len(refused)
         summary.faults_injected = injected
+        summary.approvals = approvals.as_dict() if approvals is not None else {}
         summary.shopify_writeback = asdict(writeback)
         summary.finance_exports = exported
         summary.reconciliation = reconciled
@@ -303,6 +317,7 @@ def _summarize(
         OrderStatus.ON_HOLD.value,
         OrderStatus.BACKORDERED.value,
         OrderStatus.FAILED.value,
+        OrderStatus.REJECTED.value,
     }
     end_states: dict[str, str] = {}
     for order in OrderRecord.scan():

@@ -12,11 +12,16 @@ from rich.table import Column, Table
 from oms.data.backorders import backorder_queues
 from oms.data.orders import get_order
 from oms.domain.status import HoldReason
+from oms.governance.audit_trail import order_history
 from oms.logic.holds import failed_orders, orders_on_hold, release_hold, retry_failed_order
 from oms.logic.replay import replay_archive
 from ops.stack import resources_of
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+audit = typer.Typer(
+    add_completion=False, help="The audit trail: verify it, sign a digest now.", no_args_is_help=True
+)
+app.add_typer(audit, name="audit")
 console = Console()
 STACK = typer.Option("oms", "--stack", help="CloudFormation stack name of the OMS.")
 
@@ -29,7 +34,7 @@ def holds(
     resources_of(stack)
     table = Table("order", "channel", "external id", "received", "reason", "detail")
     for order in orders_on_hold(reason):
-        detail = order.history[-1].reason or ""
+        detail = (order.last_change.reason if order.last_change else "") or ""
         table.add_row(
             order.order_id,
             order.channel,
@@ -115,7 +120,7 @@ def show(order_id: str, stack: str = STACK) -> None:
     if order.outbox:
         console.print(f"events not yet published: {len(order.outbox)} (the sweeper publishes them)")
     table = Table("at", "status", "from", "by", "reason")
-    for entry in order.history:
+    for entry in order_history(order_id, order):
         table.add_row(entry.at.isoformat(), entry.status, entry.previous or "", entry.by, entry.reason or "")
     console.print(table)
 
@@ -466,6 +471,92 @@ def export_run(
 
 
 # ========================================================= end of reconciliation, DLQs, finance (issue 13)
+@audit.command("verify")
+def audit_verify(
+    order: list[str] = typer.Option([], "--order", help="Only this order's chain (repeat for several)."),
+    stack: str = STACK,
+) -> None:
+    """Verify the audit trail: every entry against its hash and the one before it, every signed digest
+    (signature, written once, chained to the one before), every chain against what the digests vouch for.
+    Names each tampered entry; exits 1 if anything is wrong."""
+    from oms.governance.digests import lagging_orders, verify_all
+
+    resources = resources_of(stack)
+    subjects = [f"order:{o}" for o in order] or None
+    result = verify_all(bucket=resources.settings.audit_digests_bucket or None, subjects=subjects)
+    lagging = lagging_orders(order) if order else []
+    entries = sum(report.entries for report in result.chains)
+    for finding in result.findings:
+        console.print(f"[red]{finding}[/red]", soft_wrap=True)
+    for line in lagging:
+        console.print(f"[yellow]behind: {line}[/yellow]", soft_wrap=True)
+    status = "intact" if result.intact else f"{len(result.findings)} finding(s)"
+    console.print(
+        f"{len(result.chains)} chain(s), {entries} entries, {result.digests} signed digest(s): {status}"
+    )
+    if not result.intact:
+        raise typer.Exit(1)
+
+
+@audit.command("digest")
+def audit_digest(stack: str = STACK) -> None:
+    """Sign and lock the digests of every full hour not digested yet (what the hourly schedule does)."""
+    from oms.governance.digests import run_digests
+
+    resources = resources_of(stack)
+    run = run_digests(
+        now=datetime.now(UTC),
+        bucket=resources.settings.require("audit_digests_bucket"),
+        key_id=resources.settings.require("audit_signing_key_id"),
+    )
+    console.print(f"{len(run.written)} digest(s) written, {run.chains} chain head(s) signed")
+
+
+@app.command("duty-conflicts")
+def duty_conflicts(
+    users: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help='JSON: [{"subject": "user:ann", "groups": [...], "scopes": [...]}, ...] (an identity provider '
+        "export, e.g. Cognito's users with their groups).",
+    ),
+    policy: Path | None = typer.Option(
+        None,
+        "--policy",
+        exists=True,
+        dir_okay=False,
+        help="The governance policy JSON (default: the stack's).",
+    ),
+    stack: str = STACK,
+) -> None:
+    """The people whose groups and scopes combine duties the governance policy keeps apart (order entry and
+    approval, ...), one line per pair of duties. Exits 1 if there are any."""
+    import json
+
+    from oms.governance.duties import Identity, conflict_report
+    from oms.governance.rules import GovernancePolicy
+
+    if policy is not None:
+        governance = GovernancePolicy.model_validate_json(policy.read_text())
+    else:
+        import boto3
+
+        parameter = resources_of(stack).settings.require("governance_policy_parameter")
+        value = boto3.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+        governance = GovernancePolicy.model_validate_json(value)
+    people = [
+        Identity(str(u["subject"]), frozenset(u.get("scopes") or []), frozenset(u.get("groups") or []))
+        for u in json.loads(users.read_text())
+    ]
+    report = conflict_report(people, governance.duties)
+    table = Table("person", "duties", "through")
+    for line in report:
+        table.add_row(line.subject, " + ".join(line.duties), ", ".join(line.through))
+    console.print(table)
+    console.print(f"{len(report)} conflict(s) among {len(people)} people")
+    if report:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

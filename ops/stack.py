@@ -35,6 +35,9 @@ def resources_of(stack_name: str) -> StackResources:
         raw_payloads_bucket=physical["RawPayloadsBucket"],
         channel_changes_queue_url=changes_queue,
         order_workflow_arn=physical["OrderWorkflow"],
+        audit_digests_bucket=physical.get("AuditDigestsBucket", ""),
+        audit_signing_key_id=physical.get("AuditSigningKey", ""),
+        governance_policy_parameter=physical.get("GovernancePolicyParameter", ""),
     )
     bind_tables(settings)
     targets = IntakeTargets(

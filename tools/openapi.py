@@ -21,6 +21,7 @@ VERSION = "0.1.0"
 
 
 def _resolvers() -> list[APIGatewayHttpResolver]:
+    from approvals_api.app import app as approvals_api
     from cash_api.app import app as cash_api
     from inventory_api.app import app as inventory_api
     from order_api.app import app as order_api
@@ -28,7 +29,7 @@ def _resolvers() -> list[APIGatewayHttpResolver]:
     from order_intake.app import app as order_intake
     from returns_api.app import app as returns_api
 
-    return [order_intake, order_entry, order_api, inventory_api, cash_api, returns_api]
+    return [order_intake, order_entry, order_api, inventory_api, approvals_api, cash_api, returns_api]
 
 
 def _route_scopes() -> dict[tuple[str, str], str]:
@@ -140,6 +141,23 @@ def build_spec() -> dict[str, Any]:
         responses["403"] = {
             "description": "The token lacks the route's scope (answered by API Gateway)",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}},
+        }
+    # Routes whose function refuses with 403 itself too (segregation of duties: a Problem naming the rule).
+    decided_here = [
+        ("/orders/{order_id}/audit", "get"),
+        ("/approvals", "get"),
+        ("/approvals/{approval_id}/approve", "post"),
+        ("/approvals/{approval_id}/reject", "post"),
+    ]
+    either = {
+        "anyOf": [{"$ref": "#/components/schemas/Problem"}, {"$ref": "#/components/schemas/GatewayMessage"}]
+    }
+    for path, method in decided_here:
+        responses = paths[path][method]["responses"]
+        responses["401"]["content"]["application/json"]["schema"] = either
+        responses["403"] = {
+            "description": "The token lacks the route's scope (API Gateway), or a named rule refused it",
+            "content": {"application/json": {"schema": either}},
         }
     spec["info"]["description"] = (
         "Order intake (signed webhooks), order entry by people (JWT), order tracking, inventory (stock per "

@@ -55,6 +55,12 @@ _FIELDS = {
     "cash_policy_parameter": "CASH_POLICY_PARAMETER",
     "statements_bucket": "STATEMENTS_BUCKET",
     "payment_provider_secret_name": "PAYMENT_PROVIDER_SECRET_NAME",
+    "audit_table": "AUDIT_TABLE",
+    "approvals_table": "APPROVALS_TABLE",
+    "governance_policy_parameter": "GOVERNANCE_POLICY_PARAMETER",
+    "approval_workflow_arn": "APPROVAL_WORKFLOW_ARN",
+    "audit_digests_bucket": "AUDIT_DIGESTS_BUCKET",
+    "audit_signing_key_id": "AUDIT_SIGNING_KEY_ID",
 }
 
 
@@ -81,6 +87,8 @@ TABLE_RESOURCES = {
     "returns_table": "ReturnsTable",
     "bank_statements_table": "BankStatementsTable",
     "cash_exceptions_table": "CashExceptionsTable",
+    "audit_table": "AuditLogTable",
+    "approvals_table": "ApprovalsTable",
 }
 
 
@@ -139,6 +147,12 @@ class Settings(BaseModel):
     cash_policy_parameter: str = ""
     statements_bucket: str = ""
     payment_provider_secret_name: str = ""
+    audit_table: str = ""
+    approvals_table: str = ""
+    governance_policy_parameter: str = ""
+    approval_workflow_arn: str = ""
+    audit_digests_bucket: str = ""
+    audit_signing_key_id: str = ""
 
     def require(self, field: str) -> str:
         value = getattr(self, field)

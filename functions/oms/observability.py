@@ -37,8 +37,17 @@ def _tracer() -> Any:
     return _ActiveTracingOnly()
 
 
+def request_id() -> str | None:
+    """The Lambda request being served (what its log lines carry), for the records it writes."""
+    try:
+        value = logger.get_current_keys().get("function_request_id")
+    except Exception:  # a logger without Lambda context (tests, tools)
+        return None
+    return str(value) if value else None
+
+
 logger = Logger()
 tracer = _tracer()
 metrics = Metrics(namespace="ServerlessOMS")
 
-__all__ = ["MetricUnit", "logger", "metrics", "tracer"]
+__all__ = ["MetricUnit", "logger", "metrics", "request_id", "tracer"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.utilities import parameters
 
 from oms.config import Settings
+from oms.governance.rules import GovernancePolicy
 from oms.logic.allocation_policy import AllocationPolicy
 
 if TYPE_CHECKING:
@@ -43,3 +44,11 @@ def seller_lines(settings: Settings) -> list[str]:
         *[str(x) for x in profile.get("address_lines", [])],
         str(profile.get("tax_id", "")),
     ]
+
+
+def governance_policy(settings: Settings) -> GovernancePolicy:
+    """The approval rules, the credit-control rule and the duties (decision 0024)."""
+    raw = parameters.get_parameter(
+        settings.require("governance_policy_parameter"), transform="json", max_age=POLICY_MAX_AGE_SECONDS
+    )
+    return GovernancePolicy.model_validate(raw)

@@ -23,7 +23,7 @@ def prepare() -> Settings:
 
 
 def now() -> datetime:
-    """The time the invocation acts at (oms.clock: the system's, or the embedded AWS's simulated clock)."""
+    """The time the invocation acts at (oms.clock: the system's, or the embedded AWS's clock)."""
     return clock.now()
 
 

@@ -13,8 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from oms.api import Problem, guard_json_bodies, problem, problem_responses, validation_problem
 from oms.domain.allocation import AllocationPreview, AllocationPreviewRequest
+from oms.domain.audit import AuditTrailView
 from oms.domain.errors import OrderNotFoundError
 from oms.domain.order import OrderView
+from oms.governance.audit_trail import order_audit
 from oms.logic.allocation import preview_allocation
 from oms.logic.order_view import order_view
 from oms.observability import logger, metrics, tracer
@@ -50,6 +52,26 @@ def get_order_view(order_id: Annotated[str, Path(pattern=ORDER_ID)]) -> Response
     logger.set_correlation_id(order_id)
     view = order_view(order_id)
     return Response(200, content_types.APPLICATION_JSON, view)
+
+
+@app.get(
+    "/orders/<order_id>/audit",
+    summary="The order's audit trail: every change and human action, hash-chained, verified",
+    description="Each entry: who, when, what, the attributes before and after, why, the request; its hash "
+    "and the previous entry's. `intact` says whether every entry still matches its hash and chain; "
+    "`findings` name the entries that do not (signed digests are checked by `python -m ops audit verify`). "
+    "Scope `oms/audit.read`.",
+    responses={
+        200: {"description": "The audit trail", "content": {"application/json": {"model": AuditTrailView}}}
+    }
+    | problem_responses(400, 401, 403, 404),
+    tags=["orders"],
+)
+@tracer.capture_method
+def get_order_audit(order_id: Annotated[str, Path(pattern=ORDER_ID)]) -> Response[AuditTrailView]:
+    prepare()
+    logger.set_correlation_id(order_id)
+    return Response(200, content_types.APPLICATION_JSON, order_audit(order_id))
 
 
 @app.post(

@@ -24,10 +24,13 @@ from ._esm import SqsPollers
 from ._faults import FaultInjector, FaultPlan
 from ._fixes import MotoFixes
 from ._http import HttpApiServer, Route, routes_from_template
+from ._lock_and_sign import SigningAndRetentionFixes
 from ._runtime import LambdaRuntime, local_runtime_env
 from ._sam import SamError, load_template, package, translate
 from ._scheduler import LocalScheduler
+from ._sfn_clock import StepFunctionsClock, parked
 from ._speedups import MotoSpeedups
+from ._streams import DynamoDbStreams
 from ._workers import WorkerContainers
 
 LOG = logging.getLogger("infra.embedded")
@@ -246,9 +249,12 @@ class EmbeddedAws:
         self.identity_provider = LocalIdentityProvider()
         self.runtime = LambdaRuntime(local_env=local_runtime_env(emit_metrics, self.function_env))
         self._pollers = SqsPollers(self.account_id, region, retry_delay, esm_concurrency)
+        #: DynamoDB Streams → Lambda mappings (moto's inline delivery replaced)
+        self._streams = DynamoDbStreams(self.account_id, region, retry_delay)
         self._ddb = DynamoDbSerializer()
         self._sfn_patch = StateMachineCfnPatch()
         self._fixes = MotoFixes()
+        self._lock_and_sign = SigningAndRetentionFixes()
         self._speedups = MotoSpeedups(verify_serializer=verify_speedups)
         plan = faults if faults is not None else FaultPlan.from_env()
         self._faults = FaultInjector(plan) if plan is not None else None
@@ -259,6 +265,10 @@ class EmbeddedAws:
         self.use_workers = workers
         #: the template's EventBridge Scheduler schedules, on a clock that ``scheduler.advance()`` moves
         self.scheduler = LocalScheduler(region, self.account_id)
+        #: Step Functions timeouts, heartbeats, task-token waits and Wait states on the scheduler's clock
+        self._sfn_clock = StepFunctionsClock(self.scheduler.clock)
+        # ... and the functions' own clock (oms.runtime.now) follows it too
+        self.runtime.clock_offset = lambda: self.scheduler.clock.offset.total_seconds()
         #: the emulated AWS for other processes (``serve_endpoint()``), with its control routes
         self.endpoint = AwsEndpoint()
         self.endpoint.control_routes.update(clock=self._control_clock, token=self._control_token)
@@ -322,8 +332,11 @@ class EmbeddedAws:
         self._pollers.install()
         self._ddb.install()
         self._sfn_patch.install()
+        self._sfn_clock.install()
         self._fixes.install()
+        self._lock_and_sign.install()
         self._speedups.install()
+        self._streams.install()  # wraps the speed-ups' transaction wrapper
         if self._faults is not None:
             self._faults.install()
         if self.use_workers:
@@ -331,6 +344,7 @@ class EmbeddedAws:
             self.runtime.workers = self._workers
         self._pollers.start()
         _follow_clock(self.scheduler.clock.now)
+        self._streams.start()
 
     def stop(self) -> None:
         if not self._started:
@@ -341,6 +355,7 @@ class EmbeddedAws:
         self.scheduler.stop()
         _follow_clock(None)
         self._pollers.stop()
+        self._streams.stop()
         if self._faults is not None:
             self._faults.uninstall()
         if self._workers is not None:
@@ -348,8 +363,11 @@ class EmbeddedAws:
             self._workers = None
             self.runtime.workers = None
         self.endpoint.stop()
+        self._streams.uninstall()
         self._speedups.uninstall()
+        self._lock_and_sign.uninstall()
         self._fixes.uninstall()
+        self._sfn_clock.uninstall()
         self._sfn_patch.uninstall()
         self._ddb.uninstall()
         self._pollers.uninstall()
@@ -460,6 +478,7 @@ class EmbeddedAws:
         self.stacks[stack_name] = stack
         self.scheduler.add_from_template(stack_name, prepared.schedules, resources, types)
         self._pollers.sync()
+        self._streams.sync()
         LOG.info("embedded AWS: deployed %s (%d resources)", stack_name, len(resources))
         return stack
 
@@ -568,6 +587,7 @@ class EmbeddedAws:
         reasons: list[str] = []
         if self._pollers.busy:
             reasons.append("an event-source mapping batch is being processed")
+        reasons += self._streams.pending()
         if self._faults is not None and self._faults.pending_deliveries:
             reasons.append(f"{self._faults.pending_deliveries} delivery(ies) held back by fault injection")
         sqs = sqs_backends[self.account_id][self.region]
@@ -579,13 +599,16 @@ class EmbeddedAws:
         for machine in list(sfn.state_machines):
             for execution in list(machine.executions):
                 status = getattr(execution, "exec_status", None)
-                if status is None or getattr(status, "value", status) == "RUNNING":
+                running = status is None or getattr(status, "value", status) == "RUNNING"
+                # An execution that only waits for a person (task token) or a time ahead is idle.
+                if running and not parked(execution):
                     reasons.append(f"execution {execution.execution_arn} is running")
         return reasons
 
     def wait_idle(self, timeout: float = 60) -> None:
         """Block until no SQS message is visible or in flight on a queue with an event-source mapping,
-        no mapping batch is running and no Step Functions execution is RUNNING."""
+        no mapping batch is running and no Step Functions execution is RUNNING, except those that only wait
+        for a task token or a time that lies ahead on the clock (``scheduler.advance()`` moves it)."""
         deadline = time.monotonic() + timeout
         quiet = 0
         reasons: list[str] = []

@@ -27,6 +27,9 @@ from . import _env, _faults
 
 LOG = logging.getLogger("infra.embedded.lambda")
 
+#: What a function reads to follow the local clock (real time plus this many seconds).
+CLOCK_OFFSET_VARIABLE = "EMBEDDED_CLOCK_OFFSET_SECONDS"
+
 #: The moto private method this runtime replaces, and the signature it is built against (moto 5.2.5).
 MOTO_INVOKE_ATTRIBUTE = "_invoke_lambda"
 MOTO_INVOKE_PARAMETERS = ("self", "event")
@@ -105,6 +108,9 @@ class LambdaRuntime:
     faults: Any = None
     #: when set, handlers run in worker processes (one container per function) instead of in process
     workers: Any = None
+    #: seconds the local clock is ahead of real time, given to every invocation as
+    #: ``EMBEDDED_CLOCK_OFFSET_SECONDS`` (the scheduler's clock: ``scheduler.advance()`` moves it)
+    clock_offset: Callable[[], float] | None = None
 
     # ------------------------------------------------------------------ registry
     def register(self, function_name: str, code_dir: Path, logical_id: str | None = None) -> None:
@@ -310,6 +316,8 @@ class LambdaRuntime:
         }
         env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
         env.update(self.local_env)
+        if self.clock_offset is not None:
+            env[CLOCK_OFFSET_VARIABLE] = repr(float(self.clock_offset()))
         return env
 
 

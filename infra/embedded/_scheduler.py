@@ -52,6 +52,7 @@ class SchedulerClock:
     def __init__(self) -> None:
         self._offset = timedelta(0)
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
 
     def now(self) -> datetime:
         with self._lock:
@@ -62,7 +63,27 @@ class SchedulerClock:
             raise ValueError("the clock only moves forward")
         with self._lock:
             self._offset += delta
-            return datetime.now(UTC) + self._offset
+            moved = datetime.now(UTC) + self._offset
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
+        return moved
+
+    @property
+    def offset(self) -> timedelta:
+        """How far the clock is ahead of real time."""
+        with self._lock:
+            return self._offset
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each advance (what waits on this clock looks at its deadline again)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
 
 def _cron_field(text: str, low: int, high: int, names: dict[str, int]) -> set[int] | None:

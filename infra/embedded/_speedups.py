@@ -202,9 +202,10 @@ class MotoSpeedups:
         change the items at its own keys, so this wrapper deep-copies those items (by hash key, and
         range key where the table has one: a partition of 1,900 backorders is not copied to change
         one of them) before running moto's own implementation with the table copy turned into the
-        table itself, and puts the items back (or removes the ones it created) if it raises. Tables with a
-        stream (whose records a rollback would also have to undo) and requests it cannot read keys
-        from take moto's original path. One difference, towards AWS: moto left the writes of the
+        table itself, and puts the items back (or removes the ones it created) if it raises. (The stream
+        records of a transaction are held back until it commits, see :mod:`._streams`, so tables with a
+        stream take this path too.) Requests it cannot read keys from take moto's original path. One
+        difference, towards AWS: moto left the writes of the
         items before a ``TransactWriteSingleOpException`` in place; AWS writes nothing, and neither
         does this.
         """
@@ -241,8 +242,6 @@ class MotoSpeedups:
                     table = backend.tables.get(op.get("TableName"))
                     if table is None:
                         continue  # moto reports it; nothing to back up
-                    if table.stream_shard is not None:
-                        return None
                     attrs = op["Item"] if op_type == "Put" else op["Key"]
                     hash_key = DynamoType(attrs[table.hash_key_attr])
                     range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None

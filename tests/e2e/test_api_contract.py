@@ -40,7 +40,7 @@ def api(embedded_aws: DeployedStack) -> DeployedStack:
 def _headers(api: DeployedStack, path: str) -> dict[str, Any]:
     mint = getattr(api, "mint_token", None)
     if path.startswith(("/orders", "/allocations")) and mint is not None:
-        token = mint("contract-tester", scopes=["oms/orders.read", "oms/orders.write"])
+        token = mint("contract-tester", scopes=["oms/orders.read", "oms/orders.write", "oms/audit.read"])
         return {"Authorization": f"Bearer {token}"}
     if path.startswith("/inventory") and mint is not None:
         token = mint("contract-tester", scopes=["oms/inventory.read", "oms/inventory.write"])

@@ -114,6 +114,7 @@ def test_every_aws_call_a_function_made_is_allowed_by_its_own_policy(results: di
         "s3": "s3",
         "ssm": "ssm",
         "secretsmanager": "secretsmanager",
+        "kms": "kms",
     }
     missing = []
     for operation, callers in results["cost"]["requests"].items():

@@ -125,7 +125,6 @@ def test_an_order_row_carries_its_margin_and_criteria() -> None:
         grand_total=Decimal("34.00"),
         prices_include_tax=False,
         lines=lines,
-        history=history,
         backorder_order_id=None,
         allocation=[NS(sku="A", warehouse_id="W", quantity=2), NS(sku="B", warehouse_id="W", quantity=1)],
     )
@@ -133,7 +132,9 @@ def test_an_order_row_carries_its_margin_and_criteria() -> None:
     invoice = NS(invoice_number="INV-2026-000001", grand_total=Decimal("34.00"))
     document = {"lines": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}], "grand_total": "34.00"}
     costs = {"A": Decimal("5.00"), "B": Decimal("9.00")}
-    head, rows = order_rows(OrderDay(order, [shipment], invoice, document), costs, timedelta(hours=48))
+    head, rows = order_rows(
+        OrderDay(order, [shipment], invoice, document, history=history), costs, timedelta(hours=48)
+    )
     assert (head["net_revenue"], head["cost_of_goods"], head["gross_margin"]) == (
         Decimal("31.48"),  # 17.98 + 13.50
         Decimal("19.00"),  # 10.00 + 9.00

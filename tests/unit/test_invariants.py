@@ -29,9 +29,10 @@ def _order(order_id: str, status: str, **extra: object) -> OrderRecord:
         order_id,
         status=status,
         billing_status=extra.pop("billing_status", "NOT_INVOICED"),
-        history=[
-            StatusChangeAttribute(status=status, at=AT, by="test", reason=extra.pop("reason", "because"))
-        ],
+        last_change=StatusChangeAttribute(
+            status=status, at=AT, by="test", reason=extra.pop("reason", "because")
+        ),
+        change_no=1,
         allocation=[AllocationLineAttribute(sku="A", warehouse_id="WH", quantity=2)],
     )
     for name, value in extra.items():
@@ -155,3 +156,41 @@ def test_a_refused_request_that_wrote_something_is_found() -> None:
     found = _violations(snapshot, refused=refused)["refused_requests_wrote_nothing"]
     assert len(found) == 3
     assert not any("nothing written" in v for v in found)
+
+
+def _audited(snapshot: Snapshot) -> Snapshot:
+    """The snapshot with each order's audit chain: its one change, recorded."""
+    from oms.data.models import AuditRecord
+    from oms.domain.audit import next_entry
+
+    for order in snapshot.orders:
+        entry = next_entry(
+            None,
+            subject=f"order:{order.order_id}",
+            at=AT,
+            actor="test",
+            action="ORDER_RECEIVED",
+            source="orders:1",
+            after={"status": order.status},
+        )
+        snapshot.audit[entry.subject] = [
+            AuditRecord(
+                entry.subject, 1, **entry.model_dump(exclude={"subject", "seq"}), n=1, applied_change=1
+            )
+        ]
+    snapshot.audit_read = True
+    return snapshot
+
+
+def test_an_audit_trail_behind_its_order_or_tampered_with_is_found() -> None:
+    snapshot = _audited(_healthy())
+    assert _violations(snapshot) == {}
+    # an order whose latest change the trail has not recorded
+    snapshot.orders[1].change_no = 2
+    behind = _violations(snapshot)["audit_trail_complete"]
+    assert behind == ["o-allocated: 1 change(s) not in its audit trail"]
+    # and an entry edited in place
+    snapshot.orders[1].change_no = 1
+    snapshot.audit["order:o-shipped"][0].actor = "user:mallory"
+    tampered = _violations(snapshot)["audit_trail_complete"]
+    assert tampered == ["ALTERED order:o-shipped entry 1: its content does not match its hash"]

@@ -175,6 +175,7 @@ def test_asynchronously_invoked_functions_have_an_on_failure_destination() -> No
     ]
     assert sorted(scheduled) == [
         "AgingSnapshotFunction",
+        "AuditDigestFunction",
         "DunningRunFunction",
         "FinanceExportFunction",
         "StockSweeperFunction",
@@ -258,3 +259,27 @@ def test_the_reconciliation_looks_into_every_dlq_of_the_template_and_may_read_on
     assert sorted(r["Fn::GetAtt"][0] for r in readable[0]) == sorted(DLQS)
     for dlq in DLQS:
         assert f'"{dlq}": "${{{dlq}}}"' in named, f"{dlq} is not in DEAD_LETTER_QUEUES"
+
+
+def test_the_approval_workflow_is_standard_and_waits_for_people_with_the_level_sla_as_timeout() -> None:
+    import json
+
+    machine = RESOURCES["ApprovalWorkflow"]["Properties"]
+    assert machine["Type"] == "STANDARD"
+    definition = (ROOT / machine["DefinitionUri"]).read_text()
+    placeholders = {part.split("}", 1)[0] for part in definition.split("${")[1:]}
+    assert placeholders == set(machine["DefinitionSubstitutions"])
+    wait = json.loads(definition)["States"]["AwaitDecision"]
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert wait["TimeoutSecondsPath"] == "$.step.sla_seconds"
+    assert wait["Catch"][0]["ErrorEquals"] == ["States.Timeout"]
+    # the task token is in the payload: it must not reach the execution logs
+    assert machine["Logging"]["IncludeExecutionData"] is False
+    # the functions that start it or send its tokens name it by the name it is given
+    name = machine["Name"]["Fn::Sub"]
+    for function in ("ValidateFunction", "ApprovalsApiFunction", "ApprovalWorkflowFunction"):
+        statements = [s for p in FUNCTIONS[function]["Properties"]["Policies"] for s in p["Statement"]]
+        actions = [(s, s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) for s in statements]
+        states = [s for s, named in actions if "states:SendTaskSuccess" in named]
+        assert states, function
+        assert all(s["Resource"]["Fn::Sub"].endswith(f":stateMachine:{name}") for s in states), function

@@ -15,7 +15,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from oms.data.models import BackorderLineAttribute, BackorderRecord, OrderDiscountAttribute, OrderRecord
-from oms.data.orders import history_entry, transition_update
+from oms.data.orders import append_history, history_entry, transition_update
 from oms.data.pricing import TaxKeys, lines_attribute
 from oms.domain.errors import ReservationConflictError
 from oms.domain.order import OrderLine
@@ -207,7 +207,8 @@ def split_order(
         updated_at=at,
         entered_by=record.entered_by,
         revision=1,
-        history=[history_entry(OrderStatus.BACKORDERED.value, None, at, by, reason)],
+        last_change=history_entry(OrderStatus.BACKORDERED.value, None, at, by, reason),
+        change_no=1,
         split_from_order_id=record.order_id,
         backorder=[BackorderLineAttribute(sku=sku, quantity=qty) for sku, qty in sorted(missing.items())],
         backorder_queue_key=key,
@@ -223,6 +224,9 @@ def split_order(
         OrderRecord.backorder_order_id.set(child_id),
         OrderRecord.updated_at.set(at),
         OrderRecord.allocation_reason.set(f"split: {units} unit(s) backordered as order {child_id}"),
+        *append_history(
+            history_entry(record.status, record.status, at, by, f"{units} unit(s) split off into {child_id}")
+        ),
         *(getattr(OrderRecord, name).set(getattr(record, name) - child_totals[name]) for name in TOTALS),
     ]
     if record.computed_tax_total is not None:

@@ -13,8 +13,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from oms.data.credit import ExposureChange, exposure_update
 from oms.data.models import (
     BackorderRecord,
+    CustomerRecord,
     InventoryRecord,
     OrderRecord,
     ReservationRecord,
@@ -184,16 +186,18 @@ def commit_order_change(
     at: datetime,
     reason: str,
     leave_queues: Sequence[tuple[str, str]] = (),
+    exposure: ExposureChange | None = None,
 ) -> bool:
     """One transaction: the order's change, the reservation's closing (RESERVED -> RELEASED: units back
-    to available; -> CONSUMED: units leave on hand) when `reservation` is given, and the removal of the
-    order's backorder queue entries. All or nothing.
+    to available; -> CONSUMED: units leave on hand) when `reservation` is given, the removal of the
+    order's backorder queue entries, and the change of its customer's credit exposure (`exposure`: a
+    cancelled order no longer counts). All or nothing.
 
     Returns False when the order or the reservation was not as read (moved or closed concurrently: the
     caller reads again); raises ReservationConflictError when another transaction was on the same items.
     """
     lines = list(reservation.lines) if reservation is not None else []
-    if len(lines) + len(leave_queues) + 2 > MAX_TRANSACTION_ITEMS:
+    if len(lines) + len(leave_queues) + 3 > MAX_TRANSACTION_ITEMS:
         raise ValueError(f"order {order_id}: change exceeds one transaction ({MAX_TRANSACTION_ITEMS} items)")
     try:
         with TransactWrite(connection=_connection()) as tx:
@@ -212,6 +216,11 @@ def commit_order_change(
                     )
             for sku, key in leave_queues:
                 tx.delete(BackorderRecord(sku, key))
+            if exposure is not None:  # last: the checks below read the first two items' reasons
+                credit_actions, credit_condition = exposure_update(exposure)
+                tx.update(
+                    CustomerRecord(exposure.customer_id), actions=credit_actions, condition=credit_condition
+                )
     except TransactWriteError as exc:
         codes = [r.code if r else None for r in exc.cancellation_reasons]
         if "ConditionalCheckFailed" in codes[:2]:

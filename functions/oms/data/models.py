@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from oms.config import Settings
@@ -126,6 +126,8 @@ class StatusChangeAttribute(MapAttribute[str, Any]):
     at = UTCDateTime()
     by = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    """The Lambda request that made the change (its logs)."""
 
 
 class AllocationLineAttribute(MapAttribute[str, Any]):
@@ -236,10 +238,17 @@ class OrderRecord(Model):
     revision = NumberAttribute(default=1)
     """Bumped by every change of the order's content (an amendment, a split); workflow writes are
     conditional on it."""
+    amended_by = UnicodeAttribute(null=True)
+    """Who last amended the order's content (a channel integration or a user): may not approve it."""
+    last_change = StatusChangeAttribute(null=True)
+    """The latest change: who, when, from which status to which, why. Every change of the order writes it;
+    the audit trail (its stream consumer) keeps them all, hash-chained: the order's history (decision
+    0025)."""
+    change_no = NumberAttribute(default=0)
+    """Counts the changes recorded in `last_change`: the audit writer's guard against recording one twice."""
     amendment = NumberAttribute(null=True)
     """How many times the channel amended the order (None: never). A workflow execution carries the
     amendment it was started for; an older one's steps stand down (superseded) for the newer one's."""
-    history = ListAttribute(of=StatusChangeAttribute)
     outbox = ListAttribute(of=OutboxEntryAttribute, null=True)
     """Events a committed change still owes the bus: written in the change's own transaction, published
     right after it, removed once published (decision 0014)."""
@@ -258,6 +267,12 @@ class OrderRecord(Model):
     recorded as a payment and applied when the invoice is issued."""
     channel_paid_at = UTCDateTime(null=True)
     channel_payment_ref = UnicodeAttribute(null=True)
+    approval_id = UnicodeAttribute(null=True)
+    """The approval the order waits for, or was last approved by (ApprovalRecord)."""
+    credit_exposure = DecimalAttribute(null=True)
+    """The amount this order adds to its customer's credit exposure while it is open (None: not counted)."""
+    credit_revision = NumberAttribute(null=True)
+    """The revision `credit_exposure` was counted for (an amendment's new total replaces it)."""
     by_status = StatusIndex()
     pending_outbox = PendingOutboxIndex()
 
@@ -389,8 +404,14 @@ class CustomerRecord(Model):
     email = UnicodeAttribute(null=True)
     tier = UnicodeAttribute(default="RETAIL")
     payment_terms_days = NumberAttribute(default=0)
+    credit_limit = DecimalAttribute(null=True)
+    """The most the customer may owe (receivables + open orders + orders pending approval); None: no limit."""
+    exposure = DecimalAttribute(null=True)
+    """What the customer owes and has ordered and not yet been invoiced for, kept exact by the same
+    transactions that accept, reject, cancel or invoice its orders (oms.data.credit)."""
     credit_hold = BooleanAttribute(null=True)
-    """True while the customer is on credit hold (the last dunning level, or finance): new orders wait."""
+    """True while the customer is on credit hold (the last dunning level, or credit control): each new order
+    waits for credit control (CREDIT_LIMIT)."""
     credit_hold_reason = UnicodeAttribute(null=True)
     credit_hold_since = UTCDateTime(null=True)
     credit_hold_by = UnicodeAttribute(null=True)
@@ -827,6 +848,118 @@ class ProviderEventRecord(Model):
     outcome = UnicodeAttribute()
 
 
+# ------------------------------------------------------------------------------------------- governance
+class DigestHourIndex(GlobalSecondaryIndex["AuditRecord"]):
+    """Sparse: the last entry a writer wrote for a subject carries the hour it was written in, so an hour's
+    digest reads only the chain heads that moved in that hour."""
+
+    class Meta:
+        index_name = "by-digest-hour"
+        projection = IncludeProjection(["hash"])
+
+    digest_hour = UnicodeAttribute(hash_key=True)
+    chain_position = UnicodeAttribute(range_key=True)  # "<subject>#<seq, 12 digits>"
+
+
+class AuditRecord(Model):
+    """One entry of a subject's audit chain (`order:<id>`, `user:<id>`), as oms.domain.audit defines it."""
+
+    class Meta(_Unbound):
+        pass
+
+    subject = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    """Where the entry is stored; `n` is the number it was written with (verification compares them)."""
+    n = NumberAttribute()
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)
+    source = UnicodeAttribute()
+    before = UnicodeAttribute(null=True)
+    after = UnicodeAttribute(null=True)
+    prev_hash = UnicodeAttribute()
+    written_at = UnicodeAttribute()
+    hash = UnicodeAttribute()
+    applied_change = NumberAttribute(null=True)
+    """Orders: the order item's `change_no` the chain has recorded up to (carried forward by every entry), so
+    a stream record delivered again is recognised and not recorded twice."""
+    digest_hour = UnicodeAttribute(null=True)
+    chain_position = UnicodeAttribute(null=True)
+    by_digest_hour = DigestHourIndex()
+
+
+class ApprovalDecisionAttribute(MapAttribute[str, Any]):
+    level = UnicodeAttribute()
+    decision = UnicodeAttribute()
+    """APPROVED or REJECTED."""
+    by = UnicodeAttribute()
+    at = UTCDateTime()
+    reason = UnicodeAttribute(null=True)
+    group = UnicodeAttribute()
+
+
+class OpenByGroupIndex(GlobalSecondaryIndex["ApprovalRecord"]):
+    """Sparse: approvals whose current level waits for a group, soonest due first."""
+
+    class Meta:
+        index_name = "open-by-group"
+        projection = AllProjection()
+
+    open_group = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class ApprovalsByOrderIndex(GlobalSecondaryIndex["ApprovalRecord"]):
+    class Meta:
+        index_name = "by-order"
+        projection = AllProjection()
+
+    order_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ApprovalRecord(Model):
+    """One approval of one revision of an order: its levels, where it stands, who decided what. The task
+    token of the waiting level is kept here (never shown: approvers use `approval_id`)."""
+
+    class Meta(_Unbound):
+        pass
+
+    approval_id = UnicodeAttribute(hash_key=True)
+    order_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    """ISO timestamp (the by-order index's range key)."""
+    status = UnicodeAttribute()
+    """PENDING, APPROVED, REJECTED, VOID (the order changed), EXPIRED (nobody decided in time)."""
+    content_hash = UnicodeAttribute()
+    """The hash of the order's content the approval is for; any other content voids it."""
+    revision = NumberAttribute()
+    rules = UnicodeAttribute()
+    """JSON: the matched rules, the levels (in order), on_breach, why each rule matched."""
+    hold_reason = UnicodeAttribute()
+    level_index = NumberAttribute(default=0)
+    escalations = NumberAttribute(default=0)
+    group = UnicodeAttribute(null=True)
+    """The group deciding the current level now (after its escalations)."""
+    open_group = UnicodeAttribute(null=True)
+    """Set while a level waits for its group (the open-by-group index; removed once decided)."""
+    due_at = UnicodeAttribute(null=True)
+    task_token = UnicodeAttribute(null=True)
+    entered_by = UnicodeAttribute()
+    amended_by = UnicodeAttribute(null=True)
+    amount = DecimalAttribute()
+    currency = UnicodeAttribute()
+    decisions = ListAttribute(of=ApprovalDecisionAttribute, null=True)
+    last_change = StatusChangeAttribute(null=True)
+    """Who did what last (the audit trail records each change from the table's stream)."""
+    change_no = NumberAttribute(default=0)
+    updated_at = UTCDateTime(null=True)
+    open_by_group = OpenByGroupIndex()
+    by_order = ApprovalsByOrderIndex()
+
+
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
@@ -853,6 +986,9 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (ReturnRecord, "returns_table"),
     (BankStatementRecord, "bank_statements_table"),
     (CashExceptionRecord, "cash_exceptions_table"),
+    # governance (issue 11)
+    (AuditRecord, "audit_table"),
+    (ApprovalRecord, "approvals_table"),
 )
 
 

@@ -31,6 +31,7 @@ from oms.domain.order import (
     pricing_input_of,
 )
 from oms.domain.status import ALLOWED_TRANSITIONS, BillingStatus, OrderStatus
+from oms.observability import request_id
 
 
 def _is_condition_failure(exc: Exception) -> bool:
@@ -41,12 +42,15 @@ def _is_condition_failure(exc: Exception) -> bool:
 def history_entry(
     status: str, previous: str | None, at: datetime, by: str, reason: str | None = None
 ) -> StatusChangeAttribute:
-    return StatusChangeAttribute(status=status, previous=previous, at=at, by=by, reason=reason)
+    return StatusChangeAttribute(
+        status=status, previous=previous, at=at, by=by, reason=reason, request_id=request_id()
+    )
 
 
-def append_history(entry: StatusChangeAttribute) -> Action:
-    """The update action that appends one entry to an order's history."""
-    return OrderRecord.history.set(OrderRecord.history.append([entry]))
+def append_history(entry: StatusChangeAttribute) -> list[Action]:
+    """The update actions that record one change on the order (`last_change`, counted by `change_no`);
+    the audit trail turns each into an entry of the order's hash-chained history (decision 0025)."""
+    return [OrderRecord.last_change.set(entry), OrderRecord.change_no.set((OrderRecord.change_no | 0) + 1)]
 
 
 def new_order_record(order: CanonicalOrder, received_at: datetime) -> OrderRecord:
@@ -70,7 +74,8 @@ def new_order_record(order: CanonicalOrder, received_at: datetime) -> OrderRecor
         updated_at=received_at,
         entered_by=order.entered_by,
         revision=1,
-        history=[history_entry(OrderStatus.RECEIVED.value, None, received_at, order.entered_by)],
+        last_change=history_entry(OrderStatus.RECEIVED.value, None, received_at, order.entered_by),
+        change_no=1,
         **_channel_payment_attributes(order),
     )
 
@@ -129,15 +134,10 @@ def record_cancellation_before_creation(order_id: str, *, by: str, reason: str, 
         entered_by=by,
         revision=1,
         placeholder=True,
-        history=[
-            history_entry(
-                OrderStatus.CANCELLED.value,
-                None,
-                at,
-                by,
-                f"{reason} (cancelled before the order was received)",
-            )
-        ],
+        last_change=history_entry(
+            OrderStatus.CANCELLED.value, None, at, by, f"{reason} (cancelled before the order was received)"
+        ),
+        change_no=1,
     )
     try:
         item.save(condition=OrderRecord.order_id.does_not_exist())
@@ -155,7 +155,8 @@ def fill_placeholder(existing: OrderRecord, order: CanonicalOrder, at: datetime)
         "order_id",
         "status",
         "billing_status",
-        "history",
+        "last_change",
+        "change_no",
         "revision",
         "received_at",
         "updated_at",
@@ -171,7 +172,7 @@ def fill_placeholder(existing: OrderRecord, order: CanonicalOrder, at: datetime)
         OrderRecord.entered_by.set(order.entered_by),
         OrderRecord.placeholder.remove(),
         OrderRecord.updated_at.set(at),
-        append_history(
+        *append_history(
             history_entry(
                 OrderStatus.CANCELLED.value,
                 OrderStatus.CANCELLED.value,
@@ -211,7 +212,7 @@ def transition_update(
     actions: list[Action] = [
         OrderRecord.status.set(to.value),
         OrderRecord.updated_at.set(at),
-        append_history(history_entry(to.value, previous.value if previous else None, at, by, reason)),
+        *append_history(history_entry(to.value, previous.value if previous else None, at, by, reason)),
     ]
     return actions, OrderRecord.status.is_in(*allowed)
 
@@ -268,7 +269,7 @@ def set_billing_status(
             actions=[
                 OrderRecord.billing_status.set(to.value),
                 OrderRecord.updated_at.set(at),
-                append_history(history_entry(to.value, None, at, by)),
+                *append_history(history_entry(to.value, None, at, by)),
                 *extra,
             ],
             condition=OrderRecord.order_id.exists() & (OrderRecord.billing_status != to.value),
@@ -290,8 +291,8 @@ def ship_to(record: OrderRecord) -> Address:
     return Address(**record.shipping_address.attribute_values)
 
 
-def to_view(record: OrderRecord) -> OrderView:
-    """The API's view of an order record."""
+def to_view(record: OrderRecord, history: Sequence[StatusChange] = ()) -> OrderView:
+    """The API's view of an order record, with its history (read from the audit trail by the caller)."""
     currency = record.currency
 
     def dump(attr: Any) -> dict[str, Any]:
@@ -334,7 +335,7 @@ def to_view(record: OrderRecord) -> OrderView:
         received_at=datetime.fromisoformat(record.received_at),
         updated_at=record.updated_at,
         entered_by=record.entered_by,
-        history=[StatusChange(**dump(h)) for h in record.history],
+        history=list(history),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from oms.aws import client
 from oms.data.models import (
+    AuditRecord,
     BackorderRecord,
     InventoryMovementRecord,
     InventoryRecord,
@@ -49,6 +50,10 @@ class Snapshot:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     archive_keys: list[str] = field(default_factory=list)
     """Keys in the raw payload archive (when a bucket was given)."""
+    audit: dict[str, list[AuditRecord]] = field(default_factory=dict)
+    """The audit trail by subject (`order:<id>`), in chain order."""
+    audit_read: bool = False
+    """Whether `audit` was read (the audit table is bound)."""
 
 
 def read_snapshot(
@@ -88,6 +93,12 @@ def read_snapshot(
             snapshot.archive_keys += [item["Key"] for item in page.get("Contents", [])]
     for name, url in (dead_letter_queues or {}).items():
         snapshot.dead_letters += _peek(name, url)
+    if AuditRecord.Meta.table_name != "unbound":
+        snapshot.audit_read = True
+        for entry in AuditRecord.scan(consistent_read=True):
+            snapshot.audit.setdefault(entry.subject, []).append(entry)
+        for entries in snapshot.audit.values():
+            entries.sort(key=lambda e: float(e.seq))
     return snapshot
 
 

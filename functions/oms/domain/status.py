@@ -24,6 +24,9 @@ class OrderStatus(StrEnum):
     ON_HOLD = "ON_HOLD"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    """An approver rejected the order (or nobody approved it in time and its rule rejects): it ends here,
+    any stock it held released once."""
 
 
 class BillingStatus(StrEnum):
@@ -47,6 +50,13 @@ class HoldReason(StrEnum):
     """The order did not ship within the reservation hold time; its stock was released."""
     CREDIT_HOLD = "CREDIT_HOLD"
     """The customer is on credit hold (the last dunning level, or credit control): new orders wait."""
+    APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
+    """An approval rule matched: the order waits for its approvers (`GET /approvals?assigned=me`)."""
+    CREDIT_LIMIT = "CREDIT_LIMIT"
+    """The order would take its customer past the credit limit (or the customer is on credit hold): it waits
+    for credit control."""
+    APPROVAL_EXPIRED = "APPROVAL_EXPIRED"
+    """Nobody approved in time, even after escalation, and the rule holds the order for a person."""
 
 
 S = OrderStatus
@@ -73,9 +83,11 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(
         {S.RECEIVED, S.VALIDATED, S.BACKORDERED, S.ALLOCATED, S.ON_HOLD, S.FULFILLMENT_REQUESTED}
     ),
+    # REJECTED: an order waiting for approval (ON_HOLD, APPROVAL_REQUIRED or CREDIT_LIMIT) was rejected.
+    S.REJECTED: frozenset({S.ON_HOLD}),
 }
 
-TERMINAL: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.CANCELLED})
+TERMINAL: frozenset[OrderStatus] = frozenset({S.DELIVERED, S.CANCELLED, S.REJECTED})
 """FAILED is not terminal: `python -m ops retry` sends a failed order back to the step that failed."""
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +10,7 @@ from oms.data import exports as store
 from oms.finance.kpis import daily_kpis
 from oms.finance.rows import exception_row, invoice_rows, order_rows, shipment_rows
 from oms.finance.schema import TABLES
+from oms.governance.audit_trail import order_history
 
 
 @dataclass
@@ -25,7 +26,11 @@ def export_day(
     period: str, *, finance_bucket: str, documents_bucket: str, ship_within: timedelta
 ) -> DayExport:
     """Write every table's partition of `period` (a rerun rewrites the same objects with the day's state)."""
-    days = store.orders_of_day(period, documents_bucket)
+    # The order item keeps only its last change; its history is the audit trail's (decision 0025).
+    days = [
+        replace(day, history=order_history(day.order.order_id, day.order))
+        for day in store.orders_of_day(period, documents_bucket)
+    ]
     costs = store.cost_prices(line.sku for day in days for line in day.order.lines)
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
     for day in days:

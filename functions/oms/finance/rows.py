@@ -5,7 +5,7 @@ Each order row carries the criteria of the KPIs (docs/kpis.md), so a KPI is also
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,6 +29,8 @@ class OrderDay:
     """InvoiceRecord"""
     invoice_document: Mapping[str, Any] | None
     """The invoice's JSON document (oms.domain.invoice.InvoiceDocument's fields)."""
+    history: Sequence[Any] = ()
+    """The order's status changes (oms.domain StatusChange: status, at), from its audit trail."""
 
 
 def _naive(at: datetime | None) -> datetime | None:
@@ -107,10 +109,10 @@ def order_rows(
         )
     shipped = order.status in SHIPPED_PHASE
     first_shipped = min((s.shipped_at for s in day.shipments), default=None)
-    delivered = _first_at(order.history, "DELIVERED")
+    delivered = _first_at(day.history, "DELIVERED")
     ordered_units = sum(int(line.quantity) for line in order.lines)
     shipped_units = units_shipped(order, day.shipments)
-    damaged = any(h.status == "DELIVERY_EXCEPTION" for h in order.history) or any(
+    damaged = any(h.status == "DELIVERY_EXCEPTION" for h in day.history) or any(
         s.status == "DELIVERY_EXCEPTION" or any(e.status == "DELIVERY_EXCEPTION" for e in s.events)
         for s in day.shipments
     )

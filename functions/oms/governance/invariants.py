@@ -27,10 +27,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from oms.data.audit import entry_of
 from oms.data.snapshot import Snapshot, dead_letter_subject
 from oms.documents.invoice_pdf import render_invoice_pdf
+from oms.domain.audit import StoredEntry
 from oms.domain.invoice import InvoiceDocument
 from oms.domain.status import BillingStatus, OrderStatus
+from oms.governance.audit import verify_chain
+from oms.governance.audit_trail import history_with_pending
 
 S = OrderStatus
 SHIPPED_PHASE = {S.SHIPPED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERY_EXCEPTION, S.DELIVERED}
@@ -109,6 +113,7 @@ def check_invariants(
             invoice_numbers_gapless(snapshot),
             dead_letters_actionable(snapshot),
             refused_requests_wrote_nothing(snapshot, refused),
+            audit_trail_complete(snapshot, settled=settled),
         ]
     )
 
@@ -127,7 +132,8 @@ def one_status_with_a_reason(snapshot: Snapshot, *, settled: bool = True) -> Inv
             result.violations.append(f"{oid}: unknown status {order.status!r}")
             continue
         status = OrderStatus(order.status)
-        last = next((h for h in reversed(order.history) if h.status in statuses), None)
+        history = history_with_pending(snapshot.audit.get(f"order:{oid}", []), order)
+        last = next((h for h in reversed(history) if h.status in statuses), None)
         if last is None or last.status != order.status:
             result.violations.append(
                 f"{oid}: status {status} but history ends at {last.status if last else '-'}"
@@ -328,6 +334,29 @@ def invoice_numbers_gapless(snapshot: Snapshot) -> InvariantResult:
                 f"{year}: {len(numbers)} invoices for sequence 1..{last}; missing {missing}, "
                 f"extra {sorted(set(numbers) - set(range(1, last + 1)))[:10]}"
             )
+    return result
+
+
+# ------------------------------------------------------------------------------------------ audit trail
+def audit_trail_complete(snapshot: Snapshot, *, settled: bool = True) -> InvariantResult:
+    """Every order's audit chain verifies (hashes, links, no gaps) and, once the system is idle, has recorded
+    every change the order counts (`change_no`)."""
+    result = InvariantResult("audit_trail_complete", "every order's audit chain intact and complete")
+    if not snapshot.audit_read:
+        return result
+    entries = 0
+    for order in snapshot.orders:
+        records = snapshot.audit.get(f"order:{order.order_id}", [])
+        entries += len(records)
+        stored = [StoredEntry(Decimal(str(r.seq)), entry_of(r)) for r in records]
+        report = verify_chain(f"order:{order.order_id}", stored)
+        result.violations += [str(f) for f in report.findings]
+        recorded = max((int(r.applied_change or 0) for r in records), default=0)
+        if settled and int(order.change_no or 0) > recorded:
+            result.violations.append(
+                f"{order.order_id}: {int(order.change_no or 0) - recorded} change(s) not in its audit trail"
+            )
+    result.measured["audit_entries"] = entries
     return result
 
 

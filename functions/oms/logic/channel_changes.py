@@ -59,7 +59,7 @@ class ChangeResult:
 
 def _note(record: OrderRecord, text: str, *, by: str, at: datetime) -> None:
     """Record, on the order's history, a channel change that was received but not applied."""
-    record.update(actions=[append_history(history_entry(record.status, record.status, at, by, text))])
+    record.update(actions=append_history(history_entry(record.status, record.status, at, by, text)))
 
 
 def apply_change(
@@ -122,7 +122,8 @@ def amend_order(order: CanonicalOrder, *, workflow_arn: str, now: datetime) -> C
         OrderRecord.computed_tax_total.remove(),
         OrderRecord.tax_calculator.remove(),
         OrderRecord.updated_at.set(now),
-        append_history(
+        OrderRecord.amended_by.set(by),
+        *append_history(
             history_entry(
                 OrderStatus.RECEIVED.value,
                 status.value,

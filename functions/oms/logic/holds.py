@@ -10,6 +10,7 @@ from oms.data.models import OrderRecord
 from oms.data.orders import amendment_of, get_order, transition
 from oms.domain.errors import InvalidTransitionError
 from oms.domain.status import HoldReason, OrderStatus
+from oms.governance.audit_trail import order_history
 from oms.logic.intake import start_lifecycle
 
 
@@ -29,6 +30,28 @@ def release_hold(order_id: str, *, by: str, note: str, workflow_arn: str, now: d
         raise InvalidTransitionError(f"order {order_id} is {record.status}, not ON_HOLD")
     if not by.startswith("user:"):
         raise InvalidTransitionError("a hold is released by a person (user:<id>), not by a system")
+    if record.hold_reason in (HoldReason.APPROVAL_REQUIRED.value, HoldReason.CREDIT_LIMIT.value):
+        raise InvalidTransitionError(
+            f"order {order_id} waits for approval {record.approval_id}: its approvers decide it "
+            "(POST /approvals/{id}/approve), a hold release cannot"
+        )
+    if record.hold_reason == HoldReason.APPROVAL_EXPIRED.value:
+        # Nobody approved it in time: resubmitted, it is validated and routed to its approvers again.
+        record, _ = transition(
+            record,
+            OrderStatus.RECEIVED,
+            by=by,
+            at=now,
+            reason=f"resubmitted for approval: {note}",
+            extra=[OrderRecord.hold_reason.remove()],
+        )
+        start_lifecycle(
+            order_id,
+            workflow_arn,
+            amendment=amendment_of(record),
+            execution_name=f"{order_id}-resubmit-{int(record.change_no)}",
+        )
+        return record
     reason = f"hold {record.hold_reason} released: {note}"
     record, _ = transition(
         record, OrderStatus.VALIDATED, by=by, at=now, reason=reason, extra=[OrderRecord.hold_reason.remove()]
@@ -37,7 +60,7 @@ def release_hold(order_id: str, *, by: str, note: str, workflow_arn: str, now: d
         order_id,
         workflow_arn,
         amendment=amendment_of(record),
-        execution_name=f"{order_id}-release-{len(record.history)}",
+        execution_name=f"{order_id}-release-{int(record.change_no)}",
         resume_at_allocation=True,
     )
     return record
@@ -58,9 +81,8 @@ def retry_failed_order(order_id: str, *, by: str, note: str, workflow_arn: str, 
         raise InvalidTransitionError(f"order {order_id} is {record.status}, not FAILED")
     if not by.startswith("user:"):
         raise InvalidTransitionError("a failed order is retried by a person (user:<id>), not by a system")
-    failed_from = next(
-        (h.previous for h in reversed(record.history) if h.status == OrderStatus.FAILED.value), None
-    )
+    history = order_history(order_id, record)
+    failed_from = next((h.previous for h in reversed(history) if h.status == OrderStatus.FAILED), None)
     to = OrderStatus.RECEIVED if failed_from == OrderStatus.RECEIVED.value else OrderStatus.VALIDATED
     reason = f"retried after {record.failure_code or 'a failure'} at {record.failed_step or 'a step'}: {note}"
     record, _ = transition(
@@ -80,7 +102,7 @@ def retry_failed_order(order_id: str, *, by: str, note: str, workflow_arn: str, 
         order_id,
         workflow_arn,
         amendment=amendment_of(record),
-        execution_name=f"{order_id}-retry-{len(record.history)}",
+        execution_name=f"{order_id}-retry-{int(record.change_no)}",
         resume_at_allocation=to is OrderStatus.VALIDATED,
     )
     return record

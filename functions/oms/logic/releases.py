@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from pynamodb.expressions.update import Action
 
 from oms.data.backorders import entry_keys
+from oms.data.credit import ExposureChange
 from oms.data.inventory import OrderChange, ReservationState, commit_order_change, get_reservation
 from oms.data.models import OrderRecord, ReservationRecord
 from oms.data.orders import transition_update
@@ -118,6 +120,12 @@ def end_claim(
     if release.queue_entries:
         actions += [OrderRecord.backorder.remove(), OrderRecord.backorder_queue_key.remove()]
     condition = (OrderRecord.status == previous.value) & (OrderRecord.revision == int(record.revision))
+    exposure = None
+    if to in (OrderStatus.CANCELLED, OrderStatus.REJECTED) and record.credit_exposure is not None:
+        # the order no longer counts in its customer's credit exposure (decision 0028)
+        actions += [OrderRecord.credit_exposure.remove(), OrderRecord.credit_revision.remove()]
+        condition = condition & OrderRecord.credit_exposure.exists()
+        exposure = ExposureChange(record.customer.customer_id, -Decimal(record.credit_exposure))
     committed = commit_order_change(
         record.order_id,
         OrderChange(actions, condition),
@@ -127,6 +135,7 @@ def end_claim(
         at=at,
         reason=reason,
         leave_queues=release.queue_entries,
+        exposure=exposure,
     )
     if committed:
         flush_outbox(record.order_id, event_bus=event_bus)

@@ -157,7 +157,7 @@ def _consume_after_release(record: OrderRecord, event: ShipmentConfirmed, *, by:
         OrderRecord.carrier.set(event.carrier),
         OrderRecord.tracking_number.set(event.tracking_number),
         OrderRecord.updated_at.set(now),
-        append_history(history_entry(record.status, record.status, now, by, note)),
+        *append_history(history_entry(record.status, record.status, now, by, note)),
     ]
     if consume_released(
         event.order_id, OrderChange(actions, condition), reservation=reservation, by=by, at=now, reason=note

@@ -107,6 +107,35 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
+def stream_reader(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """DynamoDB stream handler with ReportBatchItemFailures: copies each record it accepts into the stock
+    table (`stream#<key>#<sequence>`); a `poison-` key always fails, a `crash-` key fails the invocation."""
+    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    failures = []
+    for record in event["Records"]:
+        data = record["dynamodb"]
+        key = data["Keys"]["pk"]["S"]
+        sequence = data["SequenceNumber"]
+        _ATTEMPTS[sequence] = _ATTEMPTS.get(sequence, 0) + 1
+        if key.startswith("crash-") and _ATTEMPTS[sequence] == 1:
+            raise RuntimeError("the whole invocation fails once")
+        if key.startswith("poison-") or failures:
+            failures.append({"itemIdentifier": sequence})
+            continue
+        table.put_item(
+            Item={
+                "pk": f"stream#{key}#{sequence}",
+                "event": record["eventName"],
+                "old": json.dumps(data.get("OldImage")),
+                "new": json.dumps(data.get("NewImage")),
+                "arn": record["eventSourceARN"],
+                "attempts": _ATTEMPTS[sequence],
+                "batch": len(event["Records"]),
+            }
+        )
+    return {"batchItemFailures": failures}
+
+
 def add(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("fail"):
         raise ValueError("cannot add")
