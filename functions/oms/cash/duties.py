@@ -9,17 +9,15 @@ these rules are what a scope cannot say:
   recording payments and executing refunds) cannot use either to execute a refund;
 * ``refund-four-eyes`` — the person who granted a refund cannot execute it, whatever their token holds.
 
-This module is the one place cash asks; at the merge with the governance issue it can defer to that
-module's `Identity` and duty policy without touching the callers.
+This module is the one place cash asks; who calls is governance's `Identity` (oms.governance.duties).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
 from oms.cash.ledger import CashError
+from oms.governance.duties import Identity
+
+__all__ = ["DutyRefusedError", "Identity", "refund_execution_refusal"]
 
 RECORD_PAYMENTS = "oms/payments.record"
 GRANT_REFUNDS = "oms/refunds.grant"
@@ -44,24 +42,6 @@ class DutyRefusedError(CashError):
     def __init__(self, rule: str, reason: str) -> None:
         super().__init__(f"{rule}: {reason}")
         self.rule = rule
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who calls, as the verified JWT says (the shape of oms.governance.duties.Identity)."""
-
-    subject: str
-    scopes: frozenset[str] = frozenset()
-    groups: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_claims(cls, subject: str, claims: Mapping[str, Any]) -> Identity:
-        scopes = claims.get("scope") or claims.get("scp") or ""
-        scope_set = set(scopes.split()) if isinstance(scopes, str) else {str(s) for s in scopes}
-        groups = claims.get("cognito:groups") or claims.get("groups") or []
-        if isinstance(groups, str):
-            groups = groups.strip("[]").replace(",", " ").split()
-        return cls(subject, frozenset(scope_set), frozenset(str(g) for g in groups))
 
 
 def refund_execution_refusal(identity: Identity, *, granted_by: str) -> DutyRefusedError | None:
