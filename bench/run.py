@@ -186,6 +186,14 @@ def usage_of(
     return usage, raw
 
 
+def write_units_by_table(meter: Meter, logical: dict[str, str], orders: int) -> dict[str, float]:
+    """DynamoDB write units per order, by table (logical id), largest first: where the writes go."""
+    totals: Counter[str] = Counter()
+    for (_function, table), units in meter.table_write_units.items():
+        totals[logical.get(table, table)] += float(units)
+    return {table: round(units / orders, 2) for table, units in totals.most_common()}
+
+
 def requests_by_service(meter: Meter, logical: dict[str, str]) -> dict[str, Any]:
     table: dict[str, dict[str, int]] = {}
     for (origin, function, service, operation), n in sorted(meter.calls.items()):
@@ -509,6 +517,7 @@ def run_bench(options: Options, report: Report | None = None) -> dict[str, Any]:
             "lambda": lambda_summary(meter, logical),
             "lambda_quiet_duration_ms_median": main["quiet_ms"],
             "requests": requests_by_service(meter, logical),
+            "dynamodb_write_units_per_order_by_table": write_units_by_table(meter, logical, options.orders),
             "per_flow": flows,
         },
         "cold_start": {
