@@ -188,10 +188,12 @@ def usage_of(
 
 def write_units_by_table(meter: Meter, logical: dict[str, str], orders: int) -> dict[str, float]:
     """DynamoDB write units per order, by table (logical id), largest first: where the writes go."""
-    totals: Counter[str] = Counter()
+    totals: dict[str, float] = {}
     for (_function, table), units in meter.table_write_units.items():
-        totals[logical.get(table, table)] += float(units)
-    return {table: round(units / orders, 2) for table, units in totals.most_common()}
+        name = logical.get(table, table)
+        totals[name] = totals.get(name, 0.0) + float(units)
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])
+    return {table: round(units / orders, 2) for table, units in ranked}
 
 
 def requests_by_service(meter: Meter, logical: dict[str, str]) -> dict[str, Any]:
