@@ -38,7 +38,7 @@ from bench import costs
 from bench.meter import Meter, Metering, unmetered
 from bench.system import DAY_START, executions, start_stack
 from bench.template_info import TemplateInfo
-from demo.approvals import CUSTOMER, ORDERS, _Api, _body
+from demo.approvals import CUSTOMER, ORDERS, _Api, _body, save_corporate_customer
 from demo.business_day import generate_shopify_orders, sign_delivery
 from demo.cash_weeks import Transfer, _bai2
 from demo.seed import DEMO_SHOPIFY_SECRET
@@ -293,19 +293,6 @@ def _key(execution: dict[str, Any]) -> str:
     return str(execution.get("arn") or (execution["state_machine"], execution.get("started")))
 
 
-def _corporate_customer() -> None:
-    from oms.data.models import CustomerRecord
-
-    CustomerRecord(
-        f"erp-{CUSTOMER['id']}",
-        name=CUSTOMER["name"],
-        email=CUSTOMER["email"],
-        tier="CORPORATE",
-        payment_terms_days=30,
-        credit_limit=Decimal("10000000.00"),
-    ).save()
-
-
 def run_flows(
     *,
     template: str,
@@ -327,7 +314,7 @@ def run_flows(
         stack = start_stack(aws, template)
         for schedule in aws.scheduler.schedules.values():
             schedule.enabled = False  # the flows start what they measure; nothing else fires meanwhile
-        _corporate_customer()
+        save_corporate_customer(Decimal("10000000.00"))  # no order here waits for credit control
         metering = Metering(aws)
         metering.install()
         flows = _Flows(aws, stack, metering, info, prices, quiet_by_logical, usage_of)
