@@ -26,7 +26,7 @@ from demo.approvals import run_corporate_approvals
 from demo.business_day import ShopifyDelivery, generate_shopify_orders, sign_delivery
 from demo.fake_channels import FakeShopify, check_fulfillments, connect_channels
 from demo.seed import DEMO_SHOPIFY_SECRET, seed_reference_data
-from demo.simulators import CarrierSimulator, ShippingDuringTheDay, WarehouseSimulator
+from demo.simulators import CarrierSimulator, WarehouseSimulator
 from infra import EmbeddedAws, FaultPlan
 from oms.channels.signatures import shopify_signature
 from oms.data.models import BackorderRecord, InvoiceRecord, OrderRecord
@@ -192,11 +192,6 @@ def run_business_day(
         replays = signed[::step] if step else []
         batch = signed + replays
         statuses: Counter[int] = Counter()
-        warehouse = WarehouseSimulator(
-            queue_url=stack.outputs["FulfillmentRequestsQueueUrl"],
-            event_bus=stack.outputs["EventBusName"],
-            seed=seed,
-        )
         t0 = time.perf_counter()
         url = f"{base_url}/webhooks/shopify"
         refused = _send_refused_requests(stack, base_url, deliveries[0] if deliveries else None, seed)
@@ -209,19 +204,14 @@ def run_business_day(
                         _wait_until_decided(json.loads(body)["id"])
                     report("webhooks", done, len(batch))
         else:
-            # The warehouse ships as requests arrive, while the channel still sends orders (as on a real
-            # day): the shipments' write-back to the store, at its 20 requests/s, overlaps the intake.
             with (
                 httpx.Client(timeout=30.0, limits=httpx.Limits(max_connections=concurrency)) as client,
                 ThreadPoolExecutor(max_workers=concurrency) as pool,
-                ShippingDuringTheDay(warehouse) as shipping,
             ):
                 futures = [pool.submit(_send, client, url, headers, body) for headers, body in batch]
                 for done, future in enumerate(futures, start=1):
                     statuses[future.result()] += 1
                     report("webhooks", done, len(batch))
-                aws.wait_idle(timeout=600)
-                shipping.stop()
         aws.wait_idle(timeout=600)
         phases["intake_and_workflow"] = time.perf_counter() - t0
 
@@ -241,8 +231,13 @@ def run_business_day(
         phases["receipts_and_backorders"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        warehouse.ship_pending()
-        report("shipments", len(warehouse.shipments), len(warehouse.shipments))
+        warehouse = WarehouseSimulator(
+            queue_url=stack.outputs["FulfillmentRequestsQueueUrl"],
+            event_bus=stack.outputs["EventBusName"],
+            seed=seed,
+        )
+        shipped = warehouse.ship_pending()
+        report("shipments", shipped, shipped)
         aws.wait_idle(timeout=600)
         carrier = CarrierSimulator(event_bus=stack.outputs["EventBusName"])
         for status, hours in ((TrackingStatus.IN_TRANSIT, 6), (TrackingStatus.DELIVERED, 30)):

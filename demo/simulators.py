@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -104,43 +103,6 @@ class WarehouseSimulator:
             shipped_at=shipment.shipped_at,
             lines=request["lines"],
         ).model_dump_json()
-
-
-class ShippingDuringTheDay:
-    """The warehouse at work while orders still arrive, as on a real day: every `interval` seconds it ships
-    what it has been asked so far (on a thread of its own, until `stop`). Its shipments' confirmations, and
-    the channel being told of them, then run alongside the intake instead of after it. Carrier scans are
-    left to the caller: a scan may only follow a shipment the OMS has recorded."""
-
-    def __init__(self, warehouse: WarehouseSimulator, *, interval: float = 2.0) -> None:
-        self.warehouse = warehouse
-        self.interval = interval
-        self.shipped = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="warehouse-during-the-day", daemon=True)
-        self._error: BaseException | None = None
-
-    def __enter__(self) -> ShippingDuringTheDay:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> int:
-        """Stop after the round in progress; the number of shipments made. Re-raises the thread's error."""
-        self._stop.set()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self.shipped
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(self.interval):
-                self.shipped += self.warehouse.ship_pending()
-        except BaseException as exc:  # handed to the caller by stop()
-            self._error = exc
 
 
 class CarrierSimulator:
