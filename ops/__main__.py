@@ -368,7 +368,8 @@ def recon_run(
     clock = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
     summary = run_reconciliation(finance_stack(stack), day, as_of=clock)
     console.print(
-        f"reconciliation of {day} ({summary['execution']}): {summary['orders_judged']} orders judged"
+        f"reconciliation of {day} ({summary['execution']}): {summary['orders_judged']} orders judged, "
+        f"{summary.get('cash_judged', 0)} payments, credit notes and invoices judged"
     )
     table = Table("kind", "found", "open")
     for kind, count in summary["found"].items():

@@ -253,6 +253,7 @@ def issue_credit_note(
             unapplied=record.amount,
             rma_id=record.rma_id,
             issued_at=at,
+            issued_on=at.date().isoformat(),
             issued_by=by,
             reason=record.reason,
             pdf_key=f"{prefix}.pdf",
