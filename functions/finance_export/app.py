@@ -23,6 +23,8 @@ KPI_METRICS = {
     "on_time_shipment_rate": ("OnTimeShipment", MetricUnit.Percent),
     "fill_rate": ("FillRate", MetricUnit.Percent),
     "gross_margin_pct": ("GrossMarginPct", MetricUnit.Percent),
+    "dso_standard_days": ("DaysSalesOutstanding", MetricUnit.Count),
+    "dso_countback_days": ("DaysSalesOutstandingCountback", MetricUnit.Count),
 }
 
 

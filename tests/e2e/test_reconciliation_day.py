@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +299,13 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
     # Given the day above (two orders, both shipped and, after the redrive, invoiced)
     today = datetime.now(UTC).date().isoformat()
 
+    # And the day's receivables snapshot (the daily aging run the Scheduler invokes)
+    snapshot = boto3.client("lambda").invoke(
+        FunctionName=world.function_name("AgingSnapshotFunction"),
+        Payload=json.dumps({"time": f"{today}T23:59:00Z"}).encode(),
+    )
+    assert "FunctionError" not in snapshot, snapshot["Payload"].read()
+
     # When the finance export runs for it (the Lambda the Scheduler invokes, through `ops export run`)
     assert f"{today}: orders 2," in ops("export", "run", "--date", today)
     answer = boto3.client("lambda").invoke(
@@ -317,7 +324,14 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
         "shipments": 2,
         "exceptions": 3,
         "kpi_daily": 1,
+        "payments": 1,
+        "applications": 2,
+        "credit_notes": 0,
+        "aging": exported["rows"]["aging"],
+        "receivables_daily": 1,
+        "approvals": 0,
     }
+    assert exported["rows"]["aging"] >= 1
     keys = {
         o["Key"]
         for o in boto3.client("s3").list_objects_v2(
@@ -350,6 +364,34 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
         [today],
     )
     assert kpis == [(2, 1.0, 1.0, 1.0, 1.0)]
+    # And the cash tables agree with the channel's own totals: both orders cost the same (Shopify's
+    # total_price); the second was paid at checkout (a payment of the day Shopify says it was paid, the
+    # sample's), applied today when it was invoiced; the first got the 10.00 transfer received today
+    total = Decimal(
+        shopify_order(91001, [("ELC-USB-C-1M", 2, "8.99"), ("ELC-HDMI-2M", 1, "14.50")])["total_price"]
+    )
+    _, payments = run_sql(
+        tmp_path, "SELECT source, amount, unapplied FROM payments WHERE dt = ? ORDER BY source", [today]
+    )
+    assert payments == [("MANUAL", Decimal("10.00"), Decimal("0.00"))]
+    _, cash = run_sql(
+        tmp_path,
+        "SELECT currency, payments_received, cash_applied, outstanding FROM receivables_daily WHERE dt = ?",
+        [today],
+    )
+    assert cash == [("USD", Decimal("10.00"), total + Decimal("10.00"), total - Decimal("10.00"))]
+    _, aging = run_sql(tmp_path, "SELECT sum(amount) FROM aging WHERE dt = ?", [today])
+    assert aging == [(total - Decimal("10.00"),)]
+    # And the day's DSO: no sale on terms in the last 30 days (both invoices due on issue), so no standard
+    # DSO; by countback the outstanding T - 10 is that share of this month's sales 2T over its d days
+    _, dso = run_sql(
+        tmp_path,
+        "SELECT dso_currency, dso_standard_days, dso_countback_days FROM kpi_daily WHERE dt = ?",
+        [today],
+    )
+    day_of_month = datetime.fromisoformat(today).day
+    countback = (day_of_month * (total - 10) / (2 * total)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    assert dso == [("USD", None, float(countback))]
     # And every query of docs/queries/ runs on the local copy as it would on Athena
     for query in sorted((Path(__file__).resolve().parents[2] / "docs" / "queries").glob("*.sql")):
         columns, _ = run_sql(tmp_path, query.read_text())

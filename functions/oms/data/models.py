@@ -702,6 +702,17 @@ class SourceEntriesIndex(GlobalSecondaryIndex["LedgerEntryRecord"]):
     at_key = UnicodeAttribute(range_key=True)
 
 
+class EntriesByDayIndex(GlobalSecondaryIndex["LedgerEntryRecord"]):
+    """The entries written on a day (keys only): the finance export's `applications` (decision 0045)."""
+
+    class Meta:
+        index_name = "by-day"
+        projection = KeysOnlyProjection()
+
+    at_day = UnicodeAttribute(hash_key=True)
+    at_key = UnicodeAttribute(range_key=True)
+
+
 class LedgerEntryRecord(Model):
     """One entry of the application ledger (append-only: written once with `attribute_not_exists`)."""
 
@@ -718,10 +729,13 @@ class LedgerEntryRecord(Model):
     amount = DecimalAttribute()
     at = UTCDateTime()
     at_key = UnicodeAttribute()
+    at_day = UnicodeAttribute(null=True)
+    """The UTC day of `at` (the by-day index; entries written before it existed have none)."""
     by = UnicodeAttribute()
     reason = UnicodeAttribute()
     reverses = UnicodeAttribute(null=True)
     by_source = SourceEntriesIndex()
+    by_day = EntriesByDayIndex()
 
 
 class CustomerAccountRecord(Model):

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from oms.data import exports as store
+from oms.finance.cash_rows import (
+    aging_rows,
+    application_row,
+    approval_row,
+    credit_note_row,
+    dso_of_day,
+    payment_row,
+    receivables_rows,
+)
 from oms.finance.kpis import daily_kpis
 from oms.finance.rows import exception_row, invoice_rows, order_rows, shipment_rows
 from oms.finance.schema import TABLES
@@ -23,7 +32,12 @@ class DayExport:
 
 
 def export_day(
-    period: str, *, finance_bucket: str, documents_bucket: str, ship_within: timedelta
+    period: str,
+    *,
+    finance_bucket: str,
+    documents_bucket: str,
+    ship_within: timedelta,
+    now: datetime | None = None,
 ) -> DayExport:
     """Write every table's partition of `period` (a rerun rewrites the same objects with the day's state)."""
     # The order item keeps only its last change; its history is the audit trail's (decision 0025).
@@ -42,7 +56,19 @@ def export_day(
         tables["invoice_lines"] += invoice_lines
         tables["shipments"] += shipment_rows(day)
     tables["exceptions"] = [exception_row(r) for r in store.exceptions_of(period)]
-    kpis = daily_kpis(tables["orders"])
+    # cash and approvals (decision 0045)
+    tables["payments"] = [payment_row(p) for p in store.payments_of_day(period)]
+    entries = store.ledger_entries_of_day(period)
+    tables["applications"] = [application_row(e) for e in entries]
+    tables["credit_notes"] = [credit_note_row(n) for n in store.credit_notes_of_day(period)]
+    snapshot = store.receivables_snapshot(documents_bucket, period)
+    tables["aging"] = aging_rows(snapshot)
+    tables["receivables_daily"] = receivables_rows(snapshot, tables["payments"], entries)
+    clock = now or datetime.now(UTC)
+    tables["approvals"] = [
+        approval_row(a, now=clock) for a in store.approvals_of_orders(d.order.order_id for d in days)
+    ]
+    kpis = daily_kpis(tables["orders"]) | dso_of_day(tables["receivables_daily"])
     tables["kpi_daily"] = [kpis]
     result = DayExport(period, kpis=kpis)
     for name, columns in TABLES.items():
