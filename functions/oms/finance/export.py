@@ -29,6 +29,10 @@ class DayExport:
     """table -> rows written"""
     keys: list[str] = field(default_factory=list)
     kpis: dict[str, Any] = field(default_factory=dict)
+    receivables: list[dict[str, Any]] = field(default_factory=list)
+    """The day's receivables_daily rows (one per currency)."""
+    aging: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """(currency, bucket) -> outstanding in the bucket, over every customer."""
 
 
 def export_day(
@@ -70,7 +74,10 @@ def export_day(
     ]
     kpis = daily_kpis(tables["orders"]) | dso_of_day(tables["receivables_daily"])
     tables["kpi_daily"] = [kpis]
-    result = DayExport(period, kpis=kpis)
+    result = DayExport(period, kpis=kpis, receivables=tables["receivables_daily"])
+    for row in tables["aging"]:
+        key = (row["currency"], row["bucket"])
+        result.aging[key] = result.aging.get(key, 0) + row["amount"]
     for name, columns in TABLES.items():
         result.keys.append(store.write_table(finance_bucket, name, period, columns, tables[name]))
         result.rows[name] = len(tables[name])
