@@ -18,6 +18,7 @@ import boto3
 import httpx
 import pytest
 from cfnlint.decode import cfn_yaml
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from bench.meter import Meter, Metering
@@ -25,6 +26,7 @@ from demo.simulators import WarehouseSimulator
 from infra import DeployedStack, EmbeddedAws
 from infra.embedded._faults import FaultPlan, FaultRule
 from oms.data.models import CatalogItemRecord, InventoryRecord, InvoiceRecord, ReconciliationExceptionRecord
+from oms.documents.report_pdf import CHART_TITLES
 from ops.__main__ import app
 from ops.__main__ import console as ops_console
 from tests.conftest import TEMPLATE, TEST_RETRY_DELAY
@@ -46,6 +48,7 @@ NEW_FUNCTIONS = {
     "ReconcileSegmentFunction",
     "ReconcileFinishFunction",
     "FinanceExportFunction",
+    "ManagementReportFunction",
 }
 #: API operations whose IAM action has another name
 IAM_ACTION = {"s3:ListObjectsV2": "s3:ListBucket"}
@@ -397,6 +400,24 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
         columns, _ = run_sql(tmp_path, query.read_text())
         assert columns, query.name
     assert "perfect_product" in ops("report", "kpi", "--dir", str(tmp_path), "--offline")
+    # And the month's management report (what the monthly schedule writes) opens as a PDF with its charts
+    month = today[:7]
+    report = tmp_path / "management-report.pdf"
+    out = ops("report", "monthly", "--month", month, "--out", str(report))
+    assert f"reports/monthly/{month}/management-report.pdf" in out
+    reader = PdfReader(report)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert f"Management report - {datetime.fromisoformat(today):%B %Y}" in text
+    for title in CHART_TITLES:
+        assert title in text, title
+    assert "Orders received 2" in text.replace("\n", " ")
+    assert "Exceptions filed 3" in text.replace("\n", " ")
+    for kind in ("SHIPPED_NOT_INVOICED", "STOCK_LEDGER_DRIFT", "UNAPPLIED_CASH"):
+        assert kind in text  # the exceptions chart's legend
+    drawn = b"".join(page.get_contents().get_data() for page in reader.pages)
+    # the charts' bars and points are filled rectangles, their axes and series lines
+    assert drawn.count(b" re f") + drawn.count(b" re\nf") >= 10
+    assert drawn.count(b" l S") + drawn.count(b" l\nS") >= 20
     # And a DLQ with no queue to return to is refused with what to do instead
     refused = runner.invoke(app, ["dlq", "redrive", "FinanceExportDLQ"], env={"COLUMNS": "250"})
     assert refused.exit_code == 2

@@ -178,6 +178,7 @@ def test_asynchronously_invoked_functions_have_an_on_failure_destination() -> No
         "AuditDigestFunction",
         "DunningRunFunction",
         "FinanceExportFunction",
+        "ManagementReportFunction",
         "StockSweeperFunction",
     ]
     for name in scheduled:
@@ -337,3 +338,15 @@ def test_approvals_past_their_sla_alarm_on_the_metric_the_approval_workflow_emit
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
     governance = (ROOT / "functions" / "oms" / "governance" / "approvals.py").read_text()
     assert governance.count('name="ApprovalSlaBreaches"') == 2  # an escalation and an expiry
+
+
+def test_the_management_report_is_written_monthly_for_the_month_before_with_a_dlq() -> None:
+    function = FUNCTIONS["ManagementReportFunction"]["Properties"]
+    schedule = function["Events"]["Monthly"]["Properties"]
+    assert schedule["ScheduleExpression"] == "cron(0 4 1 * ? *)"  # the 1st, after the night's export
+    assert "<aws.scheduler.scheduled-time>" in schedule["Input"]
+    assert schedule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ManagementReportDLQ", "Arn"]}}
+    statements = [s for p in function["Policies"] for s in p["Statement"]]
+    assert {s["Action"] for s in statements} == {"s3:ListBucket", "s3:GetObject", "s3:PutObject"}
+    writes = next(s for s in statements if s["Action"] == "s3:PutObject")
+    assert writes["Resource"] == {"Fn::Sub": "${FinanceBucket.Arn}/reports/monthly/*"}
