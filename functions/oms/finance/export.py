@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from oms.data import exports as store
+from oms.data.bus import publish
+from oms.domain.events import FINANCE_SOURCE, KpiSnapshot
 from oms.finance.cash_rows import (
     aging_rows,
     application_row,
@@ -81,4 +83,39 @@ def export_day(
     for name, columns in TABLES.items():
         result.keys.append(store.write_table(finance_bucket, name, period, columns, tables[name]))
         result.rows[name] = len(tables[name])
+    # Performance management: after the day's tables are written (a restatement publishes again, later)
+    publish(FINANCE_SOURCE, kpi_snapshot(period, kpis, exported_at=clock), resources=[f"kpi/{period}"])
     return result
+
+
+def kpi_snapshot(period: str, kpis: dict[str, Any], *, exported_at: datetime) -> KpiSnapshot:
+    def money(name: str) -> str | None:
+        value = kpis.get(name)
+        return str(value) if value is not None else None
+
+    def rate(name: str) -> float | None:
+        value = kpis.get(name)
+        return float(value) if value is not None else None
+
+    return KpiSnapshot(
+        event_id=f"kpi:{period}",
+        period=date.fromisoformat(period),
+        exported_at=exported_at,
+        orders=int(kpis.get("orders") or 0),
+        orders_shipped=int(kpis.get("orders_shipped") or 0),
+        orders_delivered=int(kpis.get("orders_delivered") or 0),
+        cycle_time_p50_hours=rate("cycle_time_p50_hours"),
+        cycle_time_p90_hours=rate("cycle_time_p90_hours"),
+        on_time_shipment_rate=rate("on_time_shipment_rate"),
+        perfect_order_rate_product=rate("perfect_order_rate_product"),
+        perfect_order_rate_all=rate("perfect_order_rate_all"),
+        invoice_accuracy=rate("invoice_accuracy"),
+        fill_rate=rate("fill_rate"),
+        net_revenue=money("net_revenue"),
+        cost_of_goods=money("cost_of_goods"),
+        gross_margin=money("gross_margin"),
+        gross_margin_pct=rate("gross_margin_pct"),
+        dso_currency=kpis.get("dso_currency"),
+        dso_standard_days=rate("dso_standard_days"),
+        dso_countback_days=rate("dso_countback_days"),
+    )
