@@ -206,6 +206,10 @@ def _print_finance_exports(exported: dict[str, object]) -> None:
             f"  local copy in {exported['folder']}: python -m ops sql --offline --dir {exported['folder']} "
             + QUERY_HINT
         )
+    if exported.get("report"):
+        console.print(
+            f"Management report of the month (aging, DSO, cycle time, exceptions): {exported['report']}"
+        )
 
 
 if __name__ == "__main__":

@@ -500,7 +500,18 @@ def _export_finance(stack: Any, folder: Path) -> dict[str, Any]:
     if "FunctionError" in answer:
         raise RuntimeError(f"the finance export failed: {body}")
     files = download_exports(stack.bucket_name("FinanceBucket"), folder)
-    return {"days": body["exported"], "files": files, "folder": str(folder)}
+    # the month's management report, as the monthly schedule writes it (decision 0047)
+    month = max(days)[:7]
+    answer = boto3.client("lambda").invoke(
+        FunctionName=stack.function_name("ManagementReportFunction"),
+        Payload=json.dumps({"month": month}).encode(),
+    )
+    report = json.loads(answer["Payload"].read())
+    if "FunctionError" in answer:
+        raise RuntimeError(f"the management report failed: {report}")
+    target = folder.parent / f"management-report-{month}.pdf"
+    boto3.client("s3").download_file(stack.bucket_name("FinanceBucket"), report["key"], str(target))
+    return {"days": body["exported"], "files": files, "folder": str(folder), "report": str(target)}
 
 
 def _days_of_orders() -> set[str]:

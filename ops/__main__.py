@@ -368,7 +368,8 @@ def recon_run(
     clock = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
     summary = run_reconciliation(finance_stack(stack), day, as_of=clock)
     console.print(
-        f"reconciliation of {day} ({summary['execution']}): {summary['orders_judged']} orders judged"
+        f"reconciliation of {day} ({summary['execution']}): {summary['orders_judged']} orders judged, "
+        f"{summary.get('cash_judged', 0)} payments, credit notes and invoices judged"
     )
     table = Table("kind", "found", "open")
     for kind, count in summary["found"].items():
@@ -435,6 +436,42 @@ def report_kpi(
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row))
     console.print(table)
+
+
+@report_app.command("monthly")
+def report_monthly(
+    month: str = typer.Option(..., "--month", help="The month to report, YYYY-MM."),
+    out: Path | None = typer.Option(None, "--out", help="Also download the PDF to this file."),
+    stack: str = STACK,
+) -> None:
+    """Write a month's management report now (as the monthly schedule does): a PDF in the finance bucket."""
+    import json
+    import re
+
+    import boto3
+
+    from ops.finance import finance_stack
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        console.print(f"[red]{month!r} is not a month (YYYY-MM)[/red]")
+        raise typer.Exit(2)
+    resources = finance_stack(stack)
+    answer = boto3.client("lambda").invoke(
+        FunctionName=resources.physical["ManagementReportFunction"],
+        Payload=json.dumps({"month": month}).encode(),
+    )
+    body = json.loads(answer["Payload"].read())
+    if "FunctionError" in answer:
+        console.print(f"[red]the report failed: {body}[/red]")
+        raise typer.Exit(1)
+    console.print(f"{month}: s3://{resources.finance_bucket}/{body['key']} ({body['bytes']:,} bytes)")
+    table = Table("figure", "value")
+    for label, value in body["summary"].items():
+        table.add_row(label, value)
+    console.print(table)
+    if out is not None:
+        boto3.client("s3").download_file(resources.finance_bucket, body["key"], str(out))
+        console.print(f"written to {out}")
 
 
 export_app = typer.Typer(no_args_is_help=True, help="Run the finance export of some days now.")

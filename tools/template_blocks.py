@@ -1,5 +1,6 @@
 """The generated blocks of template.yaml (issue 13): the Glue tables of the finance export (from
-oms.finance.schema), an Errors and a Throttles alarm for every function, and the two dashboards. Each block
+oms.finance.schema), an Errors and a Throttles alarm for every function, the business alarms (approvals past
+their SLA) and the three dashboards (operations, KPIs, finance). Each block
 sits between its `# >>> <name>` and `# <<< <name>` markers.
 
     python -m tools.template_blocks --write   # regenerate the blocks in template.yaml
@@ -115,6 +116,128 @@ def _widget(title: str, metrics: list[list[object]], x: int, y: int, stat: str =
     }
 
 
+def _search_widget(
+    title: str, searches: list[tuple[str, str]], x: int, y: int, stat: str = "Maximum", period: int = 86400
+) -> dict[str, object]:
+    """A widget of SEARCH expressions: one line per value of a dimension (currency, bucket, kind) that the
+    metrics carry, whatever values the policy or the registry has."""
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": "${AWS::Region}",
+            "period": period,
+            "view": "timeSeries",
+            "metrics": [
+                [
+                    {"expression": f"SEARCH('{query}', '{stat}', {period})", "id": f"e{n}"}
+                    | ({"label": label} if label else {})
+                ]
+                for n, (query, label) in enumerate(searches, start=1)
+            ],
+        },
+    }
+
+
+def finance_widgets() -> list[dict[str, object]]:
+    export = '{ServerlessOMS,currency,service} service="finance-export"'
+    return [
+        _search_widget(
+            "Receivables aging by bucket (latest export, per currency)",
+            [('{ServerlessOMS,bucket,currency,service} MetricName="AgingOutstanding"', "")],
+            0,
+            0,
+        ),
+        _widget(
+            "DSO, days (standard 30-day and countback; the currency with most outstanding)",
+            [
+                ["ServerlessOMS", m, "service", "finance-export"]
+                for m in ("DaysSalesOutstanding", "DaysSalesOutstandingCountback")
+            ],
+            12,
+            0,
+            "Maximum",
+        ),
+        _search_widget(
+            "Cash received and applied per day, per currency",
+            [
+                (f'{export} MetricName="PaymentsReceived"', ""),
+                (f'{export} MetricName="CashApplied"', ""),
+                (f'{export} MetricName="CreditApplied"', ""),
+            ],
+            0,
+            6,
+        ),
+        _search_widget(
+            "Unapplied: customers' unapplied credit, and UNAPPLIED_CASH exceptions open",
+            [
+                (f'{export} MetricName="UnappliedCredit"', ""),
+                (
+                    '{ServerlessOMS,kind,service} MetricName="ReconciliationExceptionsOpenByKind" '
+                    'kind="UNAPPLIED_CASH"',
+                    "",
+                ),
+            ],
+            12,
+            6,
+        ),
+        _search_widget(
+            "Reconciliation exceptions open, by type",
+            [('{ServerlessOMS,kind,service} MetricName="ReconciliationExceptionsOpenByKind"', "")],
+            0,
+            12,
+        ),
+        _widget(
+            "Approvals past their SLA (escalated or expired)",
+            [
+                ["ServerlessOMS", m, "service", "approval-workflow"]
+                for m in ("ApprovalSlaBreaches", "ApprovalsExpired")
+            ],
+            12,
+            12,
+        ),
+    ]
+
+
+BUSINESS_ALARMS = (
+    (
+        "ApprovalSlaBreachesAlarm",
+        "An approval level passed its SLA without a decision (escalated or expired) - see GET /approvals and "
+        "the finance dashboard.",
+        "ApprovalSlaBreaches",
+        "approval-workflow",
+        300,
+    ),
+)
+
+
+def business_alarms(template: str) -> str:
+    out = []
+    for logical, description, metric, service, period in BUSINESS_ALARMS:
+        out += [
+            f"  {logical}:\n",
+            "    Type: AWS::CloudWatch::Alarm\n",
+            "    Properties:\n",
+            f"      AlarmDescription: {description}\n",
+            "      Namespace: ServerlessOMS\n",
+            f"      MetricName: {metric}\n",
+            f"      Dimensions: [{{ Name: service, Value: {service} }}]\n",
+            "      Statistic: Sum\n",
+            f"      Period: {period}\n",
+            "      EvaluationPeriods: 1\n",
+            "      Threshold: 0\n",
+            "      ComparisonOperator: GreaterThanThreshold\n",
+            "      TreatMissingData: notBreaching\n",
+            "      AlarmActions: [!Ref AlarmTopic]\n",
+            "\n",
+        ]
+    return "".join(out)
+
+
 def dashboards(template: str) -> str:
     functions = function_ids(template)
     dlqs = dlq_ids(template)
@@ -224,6 +347,7 @@ def dashboards(template: str) -> str:
     for logical, name, widgets in (
         ("OperationsDashboard", "operations", operations),
         ("KpiDashboard", "kpis", kpi),
+        ("FinanceDashboard", "finance", finance_widgets()),
     ):
         body = json.dumps({"widgets": widgets}, indent=1, sort_keys=True)
         out += [
@@ -241,6 +365,7 @@ def dashboards(template: str) -> str:
 BLOCKS: dict[str, Callable[[str], str]] = {
     "finance tables": finance_tables,
     "function alarms": function_alarms,
+    "business alarms": business_alarms,
     "dashboards": dashboards,
 }
 

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from oms.cash.collections import aging_snapshot
 from oms.observability import logger, metrics, tracer
 from oms.policies import cash_policy
-from oms.runtime import prepare
+from oms.runtime import now, prepare
 
 
 class ScheduledEvent(BaseModel):
@@ -28,6 +28,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = prepare()
     scheduled = ScheduledEvent.model_validate(event)
     report = aging_snapshot(
-        day=scheduled.time.date(), policy=cash_policy(settings), bucket=settings.require("documents_bucket")
+        day=scheduled.time.date(),
+        policy=cash_policy(settings),
+        bucket=settings.require("documents_bucket"),
+        generated_at=now(),
     )
     return {"as_of": report["as_of"], "outstanding": report["outstanding"], "dso": report["dso"]}

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from oms.finance.export import export_day
-from oms.observability import MetricUnit, logger, metrics, tracer
+from oms.observability import MetricUnit, dimensioned_metric, logger, metrics, tracer
 from oms.runtime import prepare, transient_errors_retryable
 
 KPI_METRICS = {
@@ -23,6 +23,8 @@ KPI_METRICS = {
     "on_time_shipment_rate": ("OnTimeShipment", MetricUnit.Percent),
     "fill_rate": ("FillRate", MetricUnit.Percent),
     "gross_margin_pct": ("GrossMarginPct", MetricUnit.Percent),
+    "dso_standard_days": ("DaysSalesOutstanding", MetricUnit.Count),
+    "dso_countback_days": ("DaysSalesOutstandingCountback", MetricUnit.Count),
 }
 
 
@@ -53,6 +55,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     request = ExportRequest.model_validate(event)
     ship_within = timedelta(hours=int(settings.ship_within_hours or 48))
     exported: list[dict[str, Any]] = []
+    day = None
     for period in request.periods():
         day = export_day(
             period,
@@ -70,7 +73,30 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             metrics.add_metric(metric, unit, scaled)
     metrics.add_metric("GrossMargin", MetricUnit.Count, float(latest["gross_margin"]))
     metrics.add_metric("OrdersExported", MetricUnit.Count, sum(e["rows"]["orders"] for e in exported))
+    if day is not None:  # the finance dashboard: the latest day's receivables, per currency and bucket
+        _receivables_metrics(day.receivables, day.aging)
     return {"exported": exported}
+
+
+RECEIVABLES_METRICS = {
+    "outstanding": "ReceivablesOutstanding",
+    "unapplied_credit": "UnappliedCredit",
+    "payments_received": "PaymentsReceived",
+    "cash_applied": "CashApplied",
+    "credit_applied": "CreditApplied",
+    "dso_standard_days": "DaysSalesOutstanding",
+}
+
+
+def _receivables_metrics(rows: list[dict[str, Any]], aging: dict[tuple[str, str], Any]) -> None:
+    for row in rows:
+        for column, metric in RECEIVABLES_METRICS.items():
+            if row.get(column) is not None:
+                dimensioned_metric(metric, MetricUnit.Count, float(row[column]), currency=row["currency"])
+    for (currency, bucket), amount in sorted(aging.items()):
+        dimensioned_metric(
+            "AgingOutstanding", MetricUnit.Count, float(amount), currency=currency, bucket=bucket
+        )
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

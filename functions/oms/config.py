@@ -43,6 +43,7 @@ _FIELDS = {
     "dead_letter_queues": "DEAD_LETTER_QUEUES",
     "invoice_grace_minutes": "INVOICE_GRACE_MINUTES",
     "reconciliation_segment_size": "RECONCILIATION_SEGMENT_SIZE",
+    "unapplied_cash_days": "UNAPPLIED_CASH_DAYS",
     "ship_within_hours": "SHIP_WITHIN_HOURS",
     "payments_table": "PAYMENTS_TABLE",
     "credit_notes_table": "CREDIT_NOTES_TABLE",
@@ -134,6 +135,9 @@ class Settings(BaseModel):
     """How long after its shipment an order may stay uninvoiced before SHIPPED_NOT_INVOICED (default 240)."""
     reconciliation_segment_size: str = ""
     """Orders per reconciliation segment (one Map item; default 500)."""
+    unapplied_cash_days: str = ""
+    """Days a payment's (a credit note's) remainder may stay unapplied before UNAPPLIED_CASH
+    (ORPHAN_CREDIT_NOTE); default 5."""
     ship_within_hours: str = ""
     """The shipping promise the on-time KPIs judge by: shipped within this many hours of placement (48)."""
     payments_table: str = ""

@@ -46,8 +46,24 @@ def request_id() -> str | None:
     return str(value) if value else None
 
 
+def dimensioned_metric(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
+    """One metric with dimensions of its own (a currency, an aging bucket, an exception kind) beside the
+    function's `service`, flushed at once (the handler's `metrics` keeps one dimension set)."""
+    from aws_lambda_powertools.metrics import single_metric
+
+    service = os.environ.get("POWERTOOLS_SERVICE_NAME", "oms")
+    with single_metric(
+        name=name,
+        unit=unit,
+        value=value,
+        namespace="ServerlessOMS",
+        default_dimensions={"service": service, **dimensions},
+    ):
+        pass
+
+
 logger = Logger()
 tracer = _tracer()
 metrics = Metrics(namespace="ServerlessOMS")
 
-__all__ = ["MetricUnit", "logger", "metrics", "request_id", "tracer"]
+__all__ = ["MetricUnit", "dimensioned_metric", "logger", "metrics", "request_id", "tracer"]

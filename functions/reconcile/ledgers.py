@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from oms.observability import logger, metrics, tracer
 from oms.reconciliation.runs import check_ledgers, context_for
 from oms.runtime import prepare, transient_errors_retryable
-from reconcile.models import PlanOutput, dead_letter_queues, invoice_grace_minutes
+from reconcile.models import PlanOutput, dead_letter_queues, invoice_grace_minutes, unapplied_cash_days
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -21,6 +21,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     run = PlanOutput.model_validate(event["plan"])
     result = check_ledgers(
         dead_letter_queues(settings),
-        context=context_for(run.period, run.as_of, invoice_grace_minutes(settings)),
+        context=context_for(
+            run.period, run.as_of, invoice_grace_minutes(settings), unapplied_cash_days(settings)
+        ),
     )
     return result.as_dict()

@@ -45,11 +45,14 @@ class PlanOutput(BaseModel):
     manifest_key: str
     segments: int
     orders: int
+    cash_subjects: int = 0
 
 
 class SegmentItem(BaseModel):
     segment_key: str
     orders: int
+    scope: str = "order"
+    subjects: int = 0
 
 
 class SegmentInput(BaseModel):
@@ -65,6 +68,10 @@ class FinishInput(BaseModel):
 
 def invoice_grace_minutes(settings: Settings) -> int:
     return int(settings.invoice_grace_minutes or 240)
+
+
+def unapplied_cash_days(settings: Settings) -> int:
+    return int(settings.unapplied_cash_days or 5)
 
 
 def dead_letter_queues(settings: Settings) -> dict[str, str]:

@@ -37,4 +37,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         manifest_key=made.manifest_key,
         segments=made.segments,
         orders=made.orders,
+        cash_subjects=made.cash_subjects,
     ).model_dump(mode="json")

@@ -2,7 +2,8 @@
 is invoiced; a BAI2 statement with a partial payment and then one with the rest are dropped in S3; the
 invoice becomes PAID; a return produces a credit note that is applied to the customer's next invoice; an
 overdue invoice gets its dunning letters on the configured days and puts the customer on credit hold at the
-last level (and the customer's next order waits)."""
+last level (and the customer's next order waits). Every event the OMS put on its bus meanwhile is captured
+and validated against its schema in docs/events/ (the outbound catalogue, decision 0048)."""
 
 from __future__ import annotations
 
@@ -76,7 +77,32 @@ def world(embedded_aws: DeployedStack) -> DeployedStack:
     for schedule in embedded_aws.embedded.scheduler.schedules.values():
         if "StockSweeper" in schedule.name:
             schedule.enabled = False
+    # A listener on the bus for every event the OMS publishes (what an integration would subscribe to)
+    queue = boto3.client("sqs").create_queue(QueueName="event-catalogue-capture")["QueueUrl"]
+    arn = boto3.client("sqs").get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    bus = embedded_aws.outputs["EventBusName"]
+    events = boto3.client("events")
+    events.put_rule(
+        Name="capture", EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": "oms."}]})
+    )
+    events.put_targets(Rule="capture", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])
+    CAPTURE["queue"] = queue
     return embedded_aws
+
+
+CAPTURE: dict[str, str] = {}
+
+
+def captured_events() -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    found: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=CAPTURE["queue"], MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=CAPTURE["queue"], ReceiptHandle=message["ReceiptHandle"])
 
 
 def _invoiced(world: DeployedStack, order_id: str) -> dict[str, Any]:
@@ -260,3 +286,49 @@ def test_a_corporate_invoice_paid_by_two_bank_statements_a_return_credited_and_d
     resubmitted = order_view(world, third)
     assert resubmitted["status"] not in ("ON_HOLD", "RECEIVED"), resubmitted
     assert any("resubmitted after CREDIT_HOLD" in (h.get("reason") or "") for h in resubmitted["history"])
+
+def test_every_event_put_on_the_bus_that_day_is_catalogued_and_valid_against_its_schema(
+    world: DeployedStack,
+) -> None:
+    import jsonschema
+
+    # Given everything the day above published (orders, invoices, payments, a return, dunning, snapshots,
+    # exports), as a subscriber of the bus received it
+    from oms.domain.events import CARRIER_SOURCE, CATALOGUE, WAREHOUSE_SOURCE
+    from tools.event_schemas import FOLDER
+
+    # (less what the warehouses and carriers sent the OMS: their events, not its own)
+    received = [e for e in captured_events() if e["source"] not in (WAREHOUSE_SOURCE, CARRIER_SOURCE)]
+    kinds: dict[str, int] = {}
+    for event in received:
+        kinds[event["detail-type"]] = kinds.get(event["detail-type"], 0) + 1
+    # Then every event is one of the catalogue's, from its source, and valid against its schema
+    for event in received:
+        name = event["detail-type"]
+        assert name in CATALOGUE, name
+        assert event["source"] == CATALOGUE[name].source, event
+        schema = json.loads((FOLDER / f"{name}.json").read_text())
+        jsonschema.validate(event["detail"], schema, format_checker=jsonschema.FormatChecker())
+    # And each integration got its facts: document management, revenue recognition, treasury, performance
+    for name in (
+        "DocumentCreated",
+        "InvoiceIssued",
+        "CreditNoteIssued",
+        "DunningLetterIssued",
+        "ExpectedReceiptsForecast",
+        "KpiSnapshot",
+    ):
+        assert kinds.get(name, 0) >= 1, (name, kinds)
+    documents = {e["detail"]["document_type"] for e in received if e["detail-type"] == "DocumentCreated"}
+    assert documents == {"INVOICE", "CREDIT_NOTE", "DUNNING_LETTER"}
+    issued = [e["detail"] for e in received if e["detail-type"] == "InvoiceIssued"]
+    for invoice in issued:
+        # revenue: net + tax = gross, recognised on the day the goods left (on or before the invoice's day)
+        assert Decimal(invoice["net_total"]) + Decimal(invoice["tax_total"]) == Decimal(
+            invoice["grand_total"]
+        )
+        assert invoice["recognition_date"] <= invoice["issued_at"][:10]
+    # (the first ERP order's own grand total, as the ERP computed it)
+    assert ERP_GRAND_TOTAL in {Decimal(i["grand_total"]) for i in issued}
+    forecast = [e["detail"] for e in received if e["detail-type"] == "ExpectedReceiptsForecast"]
+    assert all(w["currency"] == "USD" for f in forecast for w in f["weeks"])

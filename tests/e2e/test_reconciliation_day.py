@@ -1,17 +1,16 @@
-"""Issue 13's done-when on the embedded AWS: a day with a shipment never invoiced and a stock adjustment that
-bypassed the ledger yields exactly those two exceptions; fixing each (redriving the invoice DLQ, putting the
-adjustment through the ledger) closes it on the next run; rerunning changes nothing. The reconciliation runs
-as it does on AWS: the Standard workflow from statemachine/, its Distributed Map over the S3 manifest, the
-four Lambda steps; driven through `python -m ops` (recon run, exceptions list, dlq peek/redrive).
-
-(The payment-never-applied case of the issue comes with the cash work: its check plugs into the registry.)"""
+"""Issue 13's done-when on the embedded AWS: a day with a shipment never invoiced, a payment never applied
+and a stock adjustment that bypassed the ledger yields exactly those three exceptions; fixing each (redriving
+the invoice DLQ, applying the payment, putting the adjustment through the ledger) closes it on the next run;
+rerunning changes nothing. The reconciliation runs as it does on AWS: the Standard workflow from
+statemachine/, its Distributed Map over the S3 manifest (order segments and cash segments), the four Lambda
+steps; driven through `python -m ops` (recon run, exceptions list, dlq peek/redrive) and the cash API."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,15 @@ import boto3
 import httpx
 import pytest
 from cfnlint.decode import cfn_yaml
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from bench.meter import Meter, Metering
 from demo.simulators import WarehouseSimulator
 from infra import DeployedStack, EmbeddedAws
 from infra.embedded._faults import FaultPlan, FaultRule
-from oms.data.models import CatalogItemRecord, InventoryRecord, ReconciliationExceptionRecord
+from oms.data.models import CatalogItemRecord, InventoryRecord, InvoiceRecord, ReconciliationExceptionRecord
+from oms.documents.report_pdf import CHART_TITLES
 from ops.__main__ import app
 from ops.__main__ import console as ops_console
 from tests.conftest import TEMPLATE, TEST_RETRY_DELAY
@@ -47,6 +48,7 @@ NEW_FUNCTIONS = {
     "ReconcileSegmentFunction",
     "ReconcileFinishFunction",
     "FinanceExportFunction",
+    "ManagementReportFunction",
 }
 #: API operations whose IAM action has another name
 IAM_ACTION = {"s3:ListObjectsV2": "s3:ListBucket"}
@@ -58,8 +60,12 @@ METER = Meter()
 def world() -> Iterator[DeployedStack]:
     # Faults off, but the injector in place: the test makes the invoicing fail for one order. One order per
     # segment, so the Distributed Map fans out over several children even on this small day.
+    # UNAPPLIED_CASH_DAYS=0: a payment still unapplied when its own day is reconciled is an exception (the
+    # N days are held by tests/unit/test_reconciliation_cash_checks.py).
     with EmbeddedAws(
-        retry_delay=TEST_RETRY_DELAY, faults=FaultPlan(), function_env={"RECONCILIATION_SEGMENT_SIZE": "1"}
+        retry_delay=TEST_RETRY_DELAY,
+        faults=FaultPlan(),
+        function_env={"RECONCILIATION_SEGMENT_SIZE": "1", "UNAPPLIED_CASH_DAYS": "0"},
     ) as aws:
         stack = aws.deploy(TEMPLATE, stack_name="oms")
         stack.serve_http_api()
@@ -100,15 +106,29 @@ def open_ids() -> set[str]:
     return {i for i, r in exceptions().items() if r["state"] == "OPEN"}
 
 
-def order(world: DeployedStack, number: int) -> str:
+def order(world: DeployedStack, number: int, *, paid: bool = True) -> str:
     payload = shopify_order(number, [("ELC-USB-C-1M", 2, "8.99"), ("ELC-HDMI-2M", 1, "14.50")])
     payload["created_at"] = datetime.now(UTC).isoformat()
+    if not paid:  # on account: its invoice stays open for a payment to be applied to
+        payload["financial_status"] = "pending"
     response = post_webhook(world, shopify_webhook(payload))
     assert response.status_code == 202, response.text
     return str(response.json()["order_id"])
 
 
-def test_a_day_with_a_shipment_never_invoiced_and_stock_changed_past_the_ledger(world: DeployedStack) -> None:
+def cash_api(world: DeployedStack, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    token = world.mint_token("user:ar-clerk", ["oms/payments.record"])
+    response = httpx.post(
+        f"{world.api_url}{path}", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert response.status_code in (200, 201), response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def test_a_day_with_a_shipment_never_invoiced_a_payment_never_applied_and_stock_changed_past_the_ledger(
+    world: DeployedStack,
+) -> None:
     embedded = world.embedded
     injector = embedded.faults
     assert injector is not None
@@ -125,7 +145,7 @@ def test_a_day_with_a_shipment_never_invoiced_and_stock_changed_past_the_ledger(
         event_bus=world.outputs["EventBusName"],
         seed=3,
     )
-    invoiced = order(world, 91001)
+    invoiced = order(world, 91001, paid=False)
     embedded.wait_idle(timeout=60)
     assert warehouse.ship_pending() == 1
     embedded.wait_idle(timeout=60)
@@ -136,6 +156,19 @@ def test_a_day_with_a_shipment_never_invoiced_and_stock_changed_past_the_ledger(
     embedded.wait_idle(timeout=120)
     injector.use(FaultPlan())
     assert never_invoiced in ops("dlq", "peek", "InvoiceDLQ")
+    # And a transfer of 10.00 arrived that names no invoice and no payer: recorded, never applied
+    wire = cash_api(
+        world,
+        "/payments",
+        {
+            "reference": "WIRE-7781",
+            "amount": "10.00",
+            "currency": "USD",
+            "received_on": today,
+            "remittance": "THANKS",
+        },
+    )
+    assert (wire["payment_id"], wire["unapplied"]) == ("pay_man_WIRE-7781", "10.00")
     # And someone set the stock of a SKU by hand, past the ledger (5 units more on the shelf)
     item = InventoryRecord.get("ELC-HDMI-2M", "WH-NJ", consistent_read=True)
     item.update(actions=[InventoryRecord.on_hand.add(5), InventoryRecord.available.add(5)])
@@ -143,8 +176,8 @@ def test_a_day_with_a_shipment_never_invoiced_and_stock_changed_past_the_ledger(
     # When the day is reconciled
     out = ops("recon", "run", "--date", today, "--as-of", later)
 
-    # Then the run fanned out over one segment per order and judged both
-    assert "2 orders judged" in out
+    # Then the run fanned out over one segment per order and one per cash subject, and judged them all
+    assert "2 orders judged, 1 payments, credit notes and invoices judged" in out
     execution = out.split("(", 1)[1].split(")", 1)[0]
     listed = boto3.client("s3").list_objects_v2(
         Bucket=world.bucket_name("FinanceBucket"), Prefix=f"reconciliation/{today}/{execution}/"
@@ -156,15 +189,32 @@ def test_a_day_with_a_shipment_never_invoiced_and_stock_changed_past_the_ledger(
         f"{execution}/manifest.json",
         "results/00000.json",
         "results/00001.json",
+        "results/00002.json",
         "segments/00000.json",
         "segments/00001.json",
+        "segments/00002.json",
     ]
-    # And exactly those two exceptions are open, each with its owner, SLA and escalation
+    manifest = json.loads(
+        boto3.client("s3")
+        .get_object(
+            Bucket=world.bucket_name("FinanceBucket"), Key=f"reconciliation/{today}/{execution}/manifest.json"
+        )["Body"]
+        .read()
+    )
+    assert [m["scope"] for m in manifest] == ["order", "order", "cash"]
+    # And exactly those three exceptions are open, each with its owner, SLA and escalation
     filed = exceptions()
     assert set(filed) == {
         f"SHIPPED_NOT_INVOICED#order:{never_invoiced}",
+        "UNAPPLIED_CASH#payment:pay_man_WIRE-7781",
         "STOCK_LEDGER_DRIFT#stock:ELC-HDMI-2M#WH-NJ",
     }
+    unapplied = filed["UNAPPLIED_CASH#payment:pay_man_WIRE-7781"]
+    assert (unapplied["owner_group"], unapplied["escalate_to"]) == ("accounts-receivable", "finance-managers")
+    assert "USD 10.00 not applied" in unapplied["detail"]
+    assert datetime.fromisoformat(unapplied["sla_due_at"]) == datetime.fromisoformat(later) + timedelta(
+        hours=48
+    )
     shipped = filed[f"SHIPPED_NOT_INVOICED#order:{never_invoiced}"]
     assert (shipped["state"], shipped["owner_group"], shipped["escalate_to"]) == (
         "OPEN",
@@ -185,9 +235,20 @@ def test_a_day_with_a_shipment_never_invoiced_and_stock_changed_past_the_ledger(
     ops("recon", "run", "--date", today, "--as-of", later)
     assert exceptions() == filed
 
-    # When each cause is fixed: the invoice request redriven, the stock put right through the ledger
+    # When each cause is fixed: the invoice request redriven, the payment applied to the open invoice of the
+    # payer a person identified, the stock put right through the ledger
     assert "1 message(s) sent back" in ops("dlq", "redrive", "InvoiceDLQ")
     embedded.wait_idle(timeout=60)
+    open_invoice = InvoiceRecord.get(invoiced, consistent_read=True)
+    applied = cash_api(
+        world,
+        "/payments/pay_man_WIRE-7781/applications",
+        {
+            "customer_id": open_invoice.customer_id,
+            "applications": [{"invoice_number": open_invoice.invoice_number, "amount": "10.00"}],
+        },
+    )
+    assert applied["unapplied"] == "0.00"
     item.update(actions=[InventoryRecord.on_hand.add(-5), InventoryRecord.available.add(-5)])
     token = world.mint_token("user:stock-controller", ["oms/inventory.write"])
     adjustment = httpx.post(
@@ -203,7 +264,7 @@ def test_a_day_with_a_shipment_never_invoiced_and_stock_changed_past_the_ledger(
     )
     assert adjustment.status_code in (200, 201), adjustment.text
 
-    # Then the next run closes both, saying why and who
+    # Then the next run closes all three, saying why and who
     ops("recon", "run", "--date", today, "--as-of", later)
     closed = exceptions()
     assert open_ids() == set()
@@ -241,6 +302,13 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
     # Given the day above (two orders, both shipped and, after the redrive, invoiced)
     today = datetime.now(UTC).date().isoformat()
 
+    # And the day's receivables snapshot (the daily aging run the Scheduler invokes)
+    snapshot = boto3.client("lambda").invoke(
+        FunctionName=world.function_name("AgingSnapshotFunction"),
+        Payload=json.dumps({"time": f"{today}T23:59:00Z"}).encode(),
+    )
+    assert "FunctionError" not in snapshot, snapshot["Payload"].read()
+
     # When the finance export runs for it (the Lambda the Scheduler invokes, through `ops export run`)
     assert f"{today}: orders 2," in ops("export", "run", "--date", today)
     answer = boto3.client("lambda").invoke(
@@ -257,9 +325,16 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
         "invoices": 2,
         "invoice_lines": 4,
         "shipments": 2,
-        "exceptions": 2,
+        "exceptions": 3,
         "kpi_daily": 1,
+        "payments": 1,
+        "applications": 2,
+        "credit_notes": 0,
+        "aging": exported["rows"]["aging"],
+        "receivables_daily": 1,
+        "approvals": 0,
     }
+    assert exported["rows"]["aging"] >= 1
     keys = {
         o["Key"]
         for o in boto3.client("s3").list_objects_v2(
@@ -280,7 +355,11 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
     from ops.exports import run_sql
 
     _, rows = run_sql(tmp_path, "SELECT kind, state FROM exceptions WHERE dt = ? ORDER BY kind", [today])
-    assert rows == [("SHIPPED_NOT_INVOICED", "CLOSED"), ("STOCK_LEDGER_DRIFT", "CLOSED")]
+    assert rows == [
+        ("SHIPPED_NOT_INVOICED", "CLOSED"),
+        ("STOCK_LEDGER_DRIFT", "CLOSED"),
+        ("UNAPPLIED_CASH", "CLOSED"),
+    ]
     _, kpis = run_sql(
         tmp_path,
         "SELECT orders_shipped, on_time_shipment_rate, invoice_accuracy, fill_rate, perfect_order_rate_all "
@@ -288,11 +367,57 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
         [today],
     )
     assert kpis == [(2, 1.0, 1.0, 1.0, 1.0)]
+    # And the cash tables agree with the channel's own totals: both orders cost the same (Shopify's
+    # total_price); the second was paid at checkout (a payment of the day Shopify says it was paid, the
+    # sample's), applied today when it was invoiced; the first got the 10.00 transfer received today
+    total = Decimal(
+        shopify_order(91001, [("ELC-USB-C-1M", 2, "8.99"), ("ELC-HDMI-2M", 1, "14.50")])["total_price"]
+    )
+    _, payments = run_sql(
+        tmp_path, "SELECT source, amount, unapplied FROM payments WHERE dt = ? ORDER BY source", [today]
+    )
+    assert payments == [("MANUAL", Decimal("10.00"), Decimal("0.00"))]
+    _, cash = run_sql(
+        tmp_path,
+        "SELECT currency, payments_received, cash_applied, outstanding FROM receivables_daily WHERE dt = ?",
+        [today],
+    )
+    assert cash == [("USD", Decimal("10.00"), total + Decimal("10.00"), total - Decimal("10.00"))]
+    _, aging = run_sql(tmp_path, "SELECT sum(amount) FROM aging WHERE dt = ?", [today])
+    assert aging == [(total - Decimal("10.00"),)]
+    # And the day's DSO: no sale on terms in the last 30 days (both invoices due on issue), so no standard
+    # DSO; by countback the outstanding T - 10 is that share of this month's sales 2T over its d days
+    _, dso = run_sql(
+        tmp_path,
+        "SELECT dso_currency, dso_standard_days, dso_countback_days FROM kpi_daily WHERE dt = ?",
+        [today],
+    )
+    day_of_month = datetime.fromisoformat(today).day
+    countback = (day_of_month * (total - 10) / (2 * total)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    assert dso == [("USD", None, float(countback))]
     # And every query of docs/queries/ runs on the local copy as it would on Athena
     for query in sorted((Path(__file__).resolve().parents[2] / "docs" / "queries").glob("*.sql")):
         columns, _ = run_sql(tmp_path, query.read_text())
         assert columns, query.name
     assert "perfect_product" in ops("report", "kpi", "--dir", str(tmp_path), "--offline")
+    # And the month's management report (what the monthly schedule writes) opens as a PDF with its charts
+    month = today[:7]
+    report = tmp_path / "management-report.pdf"
+    out = ops("report", "monthly", "--month", month, "--out", str(report))
+    assert f"reports/monthly/{month}/management-report.pdf" in out
+    reader = PdfReader(report)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert f"Management report - {datetime.fromisoformat(today):%B %Y}" in text
+    for title in CHART_TITLES:
+        assert title in text, title
+    assert "Orders received 2" in text.replace("\n", " ")
+    assert "Exceptions filed 3" in text.replace("\n", " ")
+    for kind in ("SHIPPED_NOT_INVOICED", "STOCK_LEDGER_DRIFT", "UNAPPLIED_CASH"):
+        assert kind in text  # the exceptions chart's legend
+    drawn = b"".join(page.get_contents().get_data() for page in reader.pages)
+    # the charts' bars and points are filled rectangles, their axes and series lines
+    assert drawn.count(b" re f") + drawn.count(b" re\nf") >= 10
+    assert drawn.count(b" l S") + drawn.count(b" l\nS") >= 20
     # And a DLQ with no queue to return to is refused with what to do instead
     refused = runner.invoke(app, ["dlq", "redrive", "FinanceExportDLQ"], env={"COLUMNS": "250"})
     assert refused.exit_code == 2

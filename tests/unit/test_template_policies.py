@@ -178,6 +178,7 @@ def test_asynchronously_invoked_functions_have_an_on_failure_destination() -> No
         "AuditDigestFunction",
         "DunningRunFunction",
         "FinanceExportFunction",
+        "ManagementReportFunction",
         "StockSweeperFunction",
     ]
     for name in scheduled:
@@ -283,3 +284,69 @@ def test_the_approval_workflow_is_standard_and_waits_for_people_with_the_level_s
         states = [s for s, named in actions if "states:SendTaskSuccess" in named]
         assert states, function
         assert all(s["Resource"]["Fn::Sub"].endswith(f":stateMachine:{name}") for s in states), function
+
+
+def _emitted_metric_names() -> str:
+    return "\n".join(p.read_text() for p in (ROOT / "functions").rglob("*.py"))
+
+
+def test_the_finance_dashboard_shows_aging_dso_cash_unapplied_exceptions_and_approvals_the_code_emits() -> (
+    None
+):
+    import json
+    import re
+
+    body = RESOURCES["FinanceDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", body))["widgets"]
+    titles = " | ".join(w["properties"]["title"] for w in widgets).lower()
+    for subject in (
+        "aging",
+        "dso",
+        "cash received and applied",
+        "unapplied",
+        "exceptions open, by type",
+        "sla",
+    ):
+        assert subject in titles, subject
+    named = set(re.findall(r'MetricName=\\?"([A-Za-z]+)', body))
+    named |= {m[1] for w in widgets for m in w["properties"]["metrics"] if isinstance(m[0], str)}
+    source = _emitted_metric_names()
+    assert named >= {
+        "AgingOutstanding",
+        "CashApplied",
+        "UnappliedCredit",
+        "ReconciliationExceptionsOpenByKind",
+    }
+    for metric in named:
+        assert f'"{metric}"' in source, f"{metric} is on the dashboard but no function emits it"
+
+
+def test_approvals_past_their_sla_alarm_on_the_metric_the_approval_workflow_emits() -> None:
+    alarm = RESOURCES["ApprovalSlaBreachesAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "ServerlessOMS",
+        "ApprovalSlaBreaches",
+        "Sum",
+    )
+    services = {
+        f["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        for f in FUNCTIONS.values()
+        if f["Properties"]["Handler"].startswith("approval_workflow.")
+    }
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "approval-workflow"}]
+    assert services == {"approval-workflow"}
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    governance = (ROOT / "functions" / "oms" / "governance" / "approvals.py").read_text()
+    assert governance.count('name="ApprovalSlaBreaches"') == 2  # an escalation and an expiry
+
+
+def test_the_management_report_is_written_monthly_for_the_month_before_with_a_dlq() -> None:
+    function = FUNCTIONS["ManagementReportFunction"]["Properties"]
+    schedule = function["Events"]["Monthly"]["Properties"]
+    assert schedule["ScheduleExpression"] == "cron(0 4 1 * ? *)"  # the 1st, after the night's export
+    assert "<aws.scheduler.scheduled-time>" in schedule["Input"]
+    assert schedule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ManagementReportDLQ", "Arn"]}}
+    statements = [s for p in function["Policies"] for s in p["Statement"]]
+    assert {s["Action"] for s in statements} == {"s3:ListBucket", "s3:GetObject", "s3:PutObject"}
+    writes = next(s for s in statements if s["Action"] == "s3:PutObject")
+    assert writes["Resource"] == {"Fn::Sub": "${FinanceBucket.Arn}/reports/monthly/*"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -30,7 +30,15 @@ from oms.data.bus import publish
 from oms.data.cash import CashCommit
 from oms.data.models import CustomerAccountRecord, CustomerRecord, InvoiceRecord, PaymentRecord
 from oms.documents.cash_pdf import CashDocument, DocumentLine, render_cash_pdf
-from oms.domain.events import CASH_SOURCE, DunningLetterIssued
+from oms.domain.events import (
+    CASH_SOURCE,
+    DOCUMENTS_SOURCE,
+    DocumentCreated,
+    DocumentType,
+    DunningLetterIssued,
+    ExpectedReceiptsForecast,
+    ExpectedReceiptsWeek,
+)
 from oms.money import ZERO, round_money
 from oms.observability import MetricUnit, metrics
 
@@ -241,6 +249,23 @@ def _publish_letter(
         ),
         resources=[letter.customer_id],
     )
+    publish(
+        DOCUMENTS_SOURCE,
+        DocumentCreated(
+            event_id=f"document:dunning-letter:{letter.customer_id}:{letter.entry}",
+            document_type=DocumentType.DUNNING_LETTER,
+            document_number=document.number,
+            customer_id=letter.customer_id,
+            currency=letter.currency,
+            amount=str(document.total),
+            issued_at=letter.issued_at,
+            bucket=bucket,
+            pdf_key=str(letter.pdf_key),
+            invoice_numbers=list(letter.invoices or []),
+        ),
+        resources=[letter.customer_id],
+    )
+    # the marker last: a crash before it publishes again from the next run (at least once, never lost)
     letter.update(actions=[CustomerAccountRecord.published_at.set(letter.issued_at)])
 
 
@@ -347,6 +372,21 @@ def receivables_report(
             {"week": w.week.isoformat(), "expected": _money(w.expected), "invoices": w.invoices}
             for w in weeks
         ],
+        "forecast_by_currency": [
+            {
+                "week": w.week.isoformat(),
+                "currency": currency,
+                "expected": _money(w.expected),
+                "invoices": w.invoices,
+            }
+            for currency in sorted({r.currency for r in receivables if r.outstanding > 0})
+            for w in reports.forecast(
+                [r for r in receivables if r.outstanding > 0 and r.currency == currency],
+                behaviour,
+                as_of=day,
+                default_days_late=policy.forecast_default_days_late,
+            )
+        ],
     }
 
 
@@ -367,7 +407,14 @@ def receipts(since: date) -> list[tuple[date, Decimal]]:
     ]
 
 
-def aging_snapshot(*, day: date, policy: CashPolicy, bucket: str, backtest_weeks: int = 4) -> dict[str, Any]:
+def aging_snapshot(
+    *,
+    day: date,
+    policy: CashPolicy,
+    bucket: str,
+    backtest_weeks: int = 4,
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
     report = receivables_report(day=day, policy=policy)
     earlier = day - timedelta(weeks=backtest_weeks)
     s3 = client("s3")
@@ -397,6 +444,24 @@ def aging_snapshot(*, day: date, policy: CashPolicy, bucket: str, backtest_weeks
         ContentType="application/json",
     )
     metrics.add_metric(name="AgingSnapshots", unit=MetricUnit.Count, value=1)
+    # Treasury: after the snapshot is stored; a rerun of the day publishes the same event_id again
+    publish(
+        CASH_SOURCE,
+        ExpectedReceiptsForecast(
+            event_id=f"expected-receipts:{day.isoformat()}",
+            as_of=day,
+            weeks=[
+                ExpectedReceiptsWeek(
+                    week_start=date.fromisoformat(w["week"]),
+                    currency=w["currency"],
+                    expected=w["expected"],
+                    invoices=w["invoices"],
+                )
+                for w in report["forecast_by_currency"]
+            ],
+            generated_at=generated_at or datetime.now(UTC),
+        ),
+    )
     return report
 
 

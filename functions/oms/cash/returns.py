@@ -49,7 +49,7 @@ from oms.data.models import (
 )
 from oms.data.pricing import pricing_of
 from oms.documents.cash_pdf import CashDocument, DocumentLine, render_cash_pdf
-from oms.domain.events import CASH_SOURCE, CreditNoteIssued
+from oms.domain.events import CASH_SOURCE, DOCUMENTS_SOURCE, CreditNoteIssued, DocumentCreated, DocumentType
 from oms.domain.order import SafeId, Sku
 from oms.money import ZERO, round_money
 from oms.observability import MetricUnit, metrics
@@ -253,6 +253,7 @@ def issue_credit_note(
             unapplied=record.amount,
             rma_id=record.rma_id,
             issued_at=at,
+            issued_on=at.date().isoformat(),
             issued_by=by,
             reason=record.reason,
             pdf_key=f"{prefix}.pdf",
@@ -286,8 +287,10 @@ def issue_credit_note(
     if note is None:
         raise RuntimeError(f"could not number the credit note of {record.rma_id}")
     if not note.documents_written:
+        # Documents, then their events, then the marker: a crash before the marker writes and publishes
+        # again on the retry (at least once; consumers dedupe on the note's number), never loses them.
         _write_documents(note, record, bucket=bucket, seller=seller)
-        note.update(actions=[CreditNoteRecord.documents_written.set(True)])
+        issued_at = note.issued_at or at
         publish(
             CASH_SOURCE,
             CreditNoteIssued(
@@ -298,10 +301,29 @@ def issue_credit_note(
                 amount=str(note.amount),
                 rma_id=record.rma_id,
                 pdf_key=str(note.pdf_key),
-                issued_at=note.issued_at or at,
+                issued_at=issued_at,
             ),
             resources=[str(note.number)],
         )
+        publish(
+            DOCUMENTS_SOURCE,
+            DocumentCreated(
+                event_id=f"document:credit-note:{note.number}",
+                document_type=DocumentType.CREDIT_NOTE,
+                document_number=str(note.number),
+                customer_id=record.customer_id,
+                currency=record.currency,
+                amount=str(note.amount),
+                issued_at=issued_at,
+                bucket=bucket,
+                pdf_key=str(note.pdf_key),
+                json_key=note.json_key,
+                invoice_numbers=sorted({line.invoice_number for line in record.lines}),
+                rma_id=record.rma_id,
+            ),
+            resources=[str(note.number)],
+        )
+        note.update(actions=[CreditNoteRecord.documents_written.set(True)])
     return note
 
 

@@ -386,6 +386,7 @@ def _entry_record(entry: LedgerEntry) -> LedgerEntryRecord:
         amount=entry.amount,
         at=entry.at,
         at_key=entry.at.isoformat(timespec="microseconds") + "#" + entry.entry_id,
+        at_day=entry.at.astimezone(UTC).date().isoformat(),
         by=entry.by,
         reason=entry.reason[:500],
         reverses=entry.reverses,

@@ -17,9 +17,13 @@ from typing import Any
 
 from oms.aws import client
 from oms.data.models import (
+    ApprovalRecord,
     CatalogItemRecord,
+    CreditNoteRecord,
     InvoiceRecord,
+    LedgerEntryRecord,
     OrderRecord,
+    PaymentRecord,
     ReconciliationExceptionRecord,
     ShipmentRecord,
 )
@@ -81,6 +85,56 @@ def exceptions_of(period: str) -> list[ReconciliationExceptionRecord]:
     return sorted(
         (r for r in records if not r.exception_id.startswith("BASELINE#")), key=lambda r: r.exception_id
     )
+
+
+# ----------------------------------------------------------------------------------- cash and approvals
+def payments_of_day(period: str) -> list[PaymentRecord]:
+    """The payments received on `period` (the keys-only by-received-on index, then BatchGetItem)."""
+    ids = [p.payment_id for p in PaymentRecord.by_day.query(period)]
+    found: list[PaymentRecord] = []
+    for chunk in _chunks(ids):
+        found += PaymentRecord.batch_get(list(chunk))
+    return sorted(found, key=lambda p: p.payment_id)
+
+
+def credit_notes_of_day(period: str) -> list[CreditNoteRecord]:
+    ids = [n.credit_note_id for n in CreditNoteRecord.by_day.query(period)]
+    found: list[CreditNoteRecord] = []
+    for chunk in _chunks(ids):
+        found += CreditNoteRecord.batch_get(list(chunk))
+    return sorted(found, key=lambda n: n.credit_note_id)
+
+
+def ledger_entries_of_day(period: str) -> list[LedgerEntryRecord]:
+    """The application ledger's entries written on `period` (the keys-only by-day index)."""
+    keys = [(e.invoice_number, e.entry_id) for e in LedgerEntryRecord.by_day.query(period)]
+    found: list[LedgerEntryRecord] = []
+    for start in range(0, len(keys), 100):
+        found += LedgerEntryRecord.batch_get(keys[start : start + 100])
+    return sorted(found, key=lambda e: e.at_key)
+
+
+def approvals_of_orders(order_ids: Iterable[str]) -> list[ApprovalRecord]:
+    """Every approval of the given orders (the by-order index, a Query per order)."""
+    found: list[ApprovalRecord] = []
+    for order_id in order_ids:
+        found += ApprovalRecord.by_order.query(order_id)
+    return sorted(found, key=lambda a: (a.order_id, a.created_at))
+
+
+def receivables_snapshot(documents_bucket: str, period: str) -> dict[str, Any] | None:
+    """The daily receivables snapshot of `period` (oms.cash.collections.aging_snapshot), None when that
+    day's snapshot was not taken (listed first: a List under the snapshot's prefix says so without a
+    GetObject that S3 would answer 403 to a role that may not list the bucket)."""
+    from oms.cash.collections import snapshot_key
+
+    s3 = client("s3")
+    key = snapshot_key(date.fromisoformat(period), "aging")
+    listed = s3.list_objects_v2(Bucket=documents_bucket, Prefix=key, MaxKeys=1)
+    if not listed.get("KeyCount"):
+        return None
+    snapshot: dict[str, Any] = json.loads(s3.get_object(Bucket=documents_bucket, Key=key)["Body"].read())
+    return snapshot
 
 
 def export_key(table: str, period: str) -> str:

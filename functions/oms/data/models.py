@@ -607,6 +607,28 @@ class OpenCreditIndex(GlobalSecondaryIndex[Any]):
     credit_since = UnicodeAttribute(range_key=True)
 
 
+class PaymentsByDayIndex(GlobalSecondaryIndex["PaymentRecord"]):
+    """The payments received on a day (keys only): what a day's reconciliation judges (decision 0044)."""
+
+    class Meta:
+        index_name = "by-received-on"
+        projection = KeysOnlyProjection()
+
+    received_on = UnicodeAttribute(hash_key=True)
+    payment_id = UnicodeAttribute(range_key=True)
+
+
+class CreditNotesByDayIndex(GlobalSecondaryIndex["CreditNoteRecord"]):
+    """Sparse (the sequence items have no day): the credit notes issued on a day, keys only."""
+
+    class Meta:
+        index_name = "by-issued-on"
+        projection = KeysOnlyProjection()
+
+    issued_on = UnicodeAttribute(hash_key=True)
+    credit_note_id = UnicodeAttribute(range_key=True)
+
+
 class PaymentRecord(Model):
     """Money received, from any source: a bank statement's credit, a card payment, a channel's checkout, a
     payment a finance user recorded. Keyed by what identifies it at its source, so it is recorded once."""
@@ -637,6 +659,7 @@ class PaymentRecord(Model):
     credit_customer = UnicodeAttribute(null=True)
     credit_since = UnicodeAttribute(null=True)
     open_credit = OpenCreditIndex()
+    by_day = PaymentsByDayIndex()
 
 
 class CreditNoteRecord(Model):
@@ -657,6 +680,8 @@ class CreditNoteRecord(Model):
     unapplied = DecimalAttribute(null=True)
     rma_id = UnicodeAttribute(null=True)
     issued_at = UTCDateTime(null=True)
+    issued_on = UnicodeAttribute(null=True)
+    """The UTC day of `issued_at` (the by-issued-on index)."""
     issued_by = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     pdf_key = UnicodeAttribute(null=True)
@@ -665,6 +690,7 @@ class CreditNoteRecord(Model):
     credit_customer = UnicodeAttribute(null=True)
     credit_since = UnicodeAttribute(null=True)
     open_credit = OpenCreditIndex()
+    by_day = CreditNotesByDayIndex()
 
 
 class SourceEntriesIndex(GlobalSecondaryIndex["LedgerEntryRecord"]):
@@ -673,6 +699,17 @@ class SourceEntriesIndex(GlobalSecondaryIndex["LedgerEntryRecord"]):
         projection = AllProjection()
 
     source_id = UnicodeAttribute(hash_key=True)
+    at_key = UnicodeAttribute(range_key=True)
+
+
+class EntriesByDayIndex(GlobalSecondaryIndex["LedgerEntryRecord"]):
+    """The entries written on a day (keys only): the finance export's `applications` (decision 0045)."""
+
+    class Meta:
+        index_name = "by-day"
+        projection = KeysOnlyProjection()
+
+    at_day = UnicodeAttribute(hash_key=True)
     at_key = UnicodeAttribute(range_key=True)
 
 
@@ -692,10 +729,13 @@ class LedgerEntryRecord(Model):
     amount = DecimalAttribute()
     at = UTCDateTime()
     at_key = UnicodeAttribute()
+    at_day = UnicodeAttribute(null=True)
+    """The UTC day of `at` (the by-day index; entries written before it existed have none)."""
     by = UnicodeAttribute()
     reason = UnicodeAttribute()
     reverses = UnicodeAttribute(null=True)
     by_source = SourceEntriesIndex()
+    by_day = EntriesByDayIndex()
 
 
 class CustomerAccountRecord(Model):

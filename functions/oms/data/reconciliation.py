@@ -6,26 +6,38 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
 from oms.aws import client
 from oms.data.models import (
+    CreditNoteRecord,
     InventoryMovementRecord,
     InventoryRecord,
     InvoiceRecord,
+    LedgerEntryRecord,
     OrderRecord,
+    PaymentRecord,
     ReconciliationExceptionRecord,
     ReservationRecord,
+    ReturnRecord,
     ShipmentRecord,
     StockBaselineRecord,
 )
 from oms.data.orders import history_entry
 from oms.data.snapshot import DeadLetter, dead_letter_subject, peek_dead_letters
-from oms.domain.reconciliation import RECONCILIATION, ExceptionChange, LedgerFacts, OrderFacts
+from oms.domain.reconciliation import (
+    RECONCILIATION,
+    CashFacts,
+    ExceptionChange,
+    InvoiceApplications,
+    LedgerFacts,
+    OrderFacts,
+)
 from oms.domain.status import OrderStatus
 
 OPEN = "OPEN"
@@ -52,25 +64,52 @@ def open_exceptions() -> Iterator[ReconciliationExceptionRecord]:
     yield from ReconciliationExceptionRecord.open_by_sla.query(OPEN)
 
 
-def write_segments(bucket: str, run_prefix: str, order_ids: Iterable[str], size: int) -> list[dict[str, Any]]:
-    """The run's order ids in segments of `size`, one S3 object each, and the manifest the workflow's Map
-    reads (one item per segment: its key and its size). Returns the manifest."""
+def cash_subjects_of(period: str) -> Iterator[str]:
+    """The cash subjects a run of `period` judges besides those of open exceptions: the payments received
+    and the credit notes issued on the day (keys-only day indexes: a Query each, whatever the table's
+    size) and every payment and credit note with something left to apply (a Scan of the sparse
+    `open-credit` indexes, which hold only those: their size is the open credit, not the history)."""
+    for payment in PaymentRecord.by_day.query(period):
+        yield f"payment:{payment.payment_id}"
+    for note in CreditNoteRecord.by_day.query(period):
+        yield f"credit_note:{note.credit_note_id}"
+    for payment in PaymentRecord.open_credit.scan(attributes_to_get=["payment_id"]):
+        yield f"payment:{payment.payment_id}"
+    for note in CreditNoteRecord.open_credit.scan(attributes_to_get=["credit_note_id"]):
+        yield f"credit_note:{note.credit_note_id}"
+
+
+def write_segments(
+    bucket: str,
+    run_prefix: str,
+    order_ids: Iterable[str],
+    size: int,
+    cash_subjects: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """The run's order ids, then its cash subjects, in segments of `size`, one S3 object each, and the
+    manifest the workflow's Map reads (one item per segment: its key, scope and size). Returns the
+    manifest."""
     s3 = client("s3")
     manifest: list[dict[str, Any]] = []
-    batch: list[str] = []
 
-    def flush() -> None:
+    def flush(scope: str, batch: list[str]) -> None:
         key = f"{run_prefix}/segments/{len(manifest):05d}.json"
-        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"order_ids": batch}).encode())
-        manifest.append({"segment_key": key, "orders": len(batch)})
+        body = {"order_ids": batch} if scope == "order" else {"subjects": batch}
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode())
+        item: dict[str, Any] = {"segment_key": key, "scope": scope, "orders": 0, "subjects": len(batch)}
+        if scope == "order":
+            item["orders"] = len(batch)
+        manifest.append(item)
 
-    for order_id in order_ids:
-        batch.append(order_id)
-        if len(batch) >= size:
-            flush()
-            batch = []
-    if batch or not manifest:
-        flush()
+    for scope, ids in (("order", order_ids), ("cash", cash_subjects)):
+        batch: list[str] = []
+        for one in ids:
+            batch.append(one)
+            if len(batch) >= size:
+                flush(scope, batch)
+                batch = []
+        if batch or (scope == "order" and not manifest):
+            flush(scope, batch)
     s3.put_object(Bucket=bucket, Key=f"{run_prefix}/manifest.json", Body=json.dumps(manifest).encode())
     return manifest
 
@@ -109,6 +148,98 @@ def order_facts(order_ids: list[str]) -> list[OrderFacts]:
         for oid in order_ids
         if oid in orders
     ]
+
+
+# ----------------------------------------------------------------------------------------------- cash
+def _sum(entries: Iterable[LedgerEntryRecord]) -> Decimal:
+    return sum((Decimal(str(e.amount)) for e in entries), Decimal("0"))
+
+
+def _invoice_numbers_exist(numbers: Iterable[str]) -> dict[str, str | None]:
+    """Invoice number -> the order it invoices (None: no such invoice), through the keys-only by-number
+    index."""
+    found: dict[str, str | None] = {}
+    for number in sorted(set(numbers)):
+        hit = next(iter(InvoiceRecord.by_number.query(number, limit=1)), None)
+        found[number] = hit.order_id if hit is not None else None
+    return found
+
+
+def cash_facts(subjects: list[str]) -> list[CashFacts]:
+    """Each subject's record, its ledger entries, the invoices they reach with every entry on those, and for
+    a credit note its return and whether the invoices the return names exist. A subject whose payment or
+    credit note no longer exists is left out."""
+    payment_ids = [s.split(":", 1)[1] for s in subjects if s.startswith("payment:")]
+    note_ids = [s.split(":", 1)[1] for s in subjects if s.startswith("credit_note:")]
+    payments = {p.payment_id: p for p in PaymentRecord.batch_get(payment_ids, consistent_read=True)}
+    notes = {n.credit_note_id: n for n in CreditNoteRecord.batch_get(note_ids, consistent_read=True)}
+    own_entries: dict[str, list[LedgerEntryRecord]] = {
+        source: list(LedgerEntryRecord.by_source.query(source)) for source in [*payments, *notes]
+    }
+    # the invoices reached: by the sources' entries (which name the order), or named by a subject
+    orders_of: dict[str, str | None] = {}
+    for entries in own_entries.values():
+        for entry in entries:
+            orders_of[entry.invoice_number] = entry.order_id
+    named = [s.split(":", 1)[1] for s in subjects if s.startswith("invoice:")]
+    orders_of |= _invoice_numbers_exist(n for n in named if n not in orders_of)
+    returns = {
+        r.rma_id: r
+        for r in ReturnRecord.batch_get(
+            sorted({n.rma_id for n in notes.values() if n.rma_id}), consistent_read=True
+        )
+    }
+    returned_numbers = {line.invoice_number for r in returns.values() for line in r.lines}
+    returned_exist = _invoice_numbers_exist(returned_numbers)
+    invoices = {
+        i.invoice_number: i
+        for i in InvoiceRecord.batch_get(sorted({o for o in orders_of.values() if o}), consistent_read=True)
+    }
+    applied_to = {
+        number: _sum(LedgerEntryRecord.query(number, consistent_read=True)) for number in sorted(orders_of)
+    }
+
+    def reached(numbers: Iterable[str]) -> list[InvoiceApplications]:
+        return [InvoiceApplications(invoices.get(n), n, applied_to[n]) for n in sorted(set(numbers))]
+
+    facts: list[CashFacts] = []
+    for subject in dict.fromkeys(subjects):
+        kind, _, key = subject.partition(":")
+        if kind == "payment" and key in payments:
+            entries = own_entries[key]
+            facts.append(
+                CashFacts(
+                    subject,
+                    payment=payments[key],
+                    entries_applied=_sum(entries),
+                    invoices=reached(e.invoice_number for e in entries),
+                )
+            )
+        elif kind == "credit_note" and key in notes:
+            note = notes[key]
+            entries = own_entries[key]
+            back = returns.get(note.rma_id) if note.rma_id else None
+            facts.append(
+                CashFacts(
+                    subject,
+                    credit_note=note,
+                    entries_applied=_sum(entries),
+                    invoices=reached(e.invoice_number for e in entries),
+                    returned=back,
+                    returned_invoices={
+                        line.invoice_number: returned_exist.get(line.invoice_number) is not None
+                        for line in (back.lines if back is not None else [])
+                    },
+                )
+            )
+        elif kind == "invoice":
+            facts.append(CashFacts(subject, invoices=reached([key])))
+    return facts
+
+
+def subjects_of_open(kinds: Mapping[str, object]) -> list[str]:
+    """The subjects of the open exceptions of the given kinds (so a run can close them once cleared)."""
+    return [r.subject for r in open_exceptions() if r.kind in kinds]
 
 
 def exceptions_by_id(ids: Iterable[str]) -> dict[str, ReconciliationExceptionRecord]:

@@ -38,6 +38,8 @@ class RunContext:
     as_of: datetime
     """The run's clock: what "after a grace period" and SLAs are judged by (the same on a rerun)."""
     invoice_grace: timedelta = timedelta(hours=4)
+    unapplied_after: timedelta = timedelta(days=5)
+    """How long a payment's or credit note's remainder may stay unapplied before it is an exception."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,37 @@ class LedgerFacts:
     """message id -> the order id / SKU its body names."""
     known_orders: set[str] = field(default_factory=set)
     """Of the order ids the dead letters name, those that exist."""
+
+
+@dataclass(frozen=True)
+class InvoiceApplications:
+    """An invoice a source was applied to, and every ledger entry on it (from any source)."""
+
+    invoice: Any | None
+    """InvoiceRecord (None: the ledger names an invoice that does not exist)."""
+    invoice_number: str
+    applied: Any
+    """Decimal: the sum of the invoice's ledger entries (reversals are entries of the opposite amount)."""
+
+
+@dataclass(frozen=True)
+class CashFacts:
+    """One cash subject of a run: a payment or a credit note with its ledger entries and the invoices they
+    reach, or an invoice by itself (the subject of an open OVER_APPLIED exception)."""
+
+    subject: str
+    """`payment:<id>`, `credit_note:<id>` or `invoice:<number>`."""
+    payment: Any | None = None
+    """PaymentRecord"""
+    credit_note: Any | None = None
+    """CreditNoteRecord"""
+    entries_applied: Any = None
+    """Decimal: the sum of the source's own ledger entries (None for an invoice subject)."""
+    invoices: list[InvoiceApplications] = field(default_factory=list)
+    returned: Any | None = None
+    """ReturnRecord: the return a credit note says it credits (None: none, or it does not exist)."""
+    returned_invoices: Mapping[str, bool] = field(default_factory=dict)
+    """Invoice number named by the credit note's return lines -> whether that invoice exists."""
 
 
 @dataclass(frozen=True)

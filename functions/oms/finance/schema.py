@@ -2,9 +2,14 @@
 (oms.data.exports), the Glue tables in template.yaml (held equal by tests/unit/test_finance_exports.py) and
 the local duckdb views of `python -m ops sql`.
 
-Extensible: a business area adds its tables here (payments, applications, credit notes, the aging snapshot
-and approvals come with the cash and governance work) and to the template's Glue block; nothing else
-changes. Every table is partitioned by `dt`, the order's business day (UTC), with partition projection."""
+Extensible: a business area adds its tables here and regenerates the template's Glue block
+(`python -m tools.template_blocks --write`). Every table is partitioned by `dt` (UTC, partition projection):
+the orders' business day for the order tables and approvals, the day of the fact for cash (a payment's day
+received, an application's day written, a credit note's day issued) and the as-of day of the receivables
+snapshot (decision 0045).
+
+No personal data beyond ids: names, e-mail and postal addresses, and free text a payer or a person wrote
+(remittance information, notes, reasons) stay out of the cash and approval tables."""
 
 from __future__ import annotations
 
@@ -141,6 +146,93 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("cost_of_goods", MONEY),
         _c("gross_margin", MONEY),
         _c("gross_margin_pct", RATE),
+        _c(
+            "dso_currency",
+            "string",
+            "the currency with the most outstanding on the day (DSO is per currency)",
+        ),
+        _c("dso_standard_days", RATE, "outstanding / credit sales of the last 30 days x 30"),
+        _c("dso_countback_days", RATE, "days of the latest months' sales the outstanding amounts to"),
+    ),
+    # cash (issue 12) and governance (issue 11): decision 0045
+    "payments": (
+        _c("payment_id", "string"),
+        _c("source", "string", "BANK, STRIPE, CHANNEL or MANUAL"),
+        _c("customer_id", "string", "null: payer not identified"),
+        _c("order_id", "string", "the order it was paid for, when its source says"),
+        _c("currency", "string"),
+        _c("amount", MONEY),
+        _c("applied", MONEY),
+        _c("refunded", MONEY),
+        _c("unapplied", MONEY),
+        _c("disputed", MONEY),
+        _c("received_on", "date"),
+        _c("statement_id", "string"),
+        _c("recorded_at", "timestamp"),
+        _c("recorded_by", "string"),
+    ),
+    "applications": (
+        _c("invoice_number", "string"),
+        _c("entry_id", "string"),
+        _c("order_id", "string"),
+        _c("customer_id", "string"),
+        _c("currency", "string"),
+        _c("source_id", "string", "the payment, credit note or write-off applied"),
+        _c("source_kind", "string"),
+        _c("amount", MONEY, "negative: a reversal"),
+        _c("applied_at", "timestamp"),
+        _c("applied_by", "string"),
+        _c("reverses", "string", "the entry this one reverses"),
+    ),
+    "credit_notes": (
+        _c("credit_note_id", "string"),
+        _c("number", "string"),
+        _c("customer_id", "string"),
+        _c("currency", "string"),
+        _c("amount", MONEY),
+        _c("applied", MONEY),
+        _c("unapplied", MONEY),
+        _c("rma_id", "string"),
+        _c("issued_at", "timestamp"),
+        _c("issued_by", "string"),
+    ),
+    "aging": (
+        _c("customer_id", "string"),
+        _c("currency", "string"),
+        _c("bucket", "string", "the cash policy's aging buckets, with a not-yet-due bucket"),
+        _c("bucket_order", "bigint"),
+        _c("amount", MONEY, "outstanding in the bucket"),
+    ),
+    "receivables_daily": (
+        _c("currency", "string"),
+        _c("outstanding", MONEY),
+        _c("unapplied_credit", MONEY),
+        _c("credit_sales_30d", MONEY),
+        _c("dso_standard_days", RATE),
+        _c("dso_countback_days", RATE),
+        _c("payments_received", MONEY, "payments received on the day"),
+        _c("cash_applied", MONEY, "payments applied on the day, net of reversals"),
+        _c("credit_applied", MONEY, "credit notes applied on the day, net of reversals"),
+    ),
+    "approvals": (
+        _c("approval_id", "string"),
+        _c("order_id", "string"),
+        _c("revision", "bigint"),
+        _c("status", "string", "PENDING, APPROVED, REJECTED, VOID or EXPIRED"),
+        _c("created_at", "timestamp"),
+        _c("currency", "string"),
+        _c("amount", MONEY),
+        _c("levels", "bigint"),
+        _c("level_index", "bigint", "the level waiting (or the last decided)"),
+        _c("escalations", "bigint"),
+        _c("current_group", "string"),
+        _c("due_at", "timestamp", "when the waiting level's SLA runs out"),
+        _c("past_sla", "boolean", "pending past its due time when exported"),
+        _c("entered_by", "string"),
+        _c("decided_at", "timestamp", "the last decision"),
+        _c("decided_by", "string"),
+        _c("decision", "string"),
+        _c("hours_to_decide", RATE, "created to the last decision"),
     ),
 }
 

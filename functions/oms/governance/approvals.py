@@ -484,7 +484,7 @@ def breach(approval_id: str, *, level_index: int, escalations: int, now: datetim
     seen = (ApprovalRecord.status == PENDING) & (ApprovalRecord.change_no == int(approval.change_no))
     if escalations < count:
         to = targets[escalations]
-        update_approval(
+        breached = update_approval(
             approval_id,
             [
                 ApprovalRecord.escalations.set(escalations + 1),
@@ -502,8 +502,10 @@ def breach(approval_id: str, *, level_index: int, escalations: int, now: datetim
             seen,
         )
         metrics.add_metric(name="ApprovalsEscalated", unit=MetricUnit.Count, value=1)
+        if breached:  # once per breach, however often the timer's step is retried
+            metrics.add_metric(name="ApprovalSlaBreaches", unit=MetricUnit.Count, value=1)
         return
-    update_approval(
+    expired = update_approval(
         approval_id,
         [
             ApprovalRecord.status.set(EXPIRED),
@@ -519,6 +521,9 @@ def breach(approval_id: str, *, level_index: int, escalations: int, now: datetim
         ],
         seen,
     )
+    if expired:
+        metrics.add_metric(name="ApprovalsExpired", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="ApprovalSlaBreaches", unit=MetricUnit.Count, value=1)
 
 
 def settle(approval_id: str, *, workflow_arn: str, event_bus: str, now: datetime) -> str:

@@ -23,7 +23,7 @@ from oms.data.bus import put_events
 from oms.data.inventory import expired_reservations
 from oms.data.models import OrderRecord
 from oms.data.orders import amendment_of, find_order
-from oms.domain.events import ORDERS_SOURCE
+from oms.domain.events import ORDERS_SOURCE, BackorderOverdue
 from oms.domain.status import HoldReason, OrderStatus
 from oms.logic.allocation import ALLOCATABLE, allocate_order
 from oms.logic.allocation_policy import AllocationPolicy
@@ -135,15 +135,15 @@ def escalate_overdue_backorders(*, event_bus: str, now: datetime) -> list[str]:
         if not mark_escalated(entry, now):
             continue
         waited = now - entry.queued_at
-        detail = {
-            "order_id": entry.order_id,
-            "sku": entry.sku,
-            "quantity": int(entry.quantity),
-            "backordered_at": entry.queued_at.isoformat(),
-            "waiting_hours": round(waited.total_seconds() / 3600, 1),
-        }
+        detail = BackorderOverdue(
+            order_id=entry.order_id,
+            sku=entry.sku,
+            quantity=int(entry.quantity),
+            backordered_at=entry.queued_at,
+            waiting_hours=round(waited.total_seconds() / 3600, 1),
+        ).model_dump(mode="json")
         resources = [f"order/{entry.order_id}", f"sku/{entry.sku}"]
-        put_events(event_bus, ORDERS_SOURCE, "BackorderOverdue", [(detail, resources)])
+        put_events(event_bus, ORDERS_SOURCE, BackorderOverdue.detail_type, [(detail, resources)])
         metrics.add_metric(name="BackordersEscalated", unit=MetricUnit.Count, value=1)
         escalated.append(entry.order_id)
     return escalated

@@ -11,7 +11,7 @@ and the PDF are all taken from that document.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel
 from pynamodb.exceptions import DoesNotExist
@@ -22,7 +22,14 @@ from oms.data.invoices import create_invoice_record
 from oms.data.models import CustomerRecord, InvoiceRecord, OrderRecord
 from oms.data.orders import get_order, set_billing_status, ship_to
 from oms.data.pricing import pricing_of
-from oms.domain.events import BILLING_SOURCE, InvoiceIssued
+from oms.data.shipments import shipments_of
+from oms.domain.events import (
+    BILLING_SOURCE,
+    DOCUMENTS_SOURCE,
+    DocumentCreated,
+    DocumentType,
+    InvoiceIssued,
+)
 from oms.domain.invoice import (
     InvoiceCharge,
     InvoiceDiscount,
@@ -215,7 +222,27 @@ def issue_invoice(order_id: str, *, bucket: str, seller: SellerProfile, now: dat
         ],
     ):
         metrics.add_metric(name="OrdersInvoiced", unit=MetricUnit.Count, value=1)
-    # Every attempt publishes (a crash before it is retried by SQS); cash application is idempotent.
+    # Every attempt publishes (a crash before it is retried by SQS); cash application is idempotent, and
+    # document management and revenue recognition dedupe on the invoice number (decision 0048).
+    shipped = [s.shipped_at for s in shipments_of(order_id)]
+    publish(
+        DOCUMENTS_SOURCE,
+        DocumentCreated(
+            event_id=f"document:invoice:{invoice.invoice_number}",
+            document_type=DocumentType.INVOICE,
+            document_number=invoice.invoice_number,
+            customer_id=invoice.customer_id,
+            currency=invoice.currency,
+            amount=str(invoice.grand_total),
+            issued_at=invoice.issued_at,
+            bucket=bucket,
+            pdf_key=invoice.pdf_key,
+            json_key=invoice.json_key,
+            order_id=order_id,
+            invoice_numbers=[invoice.invoice_number],
+        ),
+        resources=[invoice.invoice_number],
+    )
     publish(
         BILLING_SOURCE,
         InvoiceIssued(
@@ -224,9 +251,19 @@ def issue_invoice(order_id: str, *, bucket: str, seller: SellerProfile, now: dat
             customer_id=invoice.customer_id,
             currency=invoice.currency,
             grand_total=str(invoice.grand_total),
+            net_total=str(invoice.grand_total - invoice.tax_total),
+            tax_total=str(invoice.tax_total),
             due_date=invoice.due_date,
             issued_at=invoice.issued_at,
+            recognition_date=recognition_date(shipped, invoice.issued_at),
         ),
         resources=[invoice.invoice_number],
     )
     return invoice
+
+
+def recognition_date(shipped_at: list[datetime], issued_at: datetime) -> date:
+    """Revenue is recognised when control passes: the day (UTC) the first shipment left; the invoice's day
+    when no shipment is on record (an order invoiced by hand)."""
+    first = min(shipped_at, default=issued_at)
+    return first.astimezone(UTC).date()

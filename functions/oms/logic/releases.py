@@ -24,7 +24,13 @@ from oms.data.models import OrderRecord, ReservationRecord
 from oms.data.orders import transition_update
 from oms.data.outbox import OutboxEvent, outbox_actions
 from oms.domain.errors import InvalidTransitionError
-from oms.domain.events import INVENTORY_SOURCE, ORDERS_SOURCE
+from oms.domain.events import (
+    INVENTORY_SOURCE,
+    ORDERS_SOURCE,
+    BackorderWithdrawn,
+    FulfillmentCancelled,
+    StockReleased,
+)
 from oms.domain.status import OrderStatus
 from oms.logic.outbox import flush_outbox
 
@@ -65,13 +71,10 @@ def plan_release(record: OrderRecord, *, reason: str, withdraw_requests: bool = 
         events += [
             OutboxEvent(
                 INVENTORY_SOURCE,
-                "StockReleased",
-                {
-                    "sku": line.sku,
-                    "warehouse_id": line.warehouse_id,
-                    "quantity": int(line.quantity),
-                    "reason": reason,
-                },
+                StockReleased.detail_type,
+                StockReleased(
+                    sku=line.sku, warehouse_id=line.warehouse_id, quantity=int(line.quantity), reason=reason
+                ).model_dump(mode="json"),
                 (f"sku/{line.sku}",),
             )
             for line in reservation.lines
@@ -80,8 +83,10 @@ def plan_release(record: OrderRecord, *, reason: str, withdraw_requests: bool = 
         events += [
             OutboxEvent(
                 ORDERS_SOURCE,
-                "FulfillmentCancelled",
-                {"order_id": record.order_id, "warehouse_id": warehouse, "reason": reason},
+                FulfillmentCancelled.detail_type,
+                FulfillmentCancelled(
+                    order_id=record.order_id, warehouse_id=warehouse, reason=reason
+                ).model_dump(mode="json"),
                 (f"order/{record.order_id}",),
             )
             for warehouse in sorted({line.warehouse_id for line in record.allocation or []})
@@ -90,8 +95,8 @@ def plan_release(record: OrderRecord, *, reason: str, withdraw_requests: bool = 
     events += [
         OutboxEvent(
             INVENTORY_SOURCE,
-            "BackorderWithdrawn",
-            {"sku": sku, "order_id": record.order_id, "reason": reason},
+            BackorderWithdrawn.detail_type,
+            BackorderWithdrawn(sku=sku, order_id=record.order_id, reason=reason).model_dump(mode="json"),
             (f"sku/{sku}", f"order/{record.order_id}"),
         )
         for sku, _ in queue_entries

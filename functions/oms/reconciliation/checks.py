@@ -3,10 +3,10 @@ the pure function that finds it. Two scopes today:
 
 * ``order``: judged per order of a segment, over the order, its reservation, shipments and invoice
   (:class:`OrderFacts`); the run fans out over segments of the period's orders;
-* ``ledger``: judged once per run over the stock items, the stock ledger and the DLQs (:class:`LedgerFacts`).
-
-A further area (cash: UNAPPLIED_CASH, OVER_APPLIED, ORPHAN_CREDIT_NOTE) plugs in with ``register`` in a
-scope of its own, whose facts its own reader provides; nothing here changes (decision 0038).
+* ``ledger``: judged once per run over the stock items, the stock ledger and the DLQs (:class:`LedgerFacts`);
+* ``cash``: judged per cash subject of a segment (a payment, a credit note or an invoice, with the application
+  ledger's entries: :class:`CashFacts`); the run's plan cuts the period's payments and credit notes, the open
+  credit and the subjects of open cash exceptions into segments of their own (decision 0044).
 
 Checks never raise on bad data and read nothing: the data layer (oms.data.reconciliation) reads the facts.
 """
@@ -16,15 +16,32 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
-from oms.domain.reconciliation import Finding, LedgerFacts, OrderFacts, RunContext, exception_id
+from oms.domain.reconciliation import (
+    CashFacts,
+    Finding,
+    LedgerFacts,
+    OrderFacts,
+    RunContext,
+    exception_id,
+)
 from oms.domain.status import OrderStatus
 
 S = OrderStatus
 SHIPPED_PHASE = {S.SHIPPED, S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.DELIVERY_EXCEPTION, S.DELIVERED}
-__all__ = ["REGISTRY", "Finding", "LedgerFacts", "OrderFacts", "RunContext", "exception_id", "register"]
+__all__ = [
+    "REGISTRY",
+    "CashFacts",
+    "Finding",
+    "LedgerFacts",
+    "OrderFacts",
+    "RunContext",
+    "exception_id",
+    "register",
+]
 
 
 OrderCheck = Callable[[OrderFacts, RunContext], Iterable[Finding]]
@@ -79,6 +96,21 @@ def run_ledger_checks(facts: LedgerFacts, context: RunContext) -> list[Finding]:
     for kind in kinds_of("ledger"):
         found += list(kind.check(facts, context))
     return found
+
+
+def run_cash_checks(facts: CashFacts, context: RunContext) -> list[Finding]:
+    found: list[Finding] = []
+    for kind in kinds_of("cash"):
+        found += list(kind.check(facts, context))
+    return found
+
+
+def cash_subjects_judged(facts: CashFacts) -> set[str]:
+    """Every exception id a cash subject's facts let a run judge (what it does not find among them cleared):
+    each cash kind about the subject, and OVER_APPLIED about each invoice its entries reach."""
+    ids = {exception_id(kind.kind, facts.subject) for kind in kinds_of("cash")}
+    ids |= {exception_id("OVER_APPLIED", f"invoice:{i.invoice_number}") for i in facts.invoices}
+    return ids
 
 
 # ------------------------------------------------------------------------------------------ order scope
@@ -249,3 +281,139 @@ def dead_letter_without_record(facts: LedgerFacts, context: RunContext) -> Itera
             )
         )
     return found
+
+
+# ------------------------------------------------------------------------------------------- cash scope
+def _age_in_days(since: date, context: RunContext) -> int:
+    return (context.as_of.date() - since).days
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal("0")
+
+
+@register(
+    "UNAPPLIED_CASH",
+    scope="cash",
+    owner_group="accounts-receivable",
+    sla_hours=48,
+    escalate_to="finance-managers",
+    description="a payment still has an unapplied remainder after the allowed days",
+)
+def unapplied_cash(facts: CashFacts, context: RunContext) -> Iterable[Finding]:
+    payment = facts.payment
+    if payment is None:
+        return []
+    remainder = _money(payment.amount) - _money(payment.applied) - _money(payment.refunded)
+    if remainder <= 0:
+        return []
+    age = _age_in_days(date.fromisoformat(payment.received_on), context)
+    if age < context.unapplied_after.days:
+        return []
+    payer = payment.customer_id or "an unidentified payer"
+    return [
+        Finding(
+            "UNAPPLIED_CASH",
+            facts.subject,
+            f"{payment.source} payment of {payment.currency} {_money(payment.amount)} from {payer}, received "
+            f"{payment.received_on} ({age} days ago): {payment.currency} {remainder} not applied "
+            f"(reference {payment.reference or 'none'!r})",
+        )
+    ]
+
+
+@register(
+    "OVER_APPLIED",
+    scope="cash",
+    owner_group="accounts-receivable",
+    sla_hours=24,
+    escalate_to="finance-managers",
+    description="applications exceed a payment's or credit note's amount, or an invoice's total",
+)
+def over_applied(facts: CashFacts, context: RunContext) -> Iterable[Finding]:
+    found: list[Finding] = []
+    source = facts.payment or facts.credit_note
+    if source is not None:
+        amount = _money(source.amount)
+        refunded = _money(getattr(source, "refunded", None)) if facts.payment is not None else Decimal("0")
+        problems = []
+        entries = _money(facts.entries_applied)
+        if entries + refunded > amount:
+            problems.append(
+                f"its ledger entries apply {entries}"
+                + (f" and {refunded} was refunded" if refunded else "")
+                + f", more than its amount {amount}"
+            )
+        if _money(source.applied) + refunded > amount:
+            problems.append(f"its balance says {_money(source.applied)} applied of {amount}")
+        if problems:
+            found.append(Finding("OVER_APPLIED", facts.subject, f"{source.currency}: " + "; ".join(problems)))
+    for applied in facts.invoices:
+        subject = f"invoice:{applied.invoice_number}"
+        invoice = applied.invoice
+        if invoice is None:
+            if _money(applied.applied) != 0:
+                found.append(
+                    Finding(
+                        "OVER_APPLIED",
+                        subject,
+                        f"{_money(applied.applied)} applied to invoice {applied.invoice_number}, which does "
+                        "not exist",
+                    )
+                )
+            continue
+        total, on_it = _money(invoice.grand_total), _money(applied.applied)
+        if on_it > total:
+            found.append(
+                Finding(
+                    "OVER_APPLIED",
+                    subject,
+                    f"invoice {applied.invoice_number} (order {invoice.order_id}) of {invoice.currency} "
+                    f"{total} has {on_it} applied: {on_it - total} too much",
+                    order_id=invoice.order_id,
+                )
+            )
+    return found
+
+
+@register(
+    "ORPHAN_CREDIT_NOTE",
+    scope="cash",
+    owner_group="accounts-receivable",
+    sla_hours=72,
+    escalate_to="finance-managers",
+    description="a credit note belongs to no return or invoice, or stays unapplied after the allowed days",
+)
+def orphan_credit_note(facts: CashFacts, context: RunContext) -> Iterable[Finding]:
+    note = facts.credit_note
+    if note is None:
+        return []
+    problems = []
+    if not note.rma_id:
+        problems.append("it names no return")
+    elif facts.returned is None:
+        problems.append(f"its return {note.rma_id} does not exist")
+    else:
+        credited_by = facts.returned.credit_note_id
+        if credited_by and credited_by != note.credit_note_id:
+            problems.append(f"its return {note.rma_id} was credited by {credited_by}")
+        elif not credited_by:
+            problems.append(f"its return {note.rma_id} ({facts.returned.state}) does not name it")
+        missing = sorted(number for number, exists in facts.returned_invoices.items() if not exists)
+        if missing:
+            problems.append(f"its return's invoice(s) {', '.join(missing)} do not exist")
+    remainder = _money(note.unapplied)
+    if remainder > 0 and note.issued_at is not None:
+        age = _age_in_days(note.issued_at.date(), context)
+        if age >= context.unapplied_after.days:
+            problems.append(f"{note.currency} {remainder} of it unapplied {age} days after it was issued")
+    if not problems:
+        return []
+    return [
+        Finding(
+            "ORPHAN_CREDIT_NOTE",
+            facts.subject,
+            f"credit note {note.number or note.credit_note_id} of {note.currency} {_money(note.amount)} for "
+            f"{note.customer_id}: " + "; ".join(problems),
+        )
+    ]
