@@ -74,6 +74,7 @@ from oms.domain.pricing import (
     TaxLine,
 )
 from oms.money import MINOR_UNITS, ZERO, non_negative, scale_violation
+from oms.privacy.classification import classified
 from oms.tax.rates import guess_level
 
 CHANNEL = "shopify"
@@ -130,6 +131,14 @@ class ShopifyShippingLine(ChannelModel):
     tax_lines: list[ShopifyTaxLine] = Field(default_factory=list, max_length=20)
 
 
+@classified(
+    personal=(
+        "first_name",
+        "last_name",
+        "email",
+    ),
+    operational=("id",),
+)
 class ShopifyCustomer(ChannelModel):
     id: ShopifyId
     first_name: str | None = None
@@ -137,6 +146,22 @@ class ShopifyCustomer(ChannelModel):
     email: str | None = None
 
 
+@classified(
+    personal=(
+        "first_name",
+        "last_name",
+        "name",
+        "company",
+        "address1",
+        "address2",
+        "city",
+        "zip",
+    ),
+    operational=(
+        "province_code",
+        "country_code",
+    ),
+)
 class ShopifyAddress(ChannelModel):
     first_name: str | None = None
     last_name: str | None = None
@@ -168,6 +193,38 @@ class ShopifyDiscountApplication(ChannelModel):
     target_type: Literal["line_item", "shipping_line"] = "line_item"
 
 
+@classified(
+    personal=(
+        "customer",
+        "email",
+        "shipping_address",
+    ),
+    financial=(
+        "currency",
+        "taxes_included",
+        "line_items",
+        "shipping_lines",
+        "tax_lines",
+        "total_line_items_price",
+        "subtotal_price",
+        "total_tax",
+        "total_price",
+        "total_discounts",
+        "discount_codes",
+        "discount_applications",
+        "financial_status",
+        "total_outstanding",
+        "payment_gateway_names",
+        "confirmation_number",
+    ),
+    operational=(
+        "id",
+        "name",
+        "order_number",
+        "created_at",
+        "processed_at",
+    ),
+)
 class ShopifyOrder(ChannelModel):
     id: ShopifyId
     name: str | None = None
