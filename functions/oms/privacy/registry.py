@@ -72,7 +72,8 @@ ATTRIBUTE_CLASSES: Mapping[str, Mapping[str, DataClass]] = {
     ),
     "ChannelNotificationRecord": _classes(
         operational=(
-            "attempt_at attempts channel channel_reference detail finished_at first_attempt_at kind "
+            "attempt_at attempts channel channel_reference detail expires_at finished_at first_attempt_at "
+            "kind "
             "notification_id order_id shipment_id state"
         ),
     ),
@@ -103,7 +104,7 @@ ATTRIBUTE_CLASSES: Mapping[str, Mapping[str, DataClass]] = {
     "CustomerRecord": _classes(
         personal="email name",
         financial="credit_hold credit_limit exposure payment_terms_days tier",
-        operational="credit_hold_by credit_hold_reason credit_hold_since customer_id",
+        operational="credit_hold_by credit_hold_reason credit_hold_since customer_id erased_at erasure_id",
     ),
     "InventoryMovementRecord": _classes(
         operational=(
@@ -164,6 +165,12 @@ ATTRIBUTE_CLASSES: Mapping[str, Mapping[str, DataClass]] = {
             "unapplied"
         ),
         operational="credit_customer credit_since customer_id note order_id recorded_at recorded_by source",
+    ),
+    "PrivacyRequestRecord": _classes(
+        operational=(
+            "completed_at customer_id expires_at kind raw_keys report_key request_id requested_at "
+            "requested_by source state summary"
+        ),
     ),
     "ProviderEventRecord": _classes(
         operational="event_id kind outcome received_at",
