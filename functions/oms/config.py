@@ -65,6 +65,7 @@ _FIELDS = {
     "privacy_key_secret_name": "PRIVACY_KEY_SECRET_NAME",
     "privacy_requests_table": "PRIVACY_REQUESTS_TABLE",
     "privacy_bucket": "PRIVACY_BUCKET",
+    "privacy_requests_queue_url": "PRIVACY_REQUESTS_QUEUE_URL",
 }
 
 
@@ -162,6 +163,8 @@ class Settings(BaseModel):
     """The HMAC key of the pseudonyms in exports, audit entries and erased records (decision 0051)."""
     privacy_requests_table: str = ""
     privacy_bucket: str = ""
+    privacy_requests_queue_url: str = ""
+    """The channels' privacy requests (Shopify's compliance webhooks) for the privacy function."""
     """Erasure reports and data-access exports (`reports/`, `access/`), KMS-encrypted (decision 0053)."""
 
     def require(self, field: str) -> str:

@@ -2,18 +2,22 @@
 pseudonymised everywhere, their raw webhook bodies deleted, the legal copies kept; answers the
 machine-readable report. POST /customers/{customer_id}/access-request (scope `oms/privacy.access`):
 everything held on the customer as JSON in S3. Each scope is checked here too (decision 0055), a refusal
-recorded in the audit trail."""
+recorded in the audit trail. Shopify's compliance webhooks reach the same functions through a queue."""
 
 # No `from __future__ import annotations` here: Powertools reads the route signatures' annotations at
 # run time to validate parameters and to generate the OpenAPI document.
 
+import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from oms.api import (
     NotAuthenticatedError,
@@ -30,11 +34,18 @@ from oms.governance.audit_trail import record_refusal
 from oms.governance.duties import Identity
 from oms.observability import logger, metrics, request_id, tracer
 from oms.privacy.access import ACCESS_SCOPE, ERASE_SCOPE
-from oms.privacy.erasure import CustomerNotKnownError, PrivacyTargets, access_export, erase_customer
+from oms.privacy.erasure import (
+    CustomerNotKnownError,
+    PrivacyTargets,
+    access_export,
+    channel_request,
+    erase_customer,
+)
 from oms.privacy.keys import pseudonym_key
 from oms.runtime import now, prepare
 
 app = APIGatewayHttpResolver(enable_validation=True)
+processor = BatchProcessor(event_type=EventType.SQS)
 
 CUSTOMER = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,79}$"
 
@@ -67,6 +78,12 @@ def _aws_failed(error: ClientError) -> Response[Problem]:
         "privacy request interrupted", extra={"aws_error": error.response.get("Error", {}).get("Code")}
     )
     return problem(503, "RETRY", "an AWS service failed mid-way; send the same request again to finish it")
+
+
+@app.exception_handler(PynamoDBException)
+def _table_failed(error: PynamoDBException) -> Response[Problem]:
+    logger.warning("privacy request interrupted", extra={"aws_error": error.cause_response_code})
+    return problem(503, "RETRY", "a table did not take a write; send the same request again to finish it")
 
 
 @app.exception_handler(BotoCoreError)
@@ -151,8 +168,23 @@ def post_access_request(customer_id: Annotated[str, Path(pattern=CUSTOMER)]) -> 
     return Response(200, content_types.APPLICATION_JSON, answer)
 
 
+@tracer.capture_method
+def handle_channel_request(record: SQSRecord) -> None:
+    """A channel's privacy request queued by intake (Shopify's compliance webhooks): the same erasure or
+    export as the API's; a failure comes back (the queue's redrive, then its DLQ)."""
+    settings = prepare()
+    outcome = channel_request(
+        json.loads(record.body), key=pseudonym_key(settings), targets=_targets(settings), now=now()
+    )
+    logger.info("channel privacy request", extra={"request_id": outcome.get("request_id")})
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+    if "Records" in event:  # the channels' privacy requests queue
+        return process_partial_response(
+            event=event, record_handler=handle_channel_request, processor=processor, context=context
+        )
     return app.resolve(event, context)

@@ -24,13 +24,14 @@ from typer.testing import CliRunner
 
 from bench.meter import Meter, Metering
 from demo.seed import stack_settings
-from infra import DeployedStack, FaultPlan, FaultRule
+from infra import DeployedStack, EmbeddedAws, FaultPlan, FaultRule
 from oms.data.models import CustomerRecord
 from oms.data.snapshot import read_snapshot
 from oms.governance.cash_invariants import check_cash_ledger
 from oms.governance.invariants import check_invariants
 from oms.observability import logger
 from ops.__main__ import app as ops_app
+from tests.conftest import TEMPLATE, TEST_RETRY_DELAY
 from tests.support.cash import finance, ship_everything
 from tests.support.world import (
     bind,
@@ -60,7 +61,7 @@ def _as(
 ) -> dict[str, Any]:
     first, last = name.split()
     body = deepcopy(payload)
-    body["email"] = email
+    body["email"] = body["contact_email"] = email
     body["customer"] = body["customer"] | {
         "id": customer_id,
         "email": email,
@@ -80,6 +81,15 @@ def _as(
             "last_name": last,
         }
     return body
+
+
+@pytest.fixture(scope="module")
+def embedded_aws() -> Iterator[DeployedStack]:
+    """The template deployed with the fault injector ready (no faults until a test sets some)."""
+    with EmbeddedAws(retry_delay=TEST_RETRY_DELAY, faults=FaultPlan(seed=16)) as aws:
+        stack = aws.deploy(TEMPLATE, stack_name="oms")
+        stack.serve_http_api()
+        yield stack
 
 
 @pytest.fixture(scope="module")
@@ -340,7 +350,7 @@ def test_an_erasure_failing_halfway_and_crashing_after_its_writes_finishes_on_re
 ) -> None:
     injector = world.embedded.faults
     assert injector is not None
-    # Given DynamoDB failing every update the privacy function makes (its raw bodies deleted by then)
+    # Given S3 failing every deletion the privacy function makes (its tables changed by then)
     injector.use(
         FaultPlan(
             seed=16,
@@ -348,8 +358,8 @@ def test_an_erasure_failing_halfway_and_crashing_after_its_writes_finishes_on_re
                 FaultRule(
                     "server_error",
                     1.0,
-                    service="dynamodb",
-                    operation="UpdateItem",
+                    service="s3",
+                    operation="DeleteObject",
                     function="PrivacyApiFunction",
                     limit=20,
                 ),
@@ -360,11 +370,13 @@ def test_an_erasure_failing_halfway_and_crashing_after_its_writes_finishes_on_re
         failed = _erase(world, LENA)
     finally:
         injector.use(FaultPlan(seed=16))
-    # Then the request fails with a retry answer, halfway: the raw bodies gone, the orders not yet changed
+    # Then the request fails with a retry answer, halfway: the orders and the customer pseudonymised, the
+    # raw bodies not yet deleted
     assert failed.status_code == 503, failed.text
-    assert _found(LENA_VALUES[:1], _tables_text(world)) == [LENA_VALUES[0]]
+    world.embedded.wait_idle(timeout=60)
+    assert _found(LENA_VALUES, _tables_text(world)) == []
     raw = "\n".join(t for k, t in _objects_text(world).items() if "/raw/" in k)
-    assert _found(LENA_VALUES, raw) == []
+    assert _found(LENA_VALUES, raw) == list(LENA_VALUES)
     # When it is sent again and the function crashes after doing everything
     injector.use(
         FaultPlan(
@@ -394,6 +406,86 @@ def test_an_erasure_failing_halfway_and_crashing_after_its_writes_finishes_on_re
     assert result.exit_code == 0, result.output
 
 
+def _compliance(
+    world: DeployedStack, topic: str, payload: dict[str, Any], *, secret: str | None = None
+) -> httpx.Response:
+    from tests.support.world import SHOPIFY_SECRET
+
+    webhook = shopify_webhook(payload, topic=topic, secret=secret or SHOPIFY_SECRET)
+    # the compliance webhooks carry no order id: each delivery has its own event id
+    headers = webhook.headers | {
+        "X-Shopify-Event-Id": f"ev-{topic.replace('/', '-')}-{payload.get('shop_id')}"
+    }
+    return httpx.post(f"{world.api_url}/webhooks/shopify", content=webhook.body, headers=headers, timeout=60)
+
+
+def _for_omar(name: str) -> dict[str, Any]:
+    from tests.support.world import load_event
+
+    payload = deepcopy(load_event(f"shopify/{name}.json"))
+    payload["customer"] = {"id": 7400000000777, "email": OMAR_VALUES[0], "phone": OMAR_VALUES[1]}
+    key = "orders_to_redact" if "orders_to_redact" in payload else "orders_requested"
+    payload[key] = [7_160_003]
+    return payload
+
+
+def test_shopifys_compliance_webhooks_are_verified_and_take_the_same_path(world: DeployedStack) -> None:
+    # Given Shopify's compliance webhooks (their recorded shapes, tests/events/shopify), signed like any other
+    # When one is signed with another secret, or names no customer, it is refused and nothing happens
+    assert (
+        _compliance(
+            world, "customers/redact", _for_omar("customers_redact"), secret="not-the-secret"
+        ).status_code
+        == 401
+    )
+    bad = _for_omar("customers_redact") | {"customer": {"email": OMAR_VALUES[0]}}
+    refused = _compliance(world, "customers/redact", bad)
+    assert refused.status_code == 422, refused.text
+    assert "customer.id" in refused.json()["reason"]
+    assert CustomerRecord.get(OMAR).email == OMAR_VALUES[0]
+    # When the customer asks Shopify for their data
+    asked = _compliance(world, "customers/data_request", _for_omar("customers_data_request"))
+    assert asked.status_code == 202, asked.text
+    world.embedded.wait_idle(timeout=60)
+    # Then everything held on them is a JSON document in the privacy bucket
+    s3 = boto3.client("s3")
+    bucket = world.bucket_name("PrivacyBucket")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"access/{OMAR}/").get("Contents", [])]
+    assert len(keys) == 1
+    document = json.loads(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read())
+    assert document["customer"]["email"] == OMAR_VALUES[0]
+    assert [o["external_id"] for o in document["orders"]] == ["7160003"]
+    assert len(document["invoices"]) == 1
+    assert document["shipments"]
+    # When Shopify asks to redact the customer
+    redacted = _compliance(world, "customers/redact", _for_omar("customers_redact"))
+    assert redacted.status_code == 202, redacted.text
+    world.embedded.wait_idle(timeout=60)
+    # Then the erasure ran as through the API: nothing of Omar's in any table or object but the legal
+    # copies (the data-access export included, and the compliance webhooks' own archived bodies)
+    assert _found(OMAR_VALUES, _tables_text(world)) == []
+    assert {k: v for k, v in _objects_text(world).items() if _found(OMAR_VALUES, v)} == {}
+    report = json.loads(s3.get_object(Bucket=bucket, Key=f"reports/{OMAR}/erasure.json")["Body"].read())
+    assert report["source"].startswith("shopify:")
+    assert report["requested_by"] == "channel:shopify"
+    # When the shop asks for its own redaction (48 hours after uninstalling the app)
+    shop = _compliance(world, "shop/redact", load_event_file("shop_redact"))
+    assert shop.status_code == 202, shop.text
+    world.embedded.wait_idle(timeout=60)
+    # Then it is recorded for a person to confirm (it would erase every customer of the channel)
+    from oms.data.models import PrivacyRequestRecord
+
+    (record,) = [r for r in PrivacyRequestRecord.scan() if r.kind == "SHOP_REDACT"]
+    assert record.state == "NEEDS_CONFIRMATION"
+    assert CustomerRecord.get(LENA).erased_at is not None  # (erased earlier in this module, not by this)
+
+
+def load_event_file(name: str) -> dict[str, Any]:
+    from tests.support.world import load_event
+
+    return dict(load_event(f"shopify/{name}.json"))
+
+
 IAM_PREFIX = {"dynamodb": "dynamodb", "s3": "s3", "secretsmanager": "secretsmanager", "kms": "kms"}
 
 
@@ -415,10 +507,13 @@ def test_every_call_the_privacy_function_made_is_in_its_own_policy(
         for (origin, caller, service, operation) in metered.calls
         if origin == "lambda" and caller == function and service in IAM_PREFIX
     }
-    # S3's list operations are authorised as s3:ListBucket / s3:ListBucketVersions
-    made = {
-        {"s3:ListObjectsV2": "s3:ListBucket", "s3:ListObjectVersions": "s3:ListBucketVersions"}.get(a, a)
-        for a in made
+    # S3 authorises its list operations as s3:ListBucket / s3:ListBucketVersions, and a DeleteObject with a
+    # VersionId (the only kind the privacy function makes) as s3:DeleteObjectVersion
+    renamed = {
+        "s3:ListObjectsV2": "s3:ListBucket",
+        "s3:ListObjectVersions": "s3:ListBucketVersions",
+        "s3:DeleteObject": "s3:DeleteObjectVersion",
     }
+    made = {renamed.get(a, a) for a in made}
     assert made, "the privacy function was not seen at work"
     assert sorted(made - allowed) == []

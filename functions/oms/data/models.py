@@ -983,6 +983,9 @@ class PrivacyRequestRecord(Model):
     """`api:<request id>` or `shopify:<webhook id>` (a channel's compliance webhook)."""
     raw_keys = ListAttribute[str](null=True)
     """The raw webhook bodies found to be the customer's, noted before they are deleted."""
+    tokens = ListAttribute[str](null=True)
+    """Pseudonyms of the values a channel's request named (its e-mail, phone), noted before the request's own
+    archived body is deleted: what a retry still matches raw bodies on."""
     completed_at = UTCDateTime(null=True)
     report_key = UnicodeAttribute(null=True)
     summary = UnicodeAttribute(null=True)

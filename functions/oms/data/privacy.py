@@ -118,6 +118,15 @@ def pseudonymise_payment(record: PaymentRecord, reference: str) -> None:
 
 
 # ------------------------------------------------------------------------------------- raw webhooks
+def keys_under(bucket: str, prefix: str) -> list[str]:
+    """Every key with a version under `prefix` (current or not)."""
+    s3 = client("s3")
+    keys: set[str] = set()
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        keys |= {item["Key"] for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]}
+    return sorted(keys)
+
+
 def raw_keys(bucket: str, channel: str, day: str) -> list[str]:
     """The archived deliveries of a channel's day (`day`: YYYY/MM/DD)."""
     s3 = client("s3")
@@ -129,6 +138,15 @@ def raw_keys(bucket: str, channel: str, day: str) -> list[str]:
 
 def raw_body(bucket: str, key: str) -> bytes:
     body: bytes = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body
+
+
+def raw_body_if_kept(bucket: str, key: str) -> bytes | None:
+    s3 = client("s3")
+    try:
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
     return body
 
 
@@ -225,6 +243,12 @@ def note_raw_keys(record: PrivacyRequestRecord, keys: Sequence[str]) -> None:
     new = sorted(set(keys) - known)
     if new:
         record.update(actions=[PrivacyRequestRecord.raw_keys.set(sorted(known | set(new)))])
+
+
+def note_tokens(record: PrivacyRequestRecord, tokens: Sequence[str]) -> None:
+    known = set(record.tokens or [])
+    if set(tokens) - known:
+        record.update(actions=[PrivacyRequestRecord.tokens.set(sorted(known | set(tokens)))])
 
 
 def finish_request(record: PrivacyRequestRecord, *, at: datetime, report_key: str, summary: str) -> None:

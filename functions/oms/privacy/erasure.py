@@ -102,6 +102,7 @@ def erase_customer(
     targets: PrivacyTargets,
     now: datetime,
     extra_channels: Iterable[str] = (),
+    extra_tokens: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Carry out (or finish) the erasure; returns its report (also stored in the privacy bucket)."""
     request = store.start_request(
@@ -115,35 +116,15 @@ def erase_customer(
             source=source,
         )
     )
+    store.note_tokens(request, list(extra_tokens))
     customer = store.customer(customer_id)
     orders = store.orders_of(customer_id)
-    if customer is None and not orders:
+    if customer is None and not orders and not request.tokens:
         raise CustomerNotKnownError(f"no customer {customer_id} and no order of theirs")
     erased: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
 
-    # 1. the raw webhook bodies that are theirs: found by their values' pseudonyms, noted, then deleted
-    tokens = {
-        t for o in orders for t in (_token(o.customer.email, key), _token(o.shipping_address.line1, key)) if t
-    }
-    if customer is not None and (t := _token(customer.email, key)):
-        tokens.add(t)
-    external_ids = {o.external_id for o in orders}
-    places = {(o.channel, day) for o in orders for day in _days_of(o)}
-    places |= {(channel, now.strftime("%Y/%m/%d")) for channel in extra_channels}
-    found = [
-        k
-        for channel, day in sorted(places)
-        for k in store.raw_keys(targets.raw_payloads_bucket, channel, day)
-        if k not in set(request.raw_keys or [])
-        and _is_theirs(store.raw_body(targets.raw_payloads_bucket, k), tokens, external_ids, key)
-    ]
-    store.note_raw_keys(request, found)
-    for raw_key in sorted(set(request.raw_keys or [])):
-        store.delete_every_version(targets.raw_payloads_bucket, raw_key)
-        erased.append({"store": "RawPayloadsBucket", "item": raw_key, "how": "deleted, every version"})
-
-    # 2. orders: the customer's and the shipping address's personal values as pseudonyms
+    # 1. orders: the customer's and the shipping address's personal values as pseudonyms
     reason = f"personal data erased ({request.request_id}, {source})"
     for order in orders:
         current_customer = order.customer.attribute_values
@@ -165,7 +146,7 @@ def erase_customer(
             {"store": "OrdersTable", "item": order.order_id, "fields": fields, "how": "pseudonymised"}
         )
 
-    # 3. the customer
+    # 2. the customer
     if customer is not None:
         values = {n: customer.attribute_values.get(n) for n in personal_attributes("CustomerRecord")}
         new = pseudonymised(CustomerRecord, values, key)
@@ -180,7 +161,7 @@ def erase_customer(
             }
         )
 
-    # 4. payments: the payer's remittance text
+    # 3. payments: the payer's remittance text
     for payment in store.payments_of(customer_id):
         if payment.reference:
             if not is_pseudonym(payment.reference):
@@ -199,6 +180,36 @@ def erase_customer(
                 "item": payment.payment_id,
                 "why": "a financial record (amount, date, source) of the ledger; ten years",
             }
+        )
+
+    # 4. the raw webhook bodies that are theirs: found by their values' pseudonyms, noted, then deleted
+    tokens = {
+        t for o in orders for t in (_token(o.customer.email, key), _token(o.shipping_address.line1, key)) if t
+    }
+    if customer is not None and (t := _token(customer.email, key)):
+        tokens.add(t)
+    tokens |= set(request.tokens or [])
+    external_ids = {o.external_id for o in orders}
+    places = {(o.channel, day) for o in orders for day in _days_of(o)}
+    places |= {(channel, now.strftime("%Y/%m/%d")) for channel in extra_channels}
+    found = [
+        k
+        for channel, day in sorted(places)
+        for k in store.raw_keys(targets.raw_payloads_bucket, channel, day)
+        if k not in set(request.raw_keys or [])
+        and _is_theirs(store.raw_body(targets.raw_payloads_bucket, k), tokens, external_ids, key)
+    ]
+    store.note_raw_keys(request, found)
+    for raw_key in sorted(set(request.raw_keys or [])):
+        store.delete_every_version(targets.raw_payloads_bucket, raw_key)
+        erased.append({"store": "RawPayloadsBucket", "item": raw_key, "how": "deleted, every version"})
+
+    # 4b. earlier data-access exports of the customer (copies of everything held on them)
+    for access_key in store.keys_under(targets.privacy_bucket, f"access/{customer_id}/"):
+        store.delete_every_version(targets.privacy_bucket, access_key)
+    if request.kind == "ERASURE":
+        erased.append(
+            {"store": "PrivacyBucket", "item": f"access/{customer_id}/", "how": "deleted, every version"}
         )
 
     # 5. the personal export partitions of their days: their rows pseudonymised, older versions deleted
@@ -407,3 +418,54 @@ def _plain(value: Any) -> Any:
     if isinstance(value, int | float | str | bool) or value is None:
         return value
     return str(value)
+
+
+def channel_request(
+    message: dict[str, Any], *, key: bytes, targets: PrivacyTargets, now: datetime
+) -> dict[str, Any]:
+    """A channel's privacy request (Shopify's compliance webhooks), as queued by intake: an erasure or an
+    access export by the same functions as the API's; a shop's redaction recorded for a person to confirm
+    (it would erase every customer of the channel)."""
+    channel = str(message["channel"])
+    source = f"{channel}:{message['delivery_id']}"
+    by = f"channel:{channel}"
+    kind = message["kind"]
+    if kind == "SHOP_REDACT":
+        record = store.start_request(
+            PrivacyRequestRecord(
+                f"shop-redact#{channel}#{message['delivery_id']}",
+                kind="SHOP_REDACT",
+                customer_id="*",
+                state="NEEDS_CONFIRMATION",
+                requested_by=by,
+                requested_at=now,
+                source=source,
+                summary="the shop asked to erase every customer of the channel: a person confirms it, then "
+                "erases them (POST /customers/{id}/erasure per customer)",
+            )
+        )
+        return {"request_id": record.request_id, "state": record.state}
+    customer_id = str(message["customer_id"])
+    if kind == "ACCESS":
+        try:
+            return access_export(customer_id, by=by, source=source, targets=targets, now=now)
+        except CustomerNotKnownError:
+            return {"customer_id": customer_id, "orders": 0, "note": "nothing held on the customer"}
+    body = store.raw_body_if_kept(targets.raw_payloads_bucket, str(message["archive_key"]))
+    named: list[str] = []
+    if body is not None:
+        customer = json.loads(body).get("customer") or {}
+        named = [pseudonym(str(v), key) for v in (customer.get("email"), customer.get("phone")) if v]
+    try:
+        return erase_customer(
+            customer_id,
+            by=by,
+            source=source,
+            key=key,
+            targets=targets,
+            now=now,
+            extra_channels=(channel,),
+            extra_tokens=named,
+        )
+    except CustomerNotKnownError:
+        return {"customer_id": customer_id, "note": "nothing held on the customer"}

@@ -169,7 +169,7 @@ ATTRIBUTE_CLASSES: Mapping[str, Mapping[str, DataClass]] = {
     "PrivacyRequestRecord": _classes(
         operational=(
             "completed_at customer_id expires_at kind raw_keys report_key request_id requested_at "
-            "requested_by source state summary"
+            "requested_by source state summary tokens"
         ),
     ),
     "ProviderEventRecord": _classes(
