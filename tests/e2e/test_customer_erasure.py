@@ -258,6 +258,33 @@ def test_before_the_erasure_the_customers_data_is_everywhere_the_issue_says(worl
     assert _found(DANA_VALUES, analyst) == []  # the analyst tables never had them
 
 
+def test_reading_an_order_shows_personal_fields_only_with_their_scope(world: DeployedStack) -> None:
+    order_id = _order_id(7_160_003)
+    url = f"{world.api_url}/orders/{order_id}"
+    # Given a clerk's token (oms/orders.read) and a customer-service token that also reads personal data
+    clerk = world.mint_token("clerk", ["oms/orders.read"])
+    service = world.mint_token("customer-service", ["oms/orders.read", "oms/personal.read"])
+    # When each reads Omar's order
+    masked = httpx.get(url, headers={"Authorization": f"Bearer {clerk}"}, timeout=30)
+    full = httpx.get(url, headers={"Authorization": f"Bearer {service}"}, timeout=30)
+    assert masked.status_code == full.status_code == 200
+    # Then the clerk sees masks (region and country as they are), customer service the values
+    assert masked.json()["customer"] == {
+        "customer_id": OMAR,
+        "name": "O***",
+        "email": "o***@lakeside.example",
+    }
+    address = masked.json()["shipping_address"]
+    assert (address["line1"], address["postal_code"], address["region"]) == ("7***", "940**", "CA")
+    assert _found(OMAR_VALUES, masked.text.casefold()) == []
+    assert full.json()["customer"]["email"] == OMAR_VALUES[0]
+    assert full.json()["shipping_address"]["line1"] == OMAR_VALUES[2]
+    # ... and everything else of the order is the same for both
+    assert {k: v for k, v in masked.json().items() if k not in ("customer", "shipping_address")} == {
+        k: v for k, v in full.json().items() if k not in ("customer", "shipping_address")
+    }
+
+
 def test_after_the_erasure_nothing_but_the_legal_copies_holds_the_customers_data(
     world: DeployedStack, logs: io.StringIO
 ) -> None:
