@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from bench import costs
+from bench.flows import FlowSizes
 from bench.run import Options, run_bench
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -46,6 +47,9 @@ def main(
     cold_repeats: int = typer.Option(
         5, min=1, help="Fresh interpreters per handler for the cold start median."
     ),
+    flows: bool = typer.Option(
+        True, help="Also meter each business flow on its own and the reference day's all-in mix."
+    ),
     prices: Path = typer.Option(costs.DEFAULT_PRICES, help="Dated price table (JSON)."),
     out: Path = typer.Option(Path("out/bench"), help="Where results.json goes."),
 ) -> None:
@@ -56,6 +60,7 @@ def main(
         concurrency=concurrency,
         latency_samples=latency_samples,
         cold_repeats=cold_repeats,
+        flows=FlowSizes() if flows else None,
         prices=prices,
         out=out,
     )
@@ -121,6 +126,8 @@ def print_results(r: dict[str, Any]) -> None:
     )
     table.caption = f"target ≤ ${c['target_per_1000_orders_usd']:.2f}: {verdict}"
     console.print(table)
+    if c.get("per_flow"):
+        print_flows(c["per_flow"])
 
     cs = r["cold_start"]
     table = Table(title=f"Cold start: handler import in a fresh interpreter (median of {cs['repeats']})")
@@ -180,6 +187,33 @@ def print_results(r: dict[str, Any]) -> None:
             f"{mem['handler_estimated_peak_mb'].get(name, 0.0):.0f}",
             str(mem["configured_memory_mb"].get(name, "")),
         )
+    console.print(table)
+
+
+def print_flows(f: dict[str, Any]) -> None:
+    table = Table(title="Cost per flow, each run on its own (USD per 1,000 runs)")
+    for column in ("flow", "runs", "per 1,000", "largest part", "runs a day", "USD a day"):
+        table.add_column(column, justify="left" if column in ("flow", "largest part") else "right")
+    mix = f["mix"]
+    for name, flow in f["flows"].items():
+        parts = flow["per_1000_by_service_usd"]
+        top = max(parts, key=parts.get) if parts else ""
+        table.add_row(
+            name,
+            str(flow["runs"]),
+            f"{flow['per_1000_usd']:.4f}",
+            f"{top} {parts.get(top, 0):.4f}" if top else "",
+            f"{mix['runs_per_day'].get(name, 0):.0f}",
+            f"{mix['by_flow_usd_per_day'].get(name, 0):.4f}",
+        )
+    to_invoice = "[green]met[/green]" if f["order_to_invoice_target_met"] else "[red]missed[/red]"
+    all_in = "[green]met[/green]" if f["all_in_target_met"] else "[red]missed[/red]"
+    table.caption = (
+        f"order to invoice {f['order_to_invoice_per_1000_usd']:.4f} per 1,000 "
+        f"(target ≤ {f['target_order_to_invoice_per_1000_usd']:.2f}: {to_invoice}); all-in day of "
+        f"{mix['orders']} orders {mix['all_in_per_1000_orders_usd']:.4f} per 1,000 orders "
+        f"(target ≤ {f['target_all_in_per_1000_orders_usd']:.2f}: {all_in})"
+    )
     console.print(table)
 
 

@@ -111,6 +111,10 @@ class Meter:
     shapes: defaultdict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
     """(service, operation) → [calls, payload bytes, items] of system calls, for the floor replay"""
     invocations: list[Invocation] = field(default_factory=list)
+    table_write_units: defaultdict[tuple[str, str], Decimal] = field(
+        default_factory=lambda: defaultdict(Decimal)
+    )
+    """(function, table) → DynamoDB write units: where the writes go."""
     log_bytes: Counter[str] = field(default_factory=Counter)
     driver_queues: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -132,6 +136,11 @@ class Meter:
             shape[0] += 1
             shape[1] += payload
             shape[2] += items
+
+    def add_table_writes(self, function: str, by_table: dict[str, int]) -> None:
+        with self._lock:
+            for table, units in by_table.items():
+                self.table_write_units[(function, table)] += units
 
     def add_invocation(self, invocation: Invocation) -> None:
         with self._lock:
@@ -476,11 +485,15 @@ class Metering:
                     tx = operation == "TransactWriteItems"
                     units = 0
                     size_total = 0
+                    by_table: dict[str, int] = {}
                     for (table, key, _kind), size_before in zip(targets, before, strict=True):
                         size = max(size_before, sizer.size(table, key))
                         size_total += size
-                        units += dynamodb_write_units(size, transactional=tx)
+                        item_units = dynamodb_write_units(size, transactional=tx)
+                        units += item_units
+                        by_table[table] = by_table.get(table, 0) + item_units
                     meter.add_units(origin, function, "ddb_write_units", units)
+                    meter.add_table_writes(function, by_table)
                     if system:
                         meter.add_shape("dynamodb", operation, size_total, len(targets))
             if operation in _DDB_READS:

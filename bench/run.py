@@ -13,7 +13,7 @@ import tracemalloc
 import warnings
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 from bench import costs
 from bench.coldstart import measure_cold_starts
 from bench.floor import plan_from, run_floor
+from bench.flows import ORDER_TO_INVOICE_TARGET_PER_1000, FlowSizes, run_flows
 from bench.meter import Meter, Metering, unmetered
 from bench.system import DayRun, executions, run_day, signed_webhooks, start_stack
 from bench.template_info import TemplateInfo, read_template
@@ -47,6 +48,8 @@ class Options:
     latency_samples: int = 200
     cold_repeats: int = 5
     memory_orders: int = 3
+    flows: FlowSizes | None = field(default_factory=FlowSizes)
+    """Runs of each business flow for the cost per flow (bench/flows.py); None: not measured."""
     template: Path = ROOT / "template.yaml"
     prices: Path = costs.DEFAULT_PRICES
     out: Path = ROOT / "out" / "bench"
@@ -181,6 +184,16 @@ def usage_of(
         "log_bytes_platform_estimate": PLATFORM_LOG_BYTES * len(invocations),
     }
     return usage, raw
+
+
+def write_units_by_table(meter: Meter, logical: dict[str, str], orders: int) -> dict[str, float]:
+    """DynamoDB write units per order, by table (logical id), largest first: where the writes go."""
+    totals: dict[str, float] = {}
+    for (_function, table), units in meter.table_write_units.items():
+        name = logical.get(table, table)
+        totals[name] = totals.get(name, 0.0) + float(units)
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])
+    return {table: round(units / orders, 2) for table, units in ranked}
 
 
 def requests_by_service(meter: Meter, logical: dict[str, str]) -> dict[str, Any]:
@@ -420,6 +433,27 @@ def run_bench(options: Options, report: Report | None = None) -> dict[str, Any]:
 
     breakdown = costs.cost(usage, prices)
     per_1000 = breakdown.per(options.orders)
+
+    flows: dict[str, Any] | None = None
+    if options.flows is not None:
+        flows = run_flows(
+            template=str(options.template),
+            info=info,
+            prices=prices,
+            quiet_by_logical=main["quiet_ms"],
+            usage_of=usage_of,
+            sizes=options.flows,
+            report=report,
+            web_order_per_1000=per_1000.total,
+        )
+        flows["target_order_to_invoice_per_1000_usd"] = float(ORDER_TO_INVOICE_TARGET_PER_1000)
+        flows["target_all_in_per_1000_orders_usd"] = float(COST_TARGET_PER_1000)
+        flows["order_to_invoice_target_met"] = (
+            Decimal(str(flows["order_to_invoice_per_1000_usd"])) <= ORDER_TO_INVOICE_TARGET_PER_1000
+        )
+        flows["all_in_target_met"] = (
+            Decimal(str(flows["mix"]["all_in_per_1000_orders_usd"])) <= COST_TARGET_PER_1000
+        )
     system_s = day.webhook_to_invoice_s
     floor_s = float(main["floor_s"])
     points = sorted(scaling.items())
@@ -485,6 +519,8 @@ def run_bench(options: Options, report: Report | None = None) -> dict[str, Any]:
             "lambda": lambda_summary(meter, logical),
             "lambda_quiet_duration_ms_median": main["quiet_ms"],
             "requests": requests_by_service(meter, logical),
+            "dynamodb_write_units_per_order_by_table": write_units_by_table(meter, logical, options.orders),
+            "per_flow": flows,
         },
         "cold_start": {
             **cold,

@@ -176,6 +176,7 @@ def executions(aws: EmbeddedAws) -> list[dict[str, Any]]:
             status = getattr(execution.exec_status, "value", str(execution.exec_status))
             found.append(
                 {
+                    "arn": execution.exec_arn,
                     "state_machine": machine.arn,
                     "type": machine_type or "STANDARD",
                     "status": status,

@@ -125,16 +125,21 @@ class _Api:
         )
 
 
-def run_corporate_approvals(aws: Any, stack: Any, base_url: str) -> ApprovalsSummary:
-    summary = ApprovalsSummary()
+def save_corporate_customer(credit_limit: Decimal = Decimal("250000.00")) -> None:
+    """The corporate account the ERP orders are entered for: net 30, a credit limit."""
     CustomerRecord(
         f"erp-{CUSTOMER['id']}",
         name=CUSTOMER["name"],
         email=CUSTOMER["email"],
         tier="CORPORATE",
         payment_terms_days=30,
-        credit_limit=Decimal("250000.00"),
+        credit_limit=credit_limit,
     ).save()
+
+
+def run_corporate_approvals(aws: Any, stack: Any, base_url: str) -> ApprovalsSummary:
+    summary = ApprovalsSummary()
+    save_corporate_customer()
     with httpx.Client(timeout=30.0) as client:
         api = _Api(stack, base_url, client)
         rep = api.token("sales-rep-kim", scopes=("oms/orders.write",))

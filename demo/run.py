@@ -34,7 +34,8 @@ from oms.data.snapshot import read_snapshot
 from oms.domain.events import TrackingStatus
 from oms.domain.order import order_id_for
 from oms.domain.status import OrderStatus
-from oms.governance.invariants import InvariantReport, Refusal, check_invariants
+from oms.governance.cash_invariants import check_cash_ledger
+from oms.governance.invariants import InvariantReport, InvariantResult, Refusal, check_invariants
 
 SETTLED = {"ON_HOLD", "BACKORDERED", "FULFILLMENT_REQUESTED", "FAILED", "CANCELLED"}
 """Where an order stands once the workflow decided about it (the settled arrival waits for one of these)."""
@@ -474,7 +475,17 @@ def _check(stack: Any, refused: list[Refusal]) -> InvariantReport:
         dead_letter_queues=dead_letter_queues(stack),
     )
     opening = {(level.sku, level.warehouse_id): level.on_hand for level in ref.STOCK}
-    return check_invariants(snapshot, opening_stock=opening, refused=refused)
+    report = check_invariants(snapshot, opening_stock=opening, refused=refused)
+    cash = check_cash_ledger()
+    report.results.append(
+        InvariantResult(
+            "cash_ledger_and_credit_exposure",
+            "invoices, payments, accounts and every customer's credit exposure agree with the ledger",
+            violations=cash.violations,
+            measured={"invoices": cash.invoices, "entries": cash.entries, "exposures": cash.exposures},
+        )
+    )
+    return report
 
 
 # ------------------------------------------------------------------------------- finance exports (issue 13)

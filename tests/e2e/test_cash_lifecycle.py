@@ -229,3 +229,34 @@ def test_a_corporate_invoice_paid_by_two_bank_statements_a_return_credited_and_d
     checked = check_cash_ledger()
     assert checked.violations == []
     assert checked.entries == 3  # the two bank payments and the credit note
+
+    # And an operator cannot release the held order past the customer's credit hold (segregation of duties)
+    from datetime import UTC, datetime
+
+    from oms.domain.errors import InvalidTransitionError
+    from oms.logic.holds import release_hold
+
+    workflow = world.outputs["OrderWorkflowArn"]
+    with pytest.raises(InvalidTransitionError, match="credit hold"):
+        release_hold(
+            third, by="user:ops-olga", note="customer called", workflow_arn=workflow, now=datetime.now(UTC)
+        )
+    assert order_view(world, third)["hold_reason"] == "CREDIT_HOLD"
+
+    # When credit control releases the account, then the operator's release validates and routes it again
+    released = finance(
+        world,
+        "PUT",
+        f"/customers/{CUSTOMER}/credit-hold",
+        user="credit-carl",
+        scopes=["oms/credit.write", "oms/receivables.read"],
+        body={"on_hold": False, "reason": "payment plan agreed"},
+    )
+    assert released.status_code == 200, released.text
+    release_hold(
+        third, by="user:ops-olga", note="account released", workflow_arn=workflow, now=datetime.now(UTC)
+    )
+    world.embedded.wait_idle(timeout=60)
+    resubmitted = order_view(world, third)
+    assert resubmitted["status"] not in ("ON_HOLD", "RECEIVED"), resubmitted
+    assert any("resubmitted after CREDIT_HOLD" in (h.get("reason") or "") for h in resubmitted["history"])

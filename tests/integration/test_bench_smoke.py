@@ -13,13 +13,22 @@ from typing import Any
 
 import pytest
 
+from bench.flows import FlowSizes, Mix
 from bench.run import Options, run_bench
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench")
-    options = Options(orders=5, scaling=(3, 5), latency_samples=5, cold_repeats=1, memory_orders=1, out=out)
+    options = Options(
+        orders=5,
+        scaling=(3, 5),
+        latency_samples=5,
+        cold_repeats=1,
+        memory_orders=1,
+        flows=FlowSizes(shopify_orders=2, erp_orders=2, approval_orders=1, returns=1),
+        out=out,
+    )
     run_bench(options)
     return json.loads((out / "results.json").read_text())
 
@@ -127,3 +136,48 @@ def test_every_aws_call_a_function_made_is_allowed_by_its_own_policy(results: di
                 missing.append(f"{function}: {iam_prefix[service]}:{name}")
     assert missing == []
     assert len(results["cost"]["requests"]) > 5  # the metering saw the calls at all
+
+
+def test_every_flow_is_metered_and_the_day_mix_adds_up(results: dict[str, Any]) -> None:
+    # Given the cost per flow of the smoke run
+    f = results["cost"]["per_flow"]
+    flows = f["flows"]
+    # Then every business flow ran and cost something, within its own services
+    assert set(flows) == {
+        "shopify_order",
+        "erp_order",
+        "approval_order",
+        "bank_payment",
+        "return_credit_note",
+        "reconciliation_run",
+        "finance_export_run",
+    }
+    for name, flow in flows.items():
+        assert _positive(flow["per_1000_usd"]), name
+        assert math.isclose(sum(flow["per_1000_by_service_usd"].values()), flow["per_1000_usd"], rel_tol=1e-9)
+    # an approval runs the Standard workflow (billed per transition); a bank payment runs none
+    assert flows["approval_order"]["usage_per_run"]["sfn_standard_transitions"] > 0
+    assert flows["bank_payment"]["usage_per_run"]["sfn_standard_transitions"] == 0
+    assert flows["return_credit_note"]["usage_per_run"]["s3_put_requests"] >= 2  # credit note PDF + JSON
+    # And the day's mix is the flows' costs times the reference day's runs (1,000 orders: 700 web, 250
+    # corporate on account, 50 needing approval, 300 bank payments, 30 returns, one reconciliation and export)
+    mix = f["mix"]
+    assert mix["runs_per_day"] == {
+        "shopify_order": 700.0,
+        "erp_order": 250.0,
+        "approval_order": 50.0,
+        "bank_payment": 300.0,
+        "return_credit_note": 30.0,
+        "reconciliation_run": 1.0,
+        "finance_export_run": 1.0,
+    }
+    assert Mix().orders == mix["orders"] == 1000
+    assert math.isclose(sum(mix["by_flow_usd_per_day"].values()), mix["usd_per_day"], rel_tol=1e-9)
+    # web orders in the mix are billed at the main day's figure (the order-to-invoice target's basis)
+    assert math.isclose(
+        mix["by_flow_usd_per_day"]["shopify_order"],
+        results["cost"]["per_1000_orders_total_usd"] * 0.7,
+        rel_tol=1e-9,
+    )
+    assert f["order_to_invoice_per_1000_usd"] == results["cost"]["per_1000_orders_total_usd"]
+    assert isinstance(f["all_in_target_met"], bool)

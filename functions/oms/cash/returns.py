@@ -34,7 +34,7 @@ from oms.cash import ledger
 from oms.cash.duties import Identity, refund_execution_refusal
 from oms.cash.ledger import CashError, CashSource, SourceKind
 from oms.cash.policy import CashPolicy
-from oms.cash.service import apply_credit, credit_since, entry_id_for, retrying
+from oms.cash.service import apply_credit, commit, credit_since, entry_id_for, retrying
 from oms.data import cash as store
 from oms.data.bus import publish
 from oms.data.cash import CashCommit
@@ -457,7 +457,7 @@ def _swap_onto_paid_invoice(note_id: str, invoice_number: str, *, at: datetime, 
         change.move_account(
             receivable.customer_id, receivable.currency, receivables=-freed - share, credit=-share
         )
-        store.commit(change)
+        commit(change)
 
     retrying(decide)
 
@@ -499,7 +499,7 @@ def grant_refund(
         if payment.customer_id:
             change.move_account(payment.customer_id, payment.currency, credit=-amount)
         change.extra.append(lambda tx: tx.save(record, condition=RefundRecord.refund_id.does_not_exist()))
-        store.commit(change)
+        commit(change)
         return record
 
     return retrying(decide)

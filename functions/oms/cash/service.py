@@ -32,6 +32,7 @@ from oms.cash.matching import Match, match_credit
 from oms.cash.policy import CashPolicy
 from oms.data import cash as store
 from oms.data.cash import CashCommit, CashConflictError, NewPayment
+from oms.data.credit import ExposureChange, counted_orders
 from oms.data.models import CustomerRecord, OrderRecord, PaymentRecord
 from oms.money import MINOR_UNITS, ZERO, has_valid_scale
 from oms.observability import MetricUnit, logger, metrics
@@ -50,6 +51,24 @@ def retrying(decide: Callable[[], T]) -> T:
                 raise
             logger.debug("cash balances changed meanwhile: deciding again")
     raise AssertionError("unreachable")
+
+
+def commit(change: CashCommit) -> None:
+    """Commit a cash decision with the credit exposure it moves (decision 0028): what a customer owes on
+    the invoice of an order that counted in its exposure is part of that exposure, so every change to the
+    invoice's outstanding amount (a payment or credit applied, a write-off, a reversal) moves the exposure
+    by as much, in the same transaction. A customer whose invoices are paid can order again within its
+    limit."""
+    moved = {
+        becomes.order_id: becomes.outstanding - read.outstanding
+        for read, becomes in change.receivables.values()
+        if becomes.outstanding != read.outstanding
+    }
+    by_customer: dict[str, Decimal] = {}
+    for order_id, customer_id in counted_orders(moved).items():
+        by_customer[customer_id] = by_customer.get(customer_id, ZERO) + moved[order_id]
+    change.exposure = [ExposureChange(customer, delta) for customer, delta in by_customer.items() if delta]
+    store.commit(change)
 
 
 def entry_id_for(source_id: str, invoice_number: str, salt: str = "") -> str:
@@ -232,7 +251,7 @@ def record_payment(
             )
         change.extra += list(extra)
         try:
-            store.commit(change)
+            commit(change)
         except CashConflictError:
             if store.find_payment(payment_id) is not None:  # recorded meanwhile by another delivery
                 existing = store.find_payment(payment_id)
@@ -371,7 +390,7 @@ def apply_credit(
                             f"{kind}:{source_id}", by=by, at=at, how=f"applied to {', '.join(invoices)}"
                         )
                     )
-        store.commit(change)
+        commit(change)
         return invoices
 
     return retrying(decide)
@@ -406,7 +425,7 @@ def reverse_entry(
         if source is not None and undone.source is not None:
             change.source(source, undone.source)
             change.move_account(receivable.customer_id, receivable.currency, credit=entry.amount)
-        store.commit(change)
+        commit(change)
         return undone.entry
 
     return retrying(decide)
@@ -430,7 +449,7 @@ def write_off(
         change.entries.append(written.entry)
         change.receivable(receivable, written.receivable)
         change.move_account(receivable.customer_id, receivable.currency, receivables=-amount)
-        store.commit(change)
+        commit(change)
         return written.entry
 
     return retrying(decide)
@@ -519,6 +538,6 @@ def identify_payer(payment_id: str, customer_id: str, *, at: datetime, by: str) 
         change = CashCommit(credit_since=credit_since(at, payment_id))
         change.source(source, replace(source, customer_id=customer_id))
         change.move_account(customer_id, source.currency, credit=source.unapplied)
-        store.commit(change)
+        commit(change)
 
     retrying(decide)

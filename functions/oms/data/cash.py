@@ -5,7 +5,8 @@ No business rule lives here. Readers turn items into the domain's states (oms.ca
 what the logic decided in one TransactWriteItems: every balance it changes is conditional on the value the
 logic read (a concurrent change makes the whole commit fail with `CashConflictError`, and the logic reads
 and decides again), every ledger entry and every new payment is a Put that fails if it exists (so nothing
-is recorded twice), and the customers' accounts move by the same amounts in the same transaction.
+is recorded twice), and the customers' accounts move by the same amounts in the same transaction, as does
+the credit exposure credit control reads (`CashCommit.exposure`, decided by the logic).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from oms.data.credit import ExposureChange, exposure_update
 from oms.data.models import (
     CashExceptionRecord,
     CreditNoteRecord,
     CustomerAccountRecord,
+    CustomerRecord,
     InvoiceRecord,
     LedgerEntryRecord,
     OrderRecord,
@@ -263,6 +266,8 @@ class CashCommit:
     """(customer, currency) -> [open receivables delta, unapplied credit delta, open invoices delta]."""
     extra: list[Callable[[TransactWrite], None]] = field(default_factory=list)
     """Further writes of the same decision (a refund, a return, an exception record, a provider event)."""
+    exposure: list[ExposureChange] = field(default_factory=list)
+    """Customers' credit exposure moves (one per customer), in the same transaction as the balances."""
     credit_since: str = ""
 
     def source(self, before: CashSource, after: CashSource) -> None:
@@ -297,6 +302,7 @@ class CashCommit:
             + len(orders)
             + len(self.entries)
             + len(self.accounts)
+            + len(self.exposure)
             + len(self.extra)
         )
 
@@ -478,6 +484,11 @@ def commit(change: CashCommit) -> None:
                 record, actions = account_move(customer_id, currency, deltas)
                 if len(actions) > 1:
                     tx.update(record, actions=actions)
+            for moved in change.exposure:
+                exposure_actions, exposure_condition = exposure_update(moved)
+                tx.update(
+                    CustomerRecord(moved.customer_id), actions=exposure_actions, condition=exposure_condition
+                )
             for write in change.extra:
                 write(tx)
     except TransactWriteError as exc:

@@ -8,11 +8,13 @@ a rejection or cancellation takes it away again.
 
 The interface receivables (issue 12, cash) use: `exposure_update(ExposureChange(customer, delta))` inside
 their own transaction (an invoice moves an amount from open orders to receivables: no change; a payment
-received takes it away), and `credit_of` to read the figures.
+or credit applied, a write-off or a reversal moves it by the invoice's change in outstanding, for the orders
+`counted_orders` names), and `credit_of` to read the figures.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,7 +22,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from oms.data.models import CustomerRecord
+from oms.data.models import CustomerRecord, OrderRecord
 from oms.money import ZERO
 
 
@@ -57,6 +59,24 @@ def credit_of(customer_id: str) -> CustomerCredit:
         bool(record.credit_hold),
         known=True,
     )
+
+
+def counted_orders(order_ids: Iterable[str]) -> dict[str, str]:
+    """Of `order_ids`, those whose total counts in their customer's exposure (order id -> customer id)."""
+    wanted = sorted(set(order_ids))
+    if not wanted:
+        return {}
+    counted: dict[str, str] = {}
+    for order_id in wanted:  # a payment settles one invoice or a few: key lookups, no batch needed
+        try:
+            record = OrderRecord.get(
+                order_id, consistent_read=True, attributes_to_get=["order_id", "customer", "credit_exposure"]
+            )
+        except DoesNotExist:
+            continue
+        if record.credit_exposure is not None:
+            counted[record.order_id] = record.customer.customer_id
+    return counted
 
 
 def exposure_update(change: ExposureChange) -> tuple[list[Action], Condition]:

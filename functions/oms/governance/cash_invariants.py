@@ -6,7 +6,9 @@
    amount, and unapplied = amount - applied - refunded;
 3. no ledger entry is reversed more than once;
 4. every customer account agrees with its invoices and credit: open receivables = the outstanding of the
-   customer's invoices, unapplied credit = what the customer's payments and credit notes have left.
+   customer's invoices, unapplied credit = what the customer's payments and credit notes have left;
+5. every customer's credit exposure (decision 0028) = the totals of its counted orders not yet invoiced +
+   what the invoices of its counted orders still owe (so a payment gives the room back, and nothing leaks).
 
 Run by the e2e test, the demo's cash weeks and the integration tests; a scheduled reconciliation can run it
 on AWS. Kept apart from oms.governance.invariants (the order and stock checks) so that both can grow.
@@ -21,8 +23,10 @@ from decimal import Decimal
 from oms.data.models import (
     CreditNoteRecord,
     CustomerAccountRecord,
+    CustomerRecord,
     InvoiceRecord,
     LedgerEntryRecord,
+    OrderRecord,
     PaymentRecord,
 )
 
@@ -35,6 +39,7 @@ class CashCheck:
     sources: int = 0
     entries: int = 0
     accounts: int = 0
+    exposures: int = 0
     violations: list[str] = field(default_factory=list)
 
     @property
@@ -56,6 +61,7 @@ def check_cash_ledger() -> CashCheck:
     result.violations += [f"entry {e} reversed {n} times" for e, n in reversed_ids.items() if n > 1]
 
     outstanding: defaultdict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    owed_by_order: dict[str, Decimal] = {}
     for invoice in InvoiceRecord.scan(consistent_read=True):
         if invoice.order_id.startswith("SEQUENCE#"):
             continue
@@ -72,6 +78,7 @@ def check_cash_ledger() -> CashCheck:
                 f"invoice {number}: outstanding {left} of {invoice.grand_total}, applied {applied}"
             )
         outstanding[(invoice.customer_id, invoice.currency)] += left
+        owed_by_order[invoice.order_id] = left
 
     credit: defaultdict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     sources: list[tuple[str, str | None, str, Decimal, Decimal, Decimal, Decimal]] = []
@@ -130,4 +137,24 @@ def check_cash_ledger() -> CashCheck:
             result.violations.append(
                 f"account {key}: unapplied credit {unapplied_credit}, its credit is {credit[key]}"
             )
+    result.violations += _exposure_violations(result, owed_by_order)
     return result
+
+
+def _exposure_violations(result: CashCheck, owed_by_order: dict[str, Decimal]) -> list[str]:
+    expected: defaultdict[str, Decimal] = defaultdict(lambda: ZERO)
+    for order in OrderRecord.scan(OrderRecord.credit_exposure.exists(), consistent_read=True):
+        counted = Decimal(order.credit_exposure)
+        expected[order.customer.customer_id] += owed_by_order.get(order.order_id, counted)
+    violations = []
+    for customer in CustomerRecord.scan(consistent_read=True):
+        if customer.exposure is None and customer.customer_id not in expected:
+            continue
+        result.exposures += 1
+        held = Decimal(customer.exposure or 0)
+        if held != expected[customer.customer_id]:
+            violations.append(
+                f"customer {customer.customer_id}: credit exposure {held}, its counted orders and their "
+                f"invoices come to {expected[customer.customer_id]}"
+            )
+    return violations

@@ -12,6 +12,7 @@ from oms.domain.errors import InvalidTransitionError
 from oms.domain.status import HoldReason, OrderStatus
 from oms.governance.audit_trail import order_history
 from oms.logic.intake import start_lifecycle
+from oms.logic.validation import credit_hold_of
 
 
 def orders_on_hold(reason: HoldReason | None = None) -> Iterator[OrderRecord]:
@@ -23,7 +24,9 @@ def orders_on_hold(reason: HoldReason | None = None) -> Iterator[OrderRecord]:
 def release_hold(order_id: str, *, by: str, note: str, workflow_arn: str, now: datetime) -> OrderRecord:
     """Accept a held order as it is: VALIDATED with who released it and why, then on to allocation.
 
-    An expired reservation (RESERVATION_EXPIRED) is released the same way: allocation is tried again.
+    An expired reservation (RESERVATION_EXPIRED) is released the same way: allocation is tried again. An
+    order held for approval is decided by its approvers, not here; one whose approval expired, or whose
+    customer was on credit hold (once credit control released the account), is validated and routed again.
     """
     record = get_order(order_id)
     if record.status != OrderStatus.ON_HOLD.value:
@@ -35,14 +38,22 @@ def release_hold(order_id: str, *, by: str, note: str, workflow_arn: str, now: d
             f"order {order_id} waits for approval {record.approval_id}: its approvers decide it "
             "(POST /approvals/{id}/approve), a hold release cannot"
         )
-    if record.hold_reason == HoldReason.APPROVAL_EXPIRED.value:
-        # Nobody approved it in time: resubmitted, it is validated and routed to its approvers again.
+    if record.hold_reason == HoldReason.CREDIT_HOLD.value:
+        held = credit_hold_of(record.customer.customer_id)
+        if held is not None:
+            raise InvalidTransitionError(
+                f"order {order_id} waits for its customer's credit hold ({held}): credit control releases "
+                f"the account first (PUT /customers/{record.customer.customer_id}/credit-hold)"
+            )
+    if record.hold_reason in (HoldReason.APPROVAL_EXPIRED.value, HoldReason.CREDIT_HOLD.value):
+        # Nobody approved it in time, or its customer's account was on credit hold: resubmitted, it is
+        # validated and routed again (approvers, credit limit and exposure as for any new order).
         record, _ = transition(
             record,
             OrderStatus.RECEIVED,
             by=by,
             at=now,
-            reason=f"resubmitted for approval: {note}",
+            reason=f"resubmitted after {record.hold_reason}: {note}",
             extra=[OrderRecord.hold_reason.remove()],
         )
         start_lifecycle(

@@ -87,10 +87,10 @@ def confirm_shipment(
                 return status
             continue
         if status is S.FULFILLMENT_REQUESTED:
-            if not _ship(record, event, by=by, now=now):
+            shipped_record = _ship(record, event, by=by, now=now)
+            if shipped_record is None:
                 continue  # the order or its reservation moved meanwhile: look again
-            record = get_order(event.order_id)
-            status = S.SHIPPED
+            record, status = shipped_record, S.SHIPPED
         if record.billing_status == BillingStatus.NOT_INVOICED.value:
             # Sent on every delivery until invoiced: invoicing is idempotent, a lost request is not.
             client("sqs").send_message(
@@ -104,13 +104,14 @@ MAX_ATTEMPTS = 5
 RELEASED_STATUSES = (S.CANCELLED, S.ON_HOLD, S.FAILED)
 
 
-def _ship(record: OrderRecord, event: ShipmentConfirmed, *, by: str, now: datetime) -> bool:
+def _ship(record: OrderRecord, event: ShipmentConfirmed, *, by: str, now: datetime) -> OrderRecord | None:
     """Consume the reservation (its stock leaves on hand, one transaction with the stock items), then move
     the order to SHIPPED. The consumed reservation is the durable marker between the two writes: a
     redelivery after a crash finds it consumed and only moves the order, and a release racing the shipment
     cannot pass it (oms.logic.releases refuses a consumed reservation). Two writes rather than one
     transaction with the order: in a transaction the order item costs twice its write units, on every
-    order (decision 0014)."""
+    order (decision 0014). Returns the order as written (the update's own answer, no read after it), None
+    when the reservation was closed meanwhile."""
     reservation = get_reservation(event.order_id)
     if reservation is None or reservation.state == ReservationState.RELEASED:
         raise NotReadyError(
@@ -120,8 +121,8 @@ def _ship(record: OrderRecord, event: ShipmentConfirmed, *, by: str, now: dateti
     if reservation.state == ReservationState.RESERVED and not consume_reservation(
         event.order_id, reservation, by=by, at=now, reason="shipped"
     ):
-        return False  # closed meanwhile: look again
-    transition(
+        return None  # closed meanwhile: look again
+    shipped, _ = transition(
         record,
         S.SHIPPED,
         by=by,
@@ -132,7 +133,7 @@ def _ship(record: OrderRecord, event: ShipmentConfirmed, *, by: str, now: dateti
             OrderRecord.tracking_number.set(event.tracking_number),
         ],
     )
-    return True
+    return shipped
 
 
 def _consume_after_release(record: OrderRecord, event: ShipmentConfirmed, *, by: str, now: datetime) -> bool:
@@ -221,6 +222,7 @@ def apply_tracking(
             ),
             notifications_queue_url,
         )
+    # Read after this shipment's update: of two scans applied at once, the later read sees both.
     target = _order_status_from(shipments_of(event.order_id))
     if target is not current and can_transition(current, target):
         transition(record, target, by=f"carrier:{event.carrier}", at=now, reason=event.description)
