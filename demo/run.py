@@ -151,13 +151,15 @@ def run_business_day(
     export_finance: bool = False,
     reconcile: bool = False,
     corporate_approvals: bool = False,
+    function_env: dict[str, str] | None = None,
 ) -> DaySummary:
     """The business day on a fresh embedded AWS. `faults`: what to inject (None: the
     ``OMS_EMBEDDED_FAULTS`` switch, usually off). `settled_arrival`: each order is sent once the previous
     one's allocation was decided, so which order gets scarce stock depends on the seed alone (what lets
     `make chaos` compare every order's end state with a fault-free run); otherwise the channel sends
     `concurrency` webhooks at a time, as on a busy day. `corporate_approvals`: three corporate orders entered
-    through the ERP API wait for approval (one escalated, one rejected; demo.approvals)."""
+    through the ERP API wait for approval (one escalated, one rejected; demo.approvals). `function_env`:
+    variables forced on every function (e.g. a log level)."""
     report = report or (lambda phase, done, total: None)
     out.mkdir(parents=True, exist_ok=True)
     phases: dict[str, float] = {}
@@ -172,7 +174,8 @@ def run_business_day(
             faults=faults,
             # An attempt at a channel notification that an injected crash ended is taken over after 10 s
             # (on AWS: 3 x the notifier's 60 s Timeout, the time after which an attempt can only be dead).
-            function_env={"NOTIFICATION_IN_FLIGHT_GRACE_SECONDS": "10"} if faults else None,
+            function_env=({"NOTIFICATION_IN_FLIGHT_GRACE_SECONDS": "10"} if faults else {})
+            | (function_env or {}),
         ) as aws,
         FakeShopify(capacity=400, leak_per_second=20) as shop,
     ):

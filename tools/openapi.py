@@ -27,9 +27,19 @@ def _resolvers() -> list[APIGatewayHttpResolver]:
     from order_api.app import app as order_api
     from order_entry.app import app as order_entry
     from order_intake.app import app as order_intake
+    from privacy_api.app import app as privacy_api
     from returns_api.app import app as returns_api
 
-    return [order_intake, order_entry, order_api, inventory_api, approvals_api, cash_api, returns_api]
+    return [
+        order_intake,
+        order_entry,
+        order_api,
+        inventory_api,
+        approvals_api,
+        cash_api,
+        returns_api,
+        privacy_api,
+    ]
 
 
 def _route_scopes() -> dict[tuple[str, str], str]:

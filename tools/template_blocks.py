@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from oms.finance.schema import PARTITION, TABLES
+from oms.finance.schema import PARTITION, PERSONAL_PREFIX, PERSONAL_TABLES, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = "(generated: python -m tools.template_blocks --write)"
@@ -26,19 +26,24 @@ def _markers(name: str) -> tuple[str, str]:
     return f"  # >>> {name} {GENERATED}\n", f"  # <<< {name}\n"
 
 
-def table_logical_id(table: str) -> str:
-    return "Finance" + "".join(part.capitalize() for part in table.split("_")) + "Table"
+def table_logical_id(table: str, personal: bool = False) -> str:
+    kind = "FinancePersonal" if personal else "Finance"
+    return kind + "".join(part.capitalize() for part in table.split("_")) + "Table"
 
 
 def finance_tables(template: str) -> str:
     out = []
-    for table, columns in TABLES.items():
+    tables = [(t, c, False) for t, c in TABLES.items()] + [(t, c, True) for t, c in PERSONAL_TABLES.items()]
+    for table, columns, personal in tables:
+        database, prefix = (
+            ("FinancePersonalDatabase", PERSONAL_PREFIX) if personal else ("FinanceDatabase", "exports")
+        )
         out += [
-            f"  {table_logical_id(table)}:\n",
+            f"  {table_logical_id(table, personal)}:\n",
             "    Type: AWS::Glue::Table\n",
             "    Properties:\n",
             "      CatalogId: !Ref AWS::AccountId\n",
-            "      DatabaseName: !Ref FinanceDatabase\n",
+            f"      DatabaseName: !Ref {database}\n",
             "      TableInput:\n",
             f"        Name: {table}\n",
             "        TableType: EXTERNAL_TABLE\n",
@@ -50,11 +55,11 @@ def finance_tables(template: str) -> str:
             "          projection.dt.range: 2026-01-01,NOW\n",
             '          projection.dt.interval: "1"\n',
             "          projection.dt.interval.unit: DAYS\n",
-            f'          storage.location.template: !Sub "s3://${{FinanceBucket}}/exports/{table}/dt=${{!dt}}/"\n',
+            f'          storage.location.template: !Sub "s3://${{FinanceBucket}}/{prefix}/{table}/dt=${{!dt}}/"\n',
             "        PartitionKeys:\n",
             f'          - {{ Name: {PARTITION.name}, Type: "{PARTITION.type}" }}\n',
             "        StorageDescriptor:\n",
-            f'          Location: !Sub "s3://${{FinanceBucket}}/exports/{table}/"\n',
+            f'          Location: !Sub "s3://${{FinanceBucket}}/{prefix}/{table}/"\n',
             "          InputFormat: org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat\n",
             "          OutputFormat: org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat\n",
             "          SerdeInfo:\n",

@@ -10,8 +10,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer
 
+from oms.data.models import OrderRecord
 from oms.governance.audit_trail import ChangeRecord, plain, record_changes
 from oms.observability import MetricUnit, logger, metrics, tracer
+from oms.privacy.keys import pseudonym_key
+from oms.privacy.pseudonyms import pseudonymised
 from oms.runtime import now, prepare
 
 _DESERIALIZER = TypeDeserializer()
@@ -28,19 +31,27 @@ def _table_of(source_arn: str, orders_table: str) -> str:
     return "orders" if table == orders_table else "approvals"
 
 
-def change_records(event: dict[str, Any], orders_table: str) -> list[ChangeRecord]:
+def change_records(event: dict[str, Any], orders_table: str, key: bytes | None = None) -> list[ChangeRecord]:
+    """The stream records as changes; with `key`, an order's personal values as their pseudonyms: the audit
+    trail never holds a name, e-mail or address, so an erasure leaves every entry and hash as it was
+    (decision 0054)."""
     records = []
     for raw in event.get("Records", []):
         data = raw["dynamodb"]
         created = data.get("ApproximateCreationDateTime")
+        table = _table_of(raw.get("eventSourceARN", ""), orders_table)
+        old, new = _image(data.get("OldImage")), _image(data.get("NewImage"))
+        if table == "orders" and key is not None:
+            old = pseudonymised(OrderRecord, old, key) if old is not None else None
+            new = pseudonymised(OrderRecord, new, key) if new is not None else None
         records.append(
             ChangeRecord(
-                table=_table_of(raw.get("eventSourceARN", ""), orders_table),
+                table=table,
                 event_id=raw["eventID"],
                 event_name=raw["eventName"],
                 sequence=str(data["SequenceNumber"]),
-                old=_image(data.get("OldImage")),
-                new=_image(data.get("NewImage")),
+                old=old,
+                new=new,
                 approximate_at=datetime.fromtimestamp(float(created), UTC) if created else now(),
             )
         )
@@ -52,7 +63,7 @@ def change_records(event: dict[str, Any], orders_table: str) -> list[ChangeRecor
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = prepare()
-    records = change_records(event, settings.require("orders_table"))
+    records = change_records(event, settings.require("orders_table"), pseudonym_key(settings))
     failed = record_changes(records, now=now())
     if failed is not None:
         logger.warning("audit record failed; the stream delivers it again", extra={"sequence": failed})

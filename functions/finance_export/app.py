@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from oms.finance.export import export_day
 from oms.observability import MetricUnit, dimensioned_metric, logger, metrics, tracer
+from oms.privacy.keys import pseudonym_key
 from oms.runtime import prepare, transient_errors_retryable
 
 KPI_METRICS = {
@@ -62,6 +63,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             finance_bucket=settings.require("finance_bucket"),
             documents_bucket=settings.require("documents_bucket"),
             ship_within=ship_within,
+            pseudonym_key=pseudonym_key(settings),
         )
         exported.append({"period": day.period, "rows": day.rows, "kpis": _jsonable(day.kpis)})
     latest = exported[-1]["kpis"]

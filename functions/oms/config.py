@@ -62,6 +62,11 @@ _FIELDS = {
     "approval_workflow_arn": "APPROVAL_WORKFLOW_ARN",
     "audit_digests_bucket": "AUDIT_DIGESTS_BUCKET",
     "audit_signing_key_id": "AUDIT_SIGNING_KEY_ID",
+    # data governance (issue 16)
+    "privacy_key_secret_name": "PRIVACY_KEY_SECRET_NAME",
+    "privacy_requests_table": "PRIVACY_REQUESTS_TABLE",
+    "privacy_bucket": "PRIVACY_BUCKET",
+    "privacy_requests_queue_url": "PRIVACY_REQUESTS_QUEUE_URL",
 }
 
 
@@ -90,6 +95,7 @@ TABLE_RESOURCES = {
     "cash_exceptions_table": "CashExceptionsTable",
     "audit_table": "AuditLogTable",
     "approvals_table": "ApprovalsTable",
+    "privacy_requests_table": "PrivacyRequestsTable",
 }
 
 
@@ -157,6 +163,13 @@ class Settings(BaseModel):
     approval_workflow_arn: str = ""
     audit_digests_bucket: str = ""
     audit_signing_key_id: str = ""
+    privacy_key_secret_name: str = ""
+    """The HMAC key of the pseudonyms in exports, audit entries and erased records (decision 0051)."""
+    privacy_requests_table: str = ""
+    privacy_bucket: str = ""
+    privacy_requests_queue_url: str = ""
+    """The channels' privacy requests (Shopify's compliance webhooks) for the privacy function."""
+    """Erasure reports and data-access exports (`reports/`, `access/`), KMS-encrypted (decision 0053)."""
 
     def require(self, field: str) -> str:
         value = getattr(self, field)

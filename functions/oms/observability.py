@@ -5,6 +5,8 @@ duration and its place in the Step Functions trace are recorded by Lambda itself
 process (Powertools' Tracer, which adds a subsegment per AWS call) is opt-in with `OMS_XRAY_SDK=true`:
 its recorder creates two botocore clients at import, which doubles a function's cold start over the bare
 boto3 floor (docs/performance.md, decision 0010). Off, `tracer` keeps the same decorators and does nothing.
+
+Logging: every record goes through oms.privacy.logs.PersonalDataFormatter (decision 0051).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+
+from oms.privacy.logs import PersonalDataFormatter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,7 +66,9 @@ def dimensioned_metric(name: str, unit: MetricUnit, value: float, **dimensions: 
         pass
 
 
-logger = Logger()
+# Every record through the personal-data formatter: names, e-mails, phones and addresses never reach the logs
+# (decision 0051).
+logger = Logger(logger_formatter=PersonalDataFormatter())
 tracer = _tracer()
 metrics = Metrics(namespace="ServerlessOMS")
 

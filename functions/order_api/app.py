@@ -17,10 +17,12 @@ from oms.domain.audit import AuditTrailView
 from oms.domain.errors import OrderNotFoundError
 from oms.domain.order import OrderView
 from oms.governance.audit_trail import order_audit
+from oms.governance.duties import Identity
 from oms.logic.allocation import preview_allocation
 from oms.logic.order_view import order_view
 from oms.observability import logger, metrics, tracer
 from oms.policies import allocation_policy
+from oms.privacy.access import PERSONAL_READ_SCOPE, masked, may_read_personal
 from oms.runtime import now, prepare
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -39,9 +41,17 @@ def _invalid(error: RequestValidationError) -> Response[Problem]:
     return validation_problem(error)
 
 
+def _may_read_personal() -> bool:
+    claims = app.current_event.request_context.authorizer.jwt_claim or {}
+    return may_read_personal(Identity.from_claims("", claims).scopes)
+
+
 @app.get(
     "/orders/<order_id>",
     summary="An order with its status, price breakdown, allocation, invoice and full history",
+    description="The customer's name and e-mail and the shipping address are masked (`J***`, "
+    f"`a***@example.com`, `100**`) unless the token carries the scope `{PERSONAL_READ_SCOPE}` "
+    "(decision 0055).",
     responses={200: {"description": "The order", "content": {"application/json": {"model": OrderView}}}}
     | problem_responses(400, 401, 403, 404),
     tags=["orders"],
@@ -51,6 +61,8 @@ def get_order_view(order_id: Annotated[str, Path(pattern=ORDER_ID)]) -> Response
     prepare()
     logger.set_correlation_id(order_id)
     view = order_view(order_id)
+    if not _may_read_personal():
+        view = masked(view)
     return Response(200, content_types.APPLICATION_JSON, view)
 
 

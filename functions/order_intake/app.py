@@ -72,8 +72,9 @@ def _invalid(error: RequestValidationError) -> Response[Problem]:
     summary="Receive a signed sales-channel webhook",
     description="Channels: shopify (X-Shopify-Hmac-Sha256), woocommerce (X-WC-Webhook-Signature), "
     "webshop (Standard Webhooks). The body is the channel's own; it is verified over the raw bytes, "
-    "archived, then acted on. 202 for orders created, updated or cancelled; 200 for pings and ignored "
-    "topics.",
+    "archived, then acted on. 202 for orders created, updated or cancelled and for Shopify's compliance "
+    "webhooks (customers/redact, customers/data_request, shop/redact: queued for the privacy function); "
+    "200 for pings and ignored topics.",
     responses={
         200: {"description": "Ping or ignored topic", "content": {"application/json": {"model": Accepted}}},
         202: {"description": "Accepted", "content": {"application/json": {"model": Accepted}}},
@@ -93,6 +94,7 @@ def receive_webhook(channel: Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{0,31}
             workflow_arn=settings.require("order_workflow_arn"),
             archive_bucket=settings.require("raw_payloads_bucket"),
             changes_queue_url=settings.require("channel_changes_queue_url"),
+            privacy_queue_url=settings.privacy_requests_queue_url,
         ),
         now=now(),
     )

@@ -333,6 +333,7 @@ def test_the_day_is_exported_as_parquet_and_the_docs_queries_run_on_it(
         "aging": exported["rows"]["aging"],
         "receivables_daily": 1,
         "approvals": 0,
+        "order_contacts": 2,  # personal/: the full values, permissioned apart (decision 0051)
     }
     assert exported["rows"]["aging"] >= 1
     keys = {

@@ -3,6 +3,8 @@ template.yaml (generated from it) and to the Parquet duckdb writes."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -111,7 +113,10 @@ def test_an_order_row_carries_its_margin_and_criteria() -> None:
         order_id="o1",
         channel="shopify",
         external_id="1",
-        customer=NS(customer_id="C1"),
+        customer=NS(customer_id="C1", name="Ann Lee", email="Ann.Lee@Example.com"),
+        shipping_address=NS(
+            name="Ann Lee", line1="1 Main St", city="New York", region="NY", postal_code="10001", country="US"
+        ),
         status="DELIVERED",
         billing_status="INVOICED",
         hold_reason=None,
@@ -133,8 +138,17 @@ def test_an_order_row_carries_its_margin_and_criteria() -> None:
     document = {"lines": [{"sku": "A", "quantity": 2}, {"sku": "B", "quantity": 1}], "grand_total": "34.00"}
     costs = {"A": Decimal("5.00"), "B": Decimal("9.00")}
     head, rows = order_rows(
-        OrderDay(order, [shipment], invoice, document, history=history), costs, timedelta(hours=48)
+        OrderDay(order, [shipment], invoice, document, history=history), costs, timedelta(hours=48), b"k"
     )
+    # personal fields only as a keyed hash (HMAC-SHA256 of the normalised e-mail) and masks
+    expected_key = "pii:" + hmac.new(b"k", b"ann.lee@example.com", hashlib.sha256).hexdigest()[:16]
+    assert head["customer_key"] == expected_key
+    assert (head["ship_to_country"], head["ship_to_region"], head["ship_to_postal_area"]) == (
+        "US",
+        "NY",
+        "100**",
+    )
+    assert not {"Ann Lee", "1 Main St", "Ann.Lee@Example.com"} & {str(v) for v in head.values()}
     assert (head["net_revenue"], head["cost_of_goods"], head["gross_margin"]) == (
         Decimal("31.48"),  # 17.98 + 13.50
         Decimal("19.00"),  # 10.00 + 9.00

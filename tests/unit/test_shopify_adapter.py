@@ -387,3 +387,29 @@ def test_parse_preserves_the_sums_to_the_cent(
     assert order.shipping_total == _cents(shipping_cents)
     assert order.subtotal - order.discount_total + order.shipping_total + order.tax_total == order.grand_total
     assert len(order.lines) == len(specs)
+
+
+# ------------------------------------------------------------------ the compliance webhooks (issue 16)
+@pytest.mark.parametrize(
+    ("topic", "event", "kind", "orders"),
+    [
+        ("customers/redact", "customers_redact", "ERASURE", ("7160001", "7160002")),
+        ("customers/data_request", "customers_data_request", "ACCESS", ("7160001", "7160002")),
+        ("shop/redact", "shop_redact", "SHOP_REDACT", ()),
+    ],
+)
+def test_the_compliance_webhooks_become_privacy_requests(
+    topic: str, event: str, kind: str, orders: tuple[str, ...]
+) -> None:
+    from oms.channels.base import DeliveryKind
+    from oms.channels.shopify import ShopifyChannel
+
+    body = (Path(__file__).resolve().parents[1] / "events" / "shopify" / f"{event}.json").read_bytes()
+    headers = {"content-type": "application/json", "x-shopify-topic": topic, "x-shopify-event-id": "ev-1"}
+    delivery = ShopifyChannel().interpret(body, headers)
+    assert delivery.kind is DeliveryKind.PRIVACY
+    assert delivery.privacy is not None
+    assert delivery.privacy.kind == kind
+    assert delivery.privacy.orders == orders
+    expected_customer = None if kind == "SHOP_REDACT" else "shopify-7400000000003"
+    assert delivery.privacy.customer_id == expected_customer

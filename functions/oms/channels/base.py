@@ -23,6 +23,21 @@ class DeliveryKind(StrEnum):
     """A channel's connectivity check (e.g. WooCommerce's creation ping): answered 200, nothing stored."""
     IGNORED = "IGNORED"
     """A delivery this OMS does not act on (another topic): answered 200 with the reason, nothing stored."""
+    PRIVACY = "PRIVACY"
+    """A channel's privacy request (Shopify's compliance webhooks): queued for the privacy function, which
+    erases or exports the customer's data as `POST /customers/{id}/erasure` or `/access-request` would."""
+
+
+@dataclass(frozen=True)
+class PrivacyRequest:
+    """What a channel asks on behalf of a customer or a shop (decision 0053)."""
+
+    kind: str
+    """ERASURE (customers/redact), ACCESS (customers/data_request), SHOP_REDACT (shop/redact)."""
+    customer_id: str | None
+    """The OMS customer id (`shopify-<id>`); None for a shop's redaction."""
+    orders: tuple[str, ...] = ()
+    """The channel's order ids the request names."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,8 @@ class ChannelDelivery:
     order: CanonicalOrder | None = None
     """The order as the channel now describes it (CREATED and UPDATED)."""
     note: str | None = None
+    privacy: PrivacyRequest | None = None
+    """PRIVACY: what is asked."""
 
 
 class ChannelAdapter(Protocol):

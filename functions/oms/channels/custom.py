@@ -49,6 +49,7 @@ from oms.domain.pricing import (
     TaxLine,
 )
 from oms.money import MINOR_UNITS, ZERO, non_negative, scale_violation
+from oms.privacy.classification import classified
 from oms.tax.rates import guess_level
 
 CHANNEL = "webshop"
@@ -104,6 +105,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+@classified(
+    personal=(
+        "name",
+        "email",
+    ),
+    operational=("id",),
+)
 class CustomerDocument(_Model):
     id: Identifier | None = None
     """The shop's customer id; null for a guest checkout (then the e-mail identifies the customer)."""
@@ -111,6 +119,19 @@ class CustomerDocument(_Model):
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
 
 
+@classified(
+    personal=(
+        "name",
+        "line1",
+        "line2",
+        "city",
+        "postal_code",
+    ),
+    operational=(
+        "region",
+        "country",
+    ),
+)
 class AddressDocument(_Model):
     name: ShortText
     line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -180,6 +201,32 @@ class ChargeDocument(_Model):
     taxable: bool = True
 
 
+@classified(
+    personal=(
+        "customer",
+        "shipping_address",
+    ),
+    financial=(
+        "currency",
+        "lines",
+        "shipping_total",
+        "shipping_tax",
+        "tax_total",
+        "grand_total",
+        "prices_include_tax",
+        "tax_rounding",
+        "discounts",
+        "shipping_lines",
+        "fees",
+        "subtotal",
+        "discount_total",
+    ),
+    operational=(
+        "order_id",
+        "placed_at",
+        "customer_reference",
+    ),
+)
 class OrderDocument(_Model):
     order_id: Identifier
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]

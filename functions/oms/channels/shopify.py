@@ -36,7 +36,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 
-from oms.channels.base import ChannelDelivery, DeliveryKind
+from oms.channels.base import ChannelDelivery, DeliveryKind, PrivacyRequest
 from oms.channels.errors import (
     JSON_CONTENT_TYPE,
     decode_json_object,
@@ -74,6 +74,7 @@ from oms.domain.pricing import (
     TaxLine,
 )
 from oms.money import MINOR_UNITS, ZERO, non_negative, scale_violation
+from oms.privacy.classification import classified
 from oms.tax.rates import guess_level
 
 CHANNEL = "shopify"
@@ -130,6 +131,14 @@ class ShopifyShippingLine(ChannelModel):
     tax_lines: list[ShopifyTaxLine] = Field(default_factory=list, max_length=20)
 
 
+@classified(
+    personal=(
+        "first_name",
+        "last_name",
+        "email",
+    ),
+    operational=("id",),
+)
 class ShopifyCustomer(ChannelModel):
     id: ShopifyId
     first_name: str | None = None
@@ -137,6 +146,22 @@ class ShopifyCustomer(ChannelModel):
     email: str | None = None
 
 
+@classified(
+    personal=(
+        "first_name",
+        "last_name",
+        "name",
+        "company",
+        "address1",
+        "address2",
+        "city",
+        "zip",
+    ),
+    operational=(
+        "province_code",
+        "country_code",
+    ),
+)
 class ShopifyAddress(ChannelModel):
     first_name: str | None = None
     last_name: str | None = None
@@ -168,6 +193,38 @@ class ShopifyDiscountApplication(ChannelModel):
     target_type: Literal["line_item", "shipping_line"] = "line_item"
 
 
+@classified(
+    personal=(
+        "customer",
+        "email",
+        "shipping_address",
+    ),
+    financial=(
+        "currency",
+        "taxes_included",
+        "line_items",
+        "shipping_lines",
+        "tax_lines",
+        "total_line_items_price",
+        "subtotal_price",
+        "total_tax",
+        "total_price",
+        "total_discounts",
+        "discount_codes",
+        "discount_applications",
+        "financial_status",
+        "total_outstanding",
+        "payment_gateway_names",
+        "confirmation_number",
+    ),
+    operational=(
+        "id",
+        "name",
+        "order_number",
+        "created_at",
+        "processed_at",
+    ),
+)
 class ShopifyOrder(ChannelModel):
     id: ShopifyId
     name: str | None = None
@@ -528,6 +585,36 @@ _ORDER_TOPICS: dict[str, DeliveryKind] = {
     "orders/updated": DeliveryKind.UPDATED,
 }
 _CANCEL_TOPIC = "orders/cancelled"
+_PRIVACY_TOPICS = {
+    "customers/redact": "ERASURE",
+    "customers/data_request": "ACCESS",
+    "shop/redact": "SHOP_REDACT",
+}
+"""Shopify's mandatory compliance webhooks (every app must subscribe to them)."""
+
+
+def _privacy_request(topic: str, payload: Mapping[str, Any]) -> PrivacyRequest:
+    kind = _PRIVACY_TOPICS[topic]
+    if kind == "SHOP_REDACT":
+        if "shop_id" not in payload:
+            raise ChannelPayloadError("shop_id: is required")
+        return PrivacyRequest(kind=kind, customer_id=None)
+    customer = payload.get("customer")
+    if not isinstance(customer, Mapping) or "id" not in customer:
+        raise ChannelPayloadError("customer.id: is required")
+    try:
+        customer_id = integer_id(customer["id"])
+    except ValueError as exc:
+        raise ChannelPayloadError(f"customer.id: {exc}") from None
+    field = "orders_to_redact" if kind == "ERASURE" else "orders_requested"
+    listed = payload.get(field) or []
+    if not isinstance(listed, list):
+        raise ChannelPayloadError(f"{field}: must be a list of order ids")
+    try:
+        orders = tuple(integer_id(o) for o in listed[:1000])
+    except ValueError as exc:
+        raise ChannelPayloadError(f"{field}: {exc}") from None
+    return PrivacyRequest(kind=kind, customer_id=f"{CHANNEL}-{customer_id}", orders=orders)
 
 
 def _order_reference(payload: Mapping[str, Any]) -> str:
@@ -541,7 +628,8 @@ def _order_reference(payload: Mapping[str, Any]) -> str:
 
 
 class ShopifyChannel:
-    """Shopify order webhooks: `orders/create`, `orders/updated` and `orders/cancelled`.
+    """Shopify order webhooks: `orders/create`, `orders/updated` and `orders/cancelled`; the compliance
+    webhooks `customers/redact`, `customers/data_request` and `shop/redact` (to the privacy function).
 
     Shopify retries a delivery (same body, same `X-Shopify-Event-Id`) for 4 hours when the answer is not
     2xx within 5 s, so topics the OMS does not act on are answered as IGNORED, not as errors.
@@ -576,6 +664,11 @@ class ShopifyChannel:
             order = parse_shopify_order(decode_json_object(raw_body))
             return ChannelDelivery(
                 kind=_ORDER_TOPICS[topic], delivery_id=delivery_id, external_id=order.external_id, order=order
+            )
+        if topic in _PRIVACY_TOPICS:
+            request = _privacy_request(topic, decode_json_object(raw_body))
+            return ChannelDelivery(
+                kind=DeliveryKind.PRIVACY, delivery_id=delivery_id, privacy=request, note=f"{topic} queued"
             )
         if topic == _CANCEL_TOPIC:
             payload = decode_json_object(raw_body)

@@ -80,6 +80,7 @@ from oms.domain.pricing import (
 )
 from oms.money import MINOR_UNITS, ZERO, has_valid_scale, non_negative, round_money, scale_violation
 from oms.pricing.taxmath import distribute
+from oms.privacy.classification import classified
 from oms.tax.rates import guess_level
 
 CHANNEL = "woocommerce"
@@ -133,6 +134,22 @@ ShortString = Annotated[str, Field(max_length=TITLE_MAX)]
 # --- the payload, as far as the OMS reads it -------------------------------------------------------------
 
 
+@classified(
+    personal=(
+        "first_name",
+        "last_name",
+        "company",
+        "address_1",
+        "address_2",
+        "city",
+        "postcode",
+        "email",
+    ),
+    operational=(
+        "state",
+        "country",
+    ),
+)
 class WooBilling(ChannelModel):
     first_name: str = ""
     last_name: str = ""
@@ -146,6 +163,21 @@ class WooBilling(ChannelModel):
     email: str | None = None
 
 
+@classified(
+    personal=(
+        "first_name",
+        "last_name",
+        "company",
+        "address_1",
+        "address_2",
+        "city",
+        "postcode",
+    ),
+    operational=(
+        "state",
+        "country",
+    ),
+)
 class WooShipping(ChannelModel):
     first_name: str = ""
     last_name: str = ""
@@ -211,6 +243,37 @@ class WooTaxLine(ChannelModel):
     rate_percent: Annotated[Decimal, BeforeValidator(percent_rate)] | None = None
 
 
+@classified(
+    personal=(
+        "billing",
+        "shipping",
+    ),
+    financial=(
+        "currency",
+        "prices_include_tax",
+        "line_items",
+        "shipping_lines",
+        "fee_lines",
+        "coupon_lines",
+        "tax_lines",
+        "discount_total",
+        "discount_tax",
+        "shipping_total",
+        "shipping_tax",
+        "total_tax",
+        "total",
+        "date_paid_gmt",
+        "payment_method",
+        "transaction_id",
+    ),
+    operational=(
+        "id",
+        "number",
+        "status",
+        "date_created_gmt",
+        "customer_id",
+    ),
+)
 class WooOrder(ChannelModel):
     id: WooId
     number: str | None = None

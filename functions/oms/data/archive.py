@@ -70,7 +70,7 @@ def archive_delivery(
         Body=raw_body,
         ContentType="application/octet-stream",
         Metadata=metadata,
-        ServerSideEncryption="AES256",
+        # No ServerSideEncryption here: the bucket's default, its own KMS key (decision 0052).
     )
     return key
 

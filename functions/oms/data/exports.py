@@ -137,8 +137,8 @@ def receivables_snapshot(documents_bucket: str, period: str) -> dict[str, Any] |
     return snapshot
 
 
-def export_key(table: str, period: str) -> str:
-    return f"{EXPORT_PREFIX}/{table}/dt={period}/part-00000.parquet"
+def export_key(table: str, period: str, prefix: str = EXPORT_PREFIX) -> str:
+    return f"{prefix}/{table}/dt={period}/part-00000.parquet"
 
 
 def _json_value(value: Any) -> Any:
@@ -178,10 +178,15 @@ def parquet_bytes(columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]) 
 
 
 def write_table(
-    bucket: str, table: str, period: str, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]]
+    bucket: str,
+    table: str,
+    period: str,
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
+    prefix: str = EXPORT_PREFIX,
 ) -> str:
     """Write (or restate: the same key is overwritten) one table's partition of `period`."""
-    key = export_key(table, period)
+    key = export_key(table, period, prefix)
     client("s3").put_object(
         Bucket=bucket,
         Key=key,

@@ -415,6 +415,9 @@ class CustomerRecord(Model):
     credit_hold_reason = UnicodeAttribute(null=True)
     credit_hold_since = UTCDateTime(null=True)
     credit_hold_by = UnicodeAttribute(null=True)
+    erased_at = UTCDateTime(null=True)
+    """When the customer's personal data was pseudonymised by an erasure request (decision 0053)."""
+    erasure_id = UnicodeAttribute(null=True)
 
 
 # ---------------------------------------------------------------------------------- invoices/shipments
@@ -534,6 +537,8 @@ class ChannelNotificationRecord(Model):
     detail = UnicodeAttribute(null=True)
     first_attempt_at = UTCDateTime()
     finished_at = UTCDateTime(null=True)
+    expires_at = NumberAttribute(null=True)
+    """DynamoDB TTL (epoch seconds): oms.privacy.retention.NOTIFICATION_DAYS after the first attempt."""
 
 
 # ------------------------------------------------------------------------ reconciliation (issue 13)
@@ -1000,6 +1005,34 @@ class ApprovalRecord(Model):
     by_order = ApprovalsByOrderIndex()
 
 
+# ------------------------------------------------------------------------------ data governance (issue 16)
+class PrivacyRequestRecord(Model):
+    """An erasure or access request (`erasure#<customer>`, `access#<customer>#<requested at>`): who asked, its
+    progress (what a retry after a crash continues from) and where its report is (decision 0053)."""
+
+    class Meta(_Unbound):
+        pass
+
+    request_id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # ERASURE | ACCESS
+    customer_id = UnicodeAttribute()
+    state = UnicodeAttribute()  # RUNNING | COMPLETED
+    requested_by = UnicodeAttribute()
+    requested_at = UTCDateTime()
+    source = UnicodeAttribute()
+    """`api:<request id>` or `shopify:<webhook id>` (a channel's compliance webhook)."""
+    raw_keys = ListAttribute[str](null=True)
+    """The raw webhook bodies found to be the customer's, noted before they are deleted."""
+    tokens = ListAttribute[str](null=True)
+    """Pseudonyms of the values a channel's request named (its e-mail, phone), noted before the request's own
+    archived body is deleted: what a retry still matches raw bodies on."""
+    completed_at = UTCDateTime(null=True)
+    report_key = UnicodeAttribute(null=True)
+    summary = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    """DynamoDB TTL: access requests only (oms.privacy.retention); erasures are kept as the record."""
+
+
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (OrderRecord, "orders_table"),
     (InventoryRecord, "inventory_table"),
@@ -1029,6 +1062,8 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     # governance (issue 11)
     (AuditRecord, "audit_table"),
     (ApprovalRecord, "approvals_table"),
+    # data governance (issue 16)
+    (PrivacyRequestRecord, "privacy_requests_table"),
 )
 
 

@@ -17,6 +17,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from oms.data.models import ChannelNotificationRecord
 from oms.domain.notifications import ChannelNotification, NotificationKind, notification_id
+from oms.privacy.retention import NOTIFICATION_DAYS, expires_at
 
 SENDING = "SENDING"
 RETRYING = "RETRYING"
@@ -61,6 +62,7 @@ def begin_attempt(
         attempts=1,
         first_attempt_at=now,
         attempt_at=now,
+        expires_at=expires_at(now, NOTIFICATION_DAYS),
     )
     try:
         record.save(condition=ChannelNotificationRecord.notification_id.does_not_exist())

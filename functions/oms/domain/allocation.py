@@ -16,6 +16,7 @@ from oms.domain.order import (
     SafeId,
     Sku,
 )
+from oms.privacy.classification import classified
 
 OrderId = Annotated[str, StringConstraints(pattern=r"^ord_[0-9a-f]{24}$")]
 
@@ -34,6 +35,15 @@ class ShipTo(BaseModel):
     region: RegionCode | None = None
 
 
+@classified(
+    personal=("ship_to",),
+    operational=(
+        "order_id",
+        "lines",
+        "channel",
+        "customer_id",
+    ),
+)
 class AllocationPreviewRequest(BaseModel):
     """Either an existing order (`order_id`), or lines with a ship-to address (and optionally the channel
     and customer whose allocation rules apply)."""
@@ -55,6 +65,23 @@ class AllocationPreviewRequest(BaseModel):
         return self
 
 
+@classified(
+    personal=("destination",),
+    operational=(
+        "order_id",
+        "order_status",
+        "would",
+        "strategy",
+        "backorder_policy",
+        "reason",
+        "lines",
+        "choices",
+        "missing",
+        "waiting_behind_older_backorders",
+        "reservation_hold_hours",
+        "evaluated_at",
+    ),
+)
 class AllocationPreview(BaseModel):
     """What allocation would do now. Nothing was reserved; stock can change before the real allocation."""
 

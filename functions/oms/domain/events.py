@@ -10,6 +10,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from oms.domain.order import Address, SafeId, Sku
+from oms.privacy.classification import classified
 
 ORDERS_SOURCE = "oms.orders"
 WAREHOUSE_SOURCE = "oms.warehouse"
@@ -21,6 +22,9 @@ class FulfillmentLine(BaseModel):
     quantity: int = Field(gt=0)
 
 
+@classified(
+    personal=("ship_to",), operational=("detail_type", "order_id", "warehouse_id", "lines", "requested_at")
+)
 class FulfillmentRequested(BaseModel):
     """Sent to one warehouse for the lines it was allocated (one event per warehouse of a split order)."""
 

@@ -27,6 +27,7 @@ from pydantic import (
 from oms.domain.order import Address, SafeId, Sku, Text
 from oms.domain.pricing import TaxLevel, TaxRate, Title
 from oms.money import MINOR_UNITS, ZERO, Money, NonNegativeMoney, scale_violation
+from oms.privacy.classification import classified
 
 __all__ = ["TaxRate"]
 
@@ -45,6 +46,7 @@ def due_date_for(issued_at: datetime, payment_terms_days: int) -> date:
     return issued_at.astimezone(UTC).date() + timedelta(days=payment_terms_days)
 
 
+@classified(personal=("name", "address_lines", "email"), financial=("tax_id",))
 class Party(BaseModel):
     """Seller or bill-to party as printed on the invoice."""
 
@@ -155,6 +157,30 @@ class InvoiceDiscount(BaseModel):
         return self.on_lines + self.on_shipping + self.on_fees
 
 
+@classified(
+    personal=("seller", "bill_to", "ship_to"),
+    financial=(
+        "invoice_number",
+        "issued_at",
+        "due_date",
+        "payment_terms_days",
+        "currency",
+        "prices_include_tax",
+        "lines",
+        "charges",
+        "discounts",
+        "taxes",
+        "subtotal",
+        "discount_total",
+        "shipping_total",
+        "shipping_tax",
+        "fee_total",
+        "fee_tax",
+        "tax_total",
+        "grand_total",
+    ),
+    operational=("order_id", "external_id", "channel"),
+)
 class InvoiceDocument(BaseModel):
     """A numbered invoice for one order, with amounts that add up to the cent."""
 

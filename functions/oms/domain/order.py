@@ -24,6 +24,7 @@ from oms.domain.pricing import (
 )
 from oms.domain.status import BillingStatus, HoldReason, OrderStatus
 from oms.money import MINOR_UNITS, ZERO, Money, NonNegativeMoney, round_money, scale_violation
+from oms.privacy.classification import classified
 
 MAX_LINES_PER_ORDER = 40
 """All lines of an order reserve in one DynamoDB transaction (100 items at most); see docs/decisions."""
@@ -63,6 +64,7 @@ def order_id_for(channel: str, external_id: str) -> str:
     return "ord_" + uuid.uuid5(_ORDER_ID_NAMESPACE, f"{channel}\x1f{external_id}").hex[:24]
 
 
+@classified(personal=("name", "line1", "line2", "city", "postal_code"), operational=("region", "country"))
 class Address(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -80,6 +82,7 @@ class Address(BaseModel):
         return f"{self.country}-{self.region}" if self.region else self.country
 
 
+@classified(personal=("name", "email"), operational=("customer_id",))
 class Customer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -88,6 +91,10 @@ class Customer(BaseModel):
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
 
 
+@classified(
+    financial=("unit_price", "discount", "tax", "discounts", "taxes", "taxable"),
+    operational=("line_id", "sku", "name", "quantity"),
+)
 class OrderLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -134,6 +141,7 @@ class OrderLine(BaseModel):
         return self
 
 
+@classified(financial=("amount", "paid_at", "reference"))
 class ChannelPayment(BaseModel):
     """What the customer paid at the channel's checkout (Shopify `financial_status` paid or partially paid,
     WooCommerce `date_paid`): recorded as a payment and applied when the order is invoiced."""
@@ -145,6 +153,24 @@ class ChannelPayment(BaseModel):
     reference: Annotated[str, StringConstraints(max_length=120)] | None = None
 
 
+@classified(
+    personal=("customer", "shipping_address"),
+    financial=(
+        "currency",
+        "lines",
+        "shipping_total",
+        "tax_total",
+        "grand_total",
+        "prices_include_tax",
+        "tax_rounding",
+        "discounts",
+        "shipping_lines",
+        "fees",
+        "channel_totals",
+        "channel_payment",
+    ),
+    operational=("channel", "external_id", "placed_at", "entered_by"),
+)
 class CanonicalOrder(BaseModel):
     """An order as a channel sent it, after parsing and structural validation; amounts are the channel's."""
 
@@ -283,6 +309,7 @@ def pricing_input_of(order: CanonicalOrder) -> PricingInput:
     )
 
 
+@classified(operational=("status", "previous", "at", "by", "reason"))
 class StatusChange(BaseModel):
     """One entry of an order's audit history: who moved it, when, from where to where, and why."""
 
@@ -293,6 +320,9 @@ class StatusChange(BaseModel):
     reason: str | None = None
 
 
+@classified(
+    financial=("currency", "subtotal", "discount_total", "shipping_total", "tax_total", "grand_total")
+)
 class Totals(BaseModel):
     currency: str
     subtotal: Money
@@ -313,6 +343,43 @@ class BackorderLine(BaseModel):
     quantity: int = Field(gt=0)
 
 
+@classified(
+    personal=("customer", "shipping_address"),
+    financial=(
+        "payment_status",
+        "lines",
+        "totals",
+        "computed_tax_total",
+        "pricing",
+        "tax_calculator",
+        "invoice_number",
+        "invoice_pdf_key",
+    ),
+    operational=(
+        "order_id",
+        "channel",
+        "external_id",
+        "status",
+        "billing_status",
+        "hold_reason",
+        "failure_code",
+        "failure_reason",
+        "shipment_exception",
+        "allocation",
+        "allocation_reason",
+        "allocation_choices",
+        "backorder",
+        "backorder_order_id",
+        "split_from_order_id",
+        "tracking_number",
+        "carrier",
+        "placed_at",
+        "received_at",
+        "updated_at",
+        "entered_by",
+        "history",
+    ),
+)
 class OrderView(BaseModel):
     """An order as the API shows it."""
 

@@ -19,8 +19,8 @@ from oms.finance.cash_rows import (
     receivables_rows,
 )
 from oms.finance.kpis import daily_kpis
-from oms.finance.rows import exception_row, invoice_rows, order_rows, shipment_rows
-from oms.finance.schema import TABLES
+from oms.finance.rows import contact_row, exception_row, invoice_rows, order_rows, shipment_rows
+from oms.finance.schema import PERSONAL_PREFIX, PERSONAL_TABLES, TABLES
 from oms.governance.audit_trail import order_history
 
 
@@ -43,9 +43,13 @@ def export_day(
     finance_bucket: str,
     documents_bucket: str,
     ship_within: timedelta,
+    pseudonym_key: bytes,
     now: datetime | None = None,
 ) -> DayExport:
-    """Write every table's partition of `period` (a rerun rewrites the same objects with the day's state)."""
+    """Write every table's partition of `period` (a rerun rewrites the same objects with the day's state).
+
+    The analyst tables carry keyed hashes and masks of personal fields; the full values go to the personal
+    tables under `personal/`, permissioned apart (decision 0051)."""
     # The order item keeps only its last change; its history is the audit trail's (decision 0025).
     days = [
         replace(day, history=order_history(day.order.order_id, day.order))
@@ -53,8 +57,11 @@ def export_day(
     ]
     costs = store.cost_prices(line.sku for day in days for line in day.order.lines)
     tables: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+    personal: dict[str, list[dict[str, Any]]] = {
+        "order_contacts": [contact_row(d, pseudonym_key) for d in days]
+    }
     for day in days:
-        order, lines = order_rows(day, costs, ship_within)
+        order, lines = order_rows(day, costs, ship_within, pseudonym_key)
         tables["orders"].append(order)
         tables["order_lines"] += lines
         heads, invoice_lines = invoice_rows(day)
@@ -83,6 +90,11 @@ def export_day(
     for name, columns in TABLES.items():
         result.keys.append(store.write_table(finance_bucket, name, period, columns, tables[name]))
         result.rows[name] = len(tables[name])
+    for name, columns in PERSONAL_TABLES.items():
+        result.keys.append(
+            store.write_table(finance_bucket, name, period, columns, personal[name], prefix=PERSONAL_PREFIX)
+        )
+        result.rows[name] = len(personal[name])
     # Performance management: after the day's tables are written (a restatement publishes again, later)
     publish(FINANCE_SOURCE, kpi_snapshot(period, kpis, exported_at=clock), resources=[f"kpi/{period}"])
     return result

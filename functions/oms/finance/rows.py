@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from oms.money import round_money
+from oms.privacy.masking import mask_postal_code, pseudonym
 
 SHIPPED_PHASE = {"SHIPPED", "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERY_EXCEPTION", "DELIVERED"}
 ZERO = Decimal("0")
@@ -74,10 +75,39 @@ def invoice_accurate(order: Any, invoice: Any | None, document: Mapping[str, Any
     )
 
 
+def customer_key(order: Any, key: bytes) -> str:
+    """The analyst tables' stand-in for the customer: a keyed hash of the e-mail (of the customer id when the
+    channel gave none). An erased customer's fields are pseudonyms already: they are kept as they are."""
+    email = order.customer.email
+    if email and email.startswith("pii:"):
+        return str(email)
+    return pseudonym(email or order.customer.customer_id, key)
+
+
+def contact_row(day: OrderDay, key: bytes) -> dict[str, Any]:
+    """The `order_contacts` row (personal/: the full values, for the people allowed to see them)."""
+    order = day.order
+    address = order.shipping_address
+    return {
+        "order_id": order.order_id,
+        "customer_id": order.customer.customer_id,
+        "customer_key": customer_key(order, key),
+        "customer_name": order.customer.name,
+        "customer_email": order.customer.email,
+        "ship_to_name": address.name,
+        "ship_to_line1": address.line1,
+        "ship_to_line2": address.line2,
+        "ship_to_city": address.city,
+        "ship_to_postal_code": address.postal_code,
+        "ship_to_region": address.region,
+        "ship_to_country": address.country,
+    }
+
+
 def order_rows(
-    day: OrderDay, costs: Mapping[str, Decimal | None], ship_within: timedelta
+    day: OrderDay, costs: Mapping[str, Decimal | None], ship_within: timedelta, key: bytes
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The `orders` row and the `order_lines` rows of one order."""
+    """The `orders` row and the `order_lines` rows of one order. `key`: the pseudonyms' (oms.privacy.keys)."""
     order = day.order
     include_tax = bool(order.prices_include_tax)
     customer = order.customer.customer_id
@@ -150,6 +180,10 @@ def order_rows(
         "perfect": bool(on_time and complete and shipped and not damaged and documents),
         "cycle_time_hours": (delivered - order.placed_at).total_seconds() / 3600 if delivered else None,
         "invoice_number": day.invoice.invoice_number if day.invoice is not None else None,
+        "customer_key": customer_key(order, key),
+        "ship_to_country": order.shipping_address.country,
+        "ship_to_region": order.shipping_address.region,
+        "ship_to_postal_area": mask_postal_code(order.shipping_address.postal_code),
     }
     return row, lines
 

@@ -63,6 +63,14 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("perfect", "boolean", "shipped and all four criteria met"),
         _c("cycle_time_hours", RATE, "placed to delivered"),
         _c("invoice_number", "string"),
+        _c(
+            "customer_key",
+            "string",
+            "keyed hash (HMAC) of the customer's e-mail: the same person across channels",
+        ),
+        _c("ship_to_country", "string"),
+        _c("ship_to_region", "string"),
+        _c("ship_to_postal_area", "string", "the postal code's first characters (masked)"),
     ),
     "order_lines": (
         _c("order_id", "string"),
@@ -237,3 +245,41 @@ TABLES: dict[str, tuple[Column, ...]] = {
 }
 
 PARTITION = Column("dt", "string", "the orders' business day, YYYY-MM-DD (UTC)")
+
+
+PERSONAL_PREFIX = "personal"
+"""Where the full personal values go: `personal/<table>/dt=<day>/`, a Glue database of its own
+(`<stack>_finance_personal`) and a bucket policy that lets only the export, the erasure and the
+PersonalDataReaderRole near it (decision 0051). The analyst tables above carry only keyed hashes and masks."""
+
+PERSONAL_TABLES: dict[str, tuple[Column, ...]] = {
+    "order_contacts": (
+        _c("order_id", "string"),
+        _c("customer_id", "string"),
+        _c("customer_key", "string", "the analyst tables' customer_key: the join to them"),
+        _c("customer_name", "string"),
+        _c("customer_email", "string"),
+        _c("ship_to_name", "string"),
+        _c("ship_to_line1", "string"),
+        _c("ship_to_line2", "string"),
+        _c("ship_to_city", "string"),
+        _c("ship_to_postal_code", "string"),
+        _c("ship_to_region", "string"),
+        _c("ship_to_country", "string"),
+    ),
+}
+
+PERSONAL_COLUMNS: dict[str, frozenset[str]] = {
+    "order_contacts": frozenset(
+        {
+            "customer_name",
+            "customer_email",
+            "ship_to_name",
+            "ship_to_line1",
+            "ship_to_line2",
+            "ship_to_city",
+            "ship_to_postal_code",
+        }
+    ),
+}
+"""The columns an erasure pseudonymises in each personal table (the rest: ids, region, country)."""

@@ -27,11 +27,22 @@ from oms.logic.intake import receive_order, start_lifecycle
 from oms.logic.outbox import flush_outbox
 from oms.logic.releases import end_claim, plan_release
 from oms.observability import MetricUnit, logger, metrics
+from oms.privacy.classification import classified
 
 AMENDABLE = ALLOWED_TRANSITIONS[OrderStatus.RECEIVED] | {OrderStatus.RECEIVED}
 CANCELLABLE = ALLOWED_TRANSITIONS[OrderStatus.CANCELLED]
 
 
+@classified(
+    personal=("order",),
+    operational=(
+        "kind",
+        "order_id",
+        "by",
+        "reason",
+        "received_at",
+    ),
+)
 class ChannelChange(BaseModel):
     """An update or cancellation from a channel, queued by intake for the channel-changes function."""
 

@@ -44,10 +44,19 @@ from oms.domain.status import BillingStatus, OrderStatus
 from oms.logic.tracking import SHIPPED_PHASE, NotReadyError
 from oms.observability import MetricUnit, metrics
 from oms.pricing.breakdown import compute_breakdown
+from oms.privacy.classification import classified
 
 ACTOR = "service:invoice"
 
 
+@classified(
+    personal=(
+        "name",
+        "address_lines",
+        "email",
+    ),
+    financial=("tax_id",),
+)
 class SellerProfile(BaseModel):
     name: str
     address_lines: list[str]

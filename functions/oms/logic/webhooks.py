@@ -3,6 +3,7 @@ new order once and start its lifecycle, or queue an update/cancellation. Nothing
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,12 @@ class WebhookOutcome:
 
     @property
     def accepted_for_processing(self) -> bool:
-        return self.kind in (DeliveryKind.CREATED, DeliveryKind.UPDATED, DeliveryKind.CANCELLED)
+        return self.kind in (
+            DeliveryKind.CREATED,
+            DeliveryKind.UPDATED,
+            DeliveryKind.CANCELLED,
+            DeliveryKind.PRIVACY,
+        )
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class IntakeTargets:
     workflow_arn: str
     archive_bucket: str
     changes_queue_url: str
+    privacy_queue_url: str = ""
+    """Where a channel's privacy request goes (the privacy function's queue)."""
 
 
 def accept_webhook(
@@ -63,9 +71,13 @@ def accept_webhook(
     delivery = channel.interpret(raw_body, lowered)
     if delivery.kind is DeliveryKind.PING:
         return WebhookOutcome(delivery.kind, delivery.delivery_id, note=delivery.note)
-    archive_delivery(targets.archive_bucket, channel.name, delivery.delivery_id, raw_body, lowered, now)
+    archived = archive_delivery(
+        targets.archive_bucket, channel.name, delivery.delivery_id, raw_body, lowered, now
+    )
     if delivery.kind is DeliveryKind.IGNORED:
         return WebhookOutcome(delivery.kind, delivery.delivery_id, note=delivery.note)
+    if delivery.kind is DeliveryKind.PRIVACY:
+        return queue_privacy_request(channel.name, delivery, archived, targets=targets)
     return process_delivery(channel.name, delivery, targets=targets, now=now)
 
 
@@ -84,6 +96,27 @@ def process_delivery(
     change = _change_of(channel, delivery, now)
     client("sqs").send_message(QueueUrl=targets.changes_queue_url, MessageBody=change.model_dump_json())
     return WebhookOutcome(delivery.kind, delivery.delivery_id, change.order_id, note="queued")
+
+
+def queue_privacy_request(
+    channel: str, delivery: ChannelDelivery, archive_key: str, *, targets: IntakeTargets
+) -> WebhookOutcome:
+    """A channel's privacy request to the privacy function's queue: ids only; the personal values it names
+    are read from the archived body by the privacy function (nothing personal travels in the queue)."""
+    request = delivery.privacy
+    assert request is not None
+    if not targets.privacy_queue_url:
+        raise ChannelPayloadError("privacy requests are not configured for this function")
+    message = {
+        "kind": request.kind,
+        "customer_id": request.customer_id,
+        "orders": list(request.orders),
+        "channel": channel,
+        "delivery_id": delivery.delivery_id,
+        "archive_key": archive_key,
+    }
+    client("sqs").send_message(QueueUrl=targets.privacy_queue_url, MessageBody=json.dumps(message))
+    return WebhookOutcome(delivery.kind, delivery.delivery_id, note=delivery.note)
 
 
 def _change_of(channel: str, delivery: ChannelDelivery, now: datetime) -> ChannelChange:

@@ -22,6 +22,7 @@ from oms.domain.pricing import ItemKind, TaxLine
 from oms.domain.status import HoldReason
 from oms.money import ZERO, round_money
 from oms.pricing.taxmath import RateSpec, exact_taxes
+from oms.privacy.classification import classified
 
 
 class TaxableItem(BaseModel):
@@ -46,6 +47,9 @@ class TaxableItem(BaseModel):
     channel_tax: Decimal = ZERO
 
 
+@classified(
+    personal=("destination",), financial=("currency", "prices_include_tax", "items"), operational=("channel",)
+)
 class TaxRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
