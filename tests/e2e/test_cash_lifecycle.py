@@ -287,6 +287,7 @@ def test_a_corporate_invoice_paid_by_two_bank_statements_a_return_credited_and_d
     assert resubmitted["status"] not in ("ON_HOLD", "RECEIVED"), resubmitted
     assert any("resubmitted after CREDIT_HOLD" in (h.get("reason") or "") for h in resubmitted["history"])
 
+
 def test_every_event_put_on_the_bus_that_day_is_catalogued_and_valid_against_its_schema(
     world: DeployedStack,
 ) -> None:
