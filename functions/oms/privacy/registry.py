@@ -86,7 +86,8 @@ ATTRIBUTE_CLASSES: Mapping[str, Mapping[str, DataClass]] = {
     ),
     "CreditNoteRecord": _classes(
         financial=(
-            "amount applied credit_note_id currency issued_at json_key last_number number pdf_key unapplied"
+            "amount applied credit_note_id currency issued_at issued_on json_key last_number number pdf_key "
+            "unapplied"
         ),
         operational="credit_customer credit_since customer_id documents_written issued_by reason rma_id",
     ),
@@ -128,7 +129,7 @@ ATTRIBUTE_CLASSES: Mapping[str, Mapping[str, DataClass]] = {
     ),
     "LedgerEntryRecord": _classes(
         financial="amount currency invoice_number reverses source_id source_kind",
-        operational="at at_key by customer_id entry_id order_id reason",
+        operational="at at_day at_key by customer_id entry_id order_id reason",
     ),
     "OrderDiscountAttribute": _classes(
         financial="allocation_method amount code target target_selection title value value_type",
