@@ -27,7 +27,7 @@ from oms.cash.ledger import Receivable, payment_status
 from oms.cash.policy import CashPolicy, DunningLevel
 from oms.data import cash as store
 from oms.data.bus import publish
-from oms.data.cash import CashCommit
+from oms.data.cash import CashCommit, snapshot_key
 from oms.data.models import CustomerAccountRecord, CustomerRecord, InvoiceRecord, PaymentRecord
 from oms.documents.cash_pdf import CashDocument, DocumentLine, render_cash_pdf
 from oms.domain.events import (
@@ -392,10 +392,6 @@ def receivables_report(
 
 def _dec(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
-
-
-def snapshot_key(day: date, name: str) -> str:
-    return f"receivables/{name}/date={day.isoformat()}/{name}.json"
 
 
 def receipts(since: date) -> list[tuple[date, Decimal]]:

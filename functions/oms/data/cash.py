@@ -49,6 +49,11 @@ class AlreadyRecordedError(Exception):
     """The payment, entry or event of this commit's idempotency key exists: it was recorded before."""
 
 
+def snapshot_key(day: date, name: str) -> str:
+    """Where the daily receivables snapshot `name` of `day` is kept in the documents bucket."""
+    return f"receivables/{name}/date={day.isoformat()}/{name}.json"
+
+
 def account_key(currency: str) -> str:
     return f"ACCOUNT#{currency}"
 

@@ -126,7 +126,7 @@ def receivables_snapshot(documents_bucket: str, period: str) -> dict[str, Any] |
     """The daily receivables snapshot of `period` (oms.cash.collections.aging_snapshot), None when that
     day's snapshot was not taken (listed first: a List under the snapshot's prefix says so without a
     GetObject that S3 would answer 403 to a role that may not list the bucket)."""
-    from oms.cash.collections import snapshot_key
+    from oms.data.cash import snapshot_key
 
     s3 = client("s3")
     key = snapshot_key(date.fromisoformat(period), "aging")
