@@ -134,6 +134,10 @@ class Usage:
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
 
+    def per(self, count: int) -> dict[str, float]:
+        """Each figure divided by `count` (per order, per run of a flow)."""
+        return {k: float(v) / count for k, v in asdict(self).items()}
+
 
 @dataclass
 class CostBreakdown:

@@ -114,10 +114,7 @@ class FlowRun:
             "seconds": round(self.seconds, 1),
             "per_1000_usd": float(per.total),
             "per_1000_by_service_usd": {k: float(v) for k, v in per.by_service.items() if v},
-            "usage_per_run": {
-                k: (float(v) / self.runs if isinstance(v, int | float | Decimal) else v)
-                for k, v in self.usage.__dict__.items()
-            },
+            "usage_per_run": self.usage.per(self.runs),
             **self.details,
         }
 
@@ -160,7 +157,7 @@ class _Flows:
     @contextmanager
     def metered(self, name: str, runs: int, **details: Any) -> Iterator[dict[str, Any]]:
         with unmetered():
-            before = {_key(e) for e in executions(self.aws)}
+            before = {e["arn"] for e in executions(self.aws)}
         meter = Meter(account_id=self.aws.account_id)
         self.metering.meter = meter
         extra: dict[str, Any] = dict(details)
@@ -172,7 +169,7 @@ class _Flows:
             self.metering.meter = None
         seconds = time.perf_counter() - t0
         with unmetered():
-            execs = [e for e in executions(self.aws) if _key(e) not in before]
+            execs = [e for e in executions(self.aws) if e["arn"] not in before]
         usage, _ = self.usage_of(meter, execs, self.types, self.quiet_ms, self.info.tracing, self.logical)
         self.results[name] = FlowRun(name, runs, usage, costs.cost(usage, self.prices), seconds, extra)
 
@@ -287,10 +284,6 @@ class _Flows:
             )
             if "FunctionError" in answer:
                 raise RuntimeError(f"the finance export failed: {answer['Payload'].read()!r}")
-
-
-def _key(execution: dict[str, Any]) -> str:
-    return str(execution.get("arn") or (execution["state_machine"], execution.get("started")))
 
 
 def run_flows(

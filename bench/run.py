@@ -511,10 +511,7 @@ def run_bench(options: Options, report: Report | None = None) -> dict[str, Any]:
             "target_per_1000_orders_usd": float(COST_TARGET_PER_1000),
             "target_met": per_1000.total <= COST_TARGET_PER_1000,
             "usage_total": usage.as_dict(),
-            "usage_per_order": {
-                k: (float(v) / options.orders if isinstance(v, int | float | Decimal) else v)
-                for k, v in usage.__dict__.items()
-            },
+            "usage_per_order": usage.per(options.orders),
             "details": main["raw"],
             "lambda": lambda_summary(meter, logical),
             "lambda_quiet_duration_ms_median": main["quiet_ms"],
